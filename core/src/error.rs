@@ -1,0 +1,138 @@
+//! The one error type of keyroll.
+//!
+//! Every binding maps this enum in exactly one place, and every language reports the same
+//! [`Error::code`] for the same failure (the table is in `docs/wire-format.md`). Messages carry
+//! versions and field names, never key material or plaintext. Authentication failures are one
+//! variant ([`Error::DecryptFailed`]) that does not say which check failed.
+
+use crate::keyring::KeyState;
+
+/// Result alias used throughout keyroll.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// Everything that can go wrong in keyroll.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input is not well formed: truncated, bad base64, a text prefix that disagrees with
+    /// the header, a field out of range.
+    #[error("malformed envelope: {0}")]
+    Malformed(&'static str),
+    /// The input is not something this version of keyroll reads (unknown magic, format
+    /// version, algorithm or flag bits; a legacy token with no legacy key to read it).
+    #[error("unsupported format: {0}")]
+    UnsupportedFormat(&'static str),
+    /// The envelope names a key version this keyring does not hold.
+    #[error("unknown key version {0}")]
+    UnknownKeyVersion(u32),
+    /// The envelope was written under another keyring.
+    #[error("envelope belongs to another keyring")]
+    WrongKeyring,
+    /// The key version is disabled (reversible) and refuses to decrypt.
+    #[error("key version {0} is disabled")]
+    KeyDisabled(u32),
+    /// The key version is marked compromised: only rewrap (migration) may read it.
+    #[error("key version {0} is compromised; only rewrap may read it")]
+    KeyCompromised(u32),
+    /// The key version was destroyed; its material no longer exists.
+    #[error("key version {0} was destroyed")]
+    KeyDestroyed(u32),
+    /// The key version is below the keyring's minimum decryptable version.
+    #[error("key version {version} is below the minimum decryptable version {minimum}")]
+    BelowMinimumVersion {
+        /// Version named by the envelope.
+        version: u32,
+        /// The keyring's minimum.
+        minimum: u32,
+    },
+    /// Authentication failed: wrong key, wrong context, or tampered bytes.
+    #[error("decryption failed")]
+    DecryptFailed,
+    /// The token is older than the TTL allows, or too far in the future.
+    #[error("token expired or not yet valid")]
+    Expired,
+    /// A TTL was requested but the envelope carries no issued-at timestamp.
+    #[error("a TTL was given but the envelope has no issued-at timestamp")]
+    MissingTimestamp,
+    /// The passphrase or master key does not open this keyring document.
+    #[error("wrong passphrase or master key")]
+    BadPassphrase,
+    /// The keyring document is damaged or was altered.
+    #[error("keyring document is corrupt: {0}")]
+    KeyringCorrupt(&'static str),
+    /// The requested state change is not allowed.
+    #[error("key version {version}: cannot go from {from} to {to}")]
+    InvalidStateTransition {
+        /// The version concerned.
+        version: u32,
+        /// Its current state.
+        from: KeyState,
+        /// The refused target state.
+        to: KeyState,
+    },
+    /// Key material given to keyroll is unusable (wrong length, bad encoding).
+    #[error("invalid key: {0}")]
+    InvalidKey(&'static str),
+    /// The keyring has no active version, so it cannot encrypt.
+    #[error("the keyring has no active key version")]
+    NoActiveKey,
+    /// The keyring is a decrypt-only export and refuses this change.
+    #[error("the keyring is a decrypt-only export")]
+    ReadOnly,
+    /// An argument is out of range (e.g. a derived key length).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(&'static str),
+    /// The system random generator failed.
+    #[error("random number generator failure")]
+    Rng,
+}
+
+impl Error {
+    /// The stable, machine-readable code of this error, identical in every language.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Malformed(_) => "malformed",
+            Error::UnsupportedFormat(_) => "unsupported_format",
+            Error::UnknownKeyVersion(_) => "unknown_key_version",
+            Error::WrongKeyring => "wrong_keyring",
+            Error::KeyDisabled(_) => "key_disabled",
+            Error::KeyCompromised(_) => "key_compromised",
+            Error::KeyDestroyed(_) => "key_destroyed",
+            Error::BelowMinimumVersion { .. } => "below_minimum_version",
+            Error::DecryptFailed => "decrypt_failed",
+            Error::Expired => "expired",
+            Error::MissingTimestamp => "missing_timestamp",
+            Error::BadPassphrase => "bad_passphrase",
+            Error::KeyringCorrupt(_) => "keyring_corrupt",
+            Error::InvalidStateTransition { .. } => "invalid_state_transition",
+            Error::InvalidKey(_) => "invalid_key",
+            Error::NoActiveKey => "no_active_key",
+            Error::ReadOnly => "read_only",
+            Error::InvalidArgument(_) => "invalid_argument",
+            Error::Rng => "rng_failure",
+        }
+    }
+
+    /// Every code keyroll can report, in the order of the spec's table.
+    pub const CODES: &'static [&'static str] = &[
+        "malformed",
+        "unsupported_format",
+        "unknown_key_version",
+        "wrong_keyring",
+        "key_disabled",
+        "key_compromised",
+        "key_destroyed",
+        "below_minimum_version",
+        "decrypt_failed",
+        "expired",
+        "missing_timestamp",
+        "bad_passphrase",
+        "keyring_corrupt",
+        "invalid_state_transition",
+        "invalid_key",
+        "no_active_key",
+        "read_only",
+        "invalid_argument",
+        "rng_failure",
+    ];
+}

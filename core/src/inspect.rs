@@ -1,0 +1,92 @@
+//! `inspect`: what a token is, without any key.
+
+use crate::envelope::{self, KeyringId};
+use crate::legacy::fernet;
+use crate::{Error, Result};
+use serde::Serialize;
+
+/// The kind of token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenFormat {
+    /// A keyroll v1 envelope in binary form.
+    KeyrollV1Binary,
+    /// A keyroll v1 envelope in text form.
+    KeyrollV1Text,
+    /// A Fernet token.
+    Fernet,
+}
+
+/// What can be learnt from a token without a key. Nothing here is authenticated until the
+/// token is decrypted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    /// The format.
+    pub format: TokenFormat,
+    /// `aes-256-gcm` for v1, `fernet` (AES-128-CBC + HMAC-SHA256) for Fernet.
+    pub algorithm: &'static str,
+    /// The keyring id (v1 only).
+    pub keyring_id: Option<String>,
+    /// The key version (v1 only).
+    pub key_version: Option<u32>,
+    /// The issued-at time (v1 when present; always for Fernet).
+    pub issued_at: Option<u64>,
+    /// Length of the token as given.
+    pub token_len: usize,
+    /// Length of the binary form (header + nonce + ciphertext + tag).
+    pub binary_len: usize,
+    /// Length of the header.
+    pub header_len: usize,
+    /// Length of the plaintext (v1: exact; Fernet: padded to 16 bytes).
+    pub plaintext_len: usize,
+}
+
+/// Describes a v1 envelope (either form) or a Fernet token. Raw GCM blobs have no
+/// recognisable structure and give `unsupported_format`.
+pub fn inspect(token: &[u8]) -> Result<TokenInfo> {
+    if token.starts_with(&envelope::MAGIC) {
+        return v1_info(token, TokenFormat::KeyrollV1Binary, token.len());
+    }
+    if envelope::looks_like_text(token) {
+        let (version, binary) = envelope::decode_text(token)?;
+        envelope::parse_decoded(version, &binary)?;
+        return v1_info(&binary, TokenFormat::KeyrollV1Text, token.len());
+    }
+    match fernet::Token::decode(token) {
+        Ok(tok) => Ok(TokenInfo {
+            format: TokenFormat::Fernet,
+            algorithm: "fernet",
+            keyring_id: None,
+            key_version: None,
+            issued_at: Some(tok.timestamp()),
+            token_len: token.len(),
+            binary_len: 25 + tok.ciphertext_len() + 32,
+            header_len: 25,
+            plaintext_len: tok.ciphertext_len(),
+        }),
+        Err(Error::Malformed(_)) if !token.starts_with(b"g") => {
+            Err(Error::UnsupportedFormat("not a keyroll envelope or Fernet token"))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn v1_info(binary: &[u8], format: TokenFormat, token_len: usize) -> Result<TokenInfo> {
+    let parsed = envelope::parse_binary(binary)?;
+    let header_len = if parsed.header.issued_at.is_some() {
+        envelope::HEADER_LEN_WITH_TIME
+    } else {
+        envelope::HEADER_LEN
+    };
+    Ok(TokenInfo {
+        format,
+        algorithm: "aes-256-gcm",
+        keyring_id: Some(KeyringId::to_hex(&parsed.header.keyring_id)),
+        key_version: Some(parsed.header.version),
+        issued_at: parsed.header.issued_at,
+        token_len,
+        binary_len: binary.len(),
+        header_len,
+        plaintext_len: binary.len() - header_len - crate::aead::NONCE_LEN - crate::aead::TAG_LEN,
+    })
+}
