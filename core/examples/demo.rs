@@ -12,17 +12,27 @@ fn main() -> Result<(), keyroll::Error> {
     let context = b"users:42:ssn";
 
     let mut ring = Keyring::generate(now)?;
-    println!("1. created keyring {} with active version {:?}", ring.id(), ring.active_version());
+    println!(
+        "1. created keyring {} with active version {:?}",
+        ring.id(),
+        ring.active_version()
+    );
 
     let token = ring.encrypt(b"078-05-1120", context, Some(now))?;
     println!("2. encrypted under v1: {token}");
 
     let v2 = ring.rotate(now)?;
-    println!("3. rotated: v{v2} is active, v1 is {}", ring.versions()[0].state);
+    println!(
+        "3. rotated: v{v2} is active, v1 is {}",
+        ring.versions()[0].state
+    );
 
     let rewrapped = ring.rewrap(token.as_bytes(), context)?;
     let info = inspect(rewrapped.as_bytes())?;
-    println!("4. rewrapped to v{}: {rewrapped}", info.key_version.unwrap_or(0));
+    println!(
+        "4. rewrapped to v{}: {rewrapped}",
+        info.key_version.unwrap_or(0)
+    );
 
     let master = SecretKey::from_bytes([7; 32]);
     let document = ring.to_document(Protection::MasterKey(&master))?;

@@ -216,8 +216,8 @@ impl Keyring {
             return Err(Error::KeyringCorrupt("unsupported keyring schema"));
         }
         let body = doc.body;
-        let id = KeyringId::from_hex(&body.keyring_id)
-            .ok_or(Error::KeyringCorrupt("bad keyring id"))?;
+        let id =
+            KeyringId::from_hex(&body.keyring_id).ok_or(Error::KeyringCorrupt("bad keyring id"))?;
         let root = match (&body.kek, unlock) {
             (Kek::Pbkdf2HmacSha256 { salt, iterations }, Unlock::Passphrase(p)) => {
                 let salt = B64
@@ -281,7 +281,9 @@ impl Keyring {
                     .as_ref()
                     .map(|m| FernetKey::from_secret(m.secret.clone()).keyroll_version());
                 if expected.is_some_and(|e| e != version) {
-                    return Err(Error::KeyringCorrupt("Fernet version does not match its key"));
+                    return Err(Error::KeyringCorrupt(
+                        "Fernet version does not match its key",
+                    ));
                 }
             }
             if info.state == KeyState::Active {

@@ -98,7 +98,11 @@ impl Header {
         out.extend_from_slice(&MAGIC);
         out.push(FORMAT_V1);
         out.push(ALG_AES_256_GCM);
-        out.push(if self.issued_at.is_some() { FLAG_ISSUED_AT } else { 0 });
+        out.push(if self.issued_at.is_some() {
+            FLAG_ISSUED_AT
+        } else {
+            0
+        });
         out.extend_from_slice(&self.keyring_id.0);
         out.extend_from_slice(&self.version.to_be_bytes());
         if let Some(t) = self.issued_at {
@@ -118,8 +122,10 @@ pub(crate) struct Parsed<'a> {
 impl Parsed<'_> {
     /// Authenticates and decrypts with `key`.
     pub fn open(&self, key: &AeadKey, context: &[u8]) -> Result<Vec<u8>> {
-        with_aad(self.header_bytes, context, |aad| key.open(self.nonce, aad, self.body))
-            .ok_or(Error::DecryptFailed)
+        with_aad(self.header_bytes, context, |aad| {
+            key.open(self.nonce, aad, self.body)
+        })
+        .ok_or(Error::DecryptFailed)
     }
 }
 

@@ -64,9 +64,9 @@ pub fn inspect(token: &[u8]) -> Result<TokenInfo> {
             header_len: 25,
             plaintext_len: tok.ciphertext_len(),
         }),
-        Err(Error::Malformed(_)) if !token.starts_with(b"g") => {
-            Err(Error::UnsupportedFormat("not a keyroll envelope or Fernet token"))
-        }
+        Err(Error::Malformed(_)) if !token.starts_with(b"g") => Err(Error::UnsupportedFormat(
+            "not a keyroll envelope or Fernet token",
+        )),
         Err(e) => Err(e),
     }
 }

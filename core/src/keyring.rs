@@ -43,7 +43,17 @@ pub struct Keyring {
 /// A decrypted payload and the timestamp it was issued at, if it carried one.
 struct Opened {
     plaintext: Zeroizing<Vec<u8>>,
+    version: u32,
     issued_at: Option<u64>,
+}
+
+/// What [`Keyring::verify`] learns from an authentic token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// The key version that authenticated it.
+    pub key_version: u32,
+    /// Its issued-at time (for Fernet tokens, the Fernet timestamp), if it has one.
+    pub issued_at: Option<u64>,
 }
 
 impl Keyring {
@@ -154,7 +164,10 @@ impl Keyring {
     /// Refuses envelopes of versions below `minimum`; the active version must not be below it.
     pub fn set_min_version(&mut self, minimum: u32) -> Result<()> {
         self.writable()?;
-        if self.active.is_some_and(|a| a < minimum && a & fernet::FERNET_VERSION_BIT == 0) {
+        if self
+            .active
+            .is_some_and(|a| a < minimum && a & fernet::FERNET_VERSION_BIT == 0)
+        {
             return Err(Error::InvalidArgument(
                 "the minimum version cannot exceed the active version",
             ));
@@ -396,10 +409,10 @@ impl Keyring {
     pub fn derive_key(&self, purpose: &[u8], length: usize) -> Result<(u32, Zeroizing<Vec<u8>>)> {
         let version = self.active.ok_or(Error::NoActiveKey)?;
         let material = self.material(version)?;
-        let mut out = Zeroizing::new(vec![0u8; length]);
-        if length == 0 {
+        if length == 0 || length > 8160 {
             return Err(Error::InvalidArgument("length must be 1..=8160"));
         }
+        let mut out = Zeroizing::new(vec![0u8; length]);
         crate::kdf::hkdf_sha256(
             material.secret.expose(),
             &self.id.0,
@@ -452,7 +465,12 @@ impl Keyring {
     }
 
     /// Encrypts to the text form `kr1:v<version>:<base64url>`.
-    pub fn encrypt(&self, plaintext: &[u8], context: &[u8], issued_at: Option<u64>) -> Result<String> {
+    pub fn encrypt(
+        &self,
+        plaintext: &[u8],
+        context: &[u8],
+        issued_at: Option<u64>,
+    ) -> Result<String> {
         let binary = self.encrypt_binary(plaintext, context, issued_at)?;
         let version = self.active.ok_or(Error::NoActiveKey)?;
         Ok(envelope::to_text(&binary, version))
@@ -465,6 +483,17 @@ impl Keyring {
         check_ttl(ttl, opened.issued_at)?;
         let mut plaintext = opened.plaintext;
         Ok(core::mem::take(&mut *plaintext))
+    }
+
+    /// Authenticates `token` without returning its plaintext (which is wiped): which version
+    /// opened it and when it was issued. `extract_timestamp`-style callers use this.
+    pub fn verify(&self, token: &[u8], context: &[u8], ttl: Option<Ttl>) -> Result<Verified> {
+        let opened = self.open(token, context, false)?;
+        check_ttl(ttl, opened.issued_at)?;
+        Ok(Verified {
+            key_version: opened.version,
+            issued_at: opened.issued_at,
+        })
     }
 
     /// Re-encrypts any readable token under the active version, keeping its issued-at time;
@@ -572,6 +601,7 @@ impl Keyring {
         let plaintext = Zeroizing::new(parsed.open(&material.aead, context)?);
         Ok(Opened {
             plaintext,
+            version: header.version,
             issued_at: header.issued_at,
         })
     }
@@ -598,12 +628,12 @@ impl Keyring {
         if has_fernet {
             match fernet::Token::decode(token) {
                 Ok(tok) => {
-                    let found = self.try_legacy(KeyKind::Fernet, rewrap, |m, _| {
-                        tok.open(m.fernet.as_ref()?)
-                    })?;
-                    if let Some(plaintext) = found {
+                    let found = self
+                        .try_legacy(KeyKind::Fernet, rewrap, |m, _| tok.open(m.fernet.as_ref()?))?;
+                    if let Some((version, plaintext)) = found {
                         return Ok(Opened {
                             plaintext,
+                            version,
                             issued_at: Some(tok.timestamp()),
                         });
                     }
@@ -615,9 +645,10 @@ impl Keyring {
         if has_raw {
             match raw_gcm::decode(token) {
                 Ok(blob) => {
-                    if let Some(plaintext) = self.open_raw(&blob, rewrap)? {
+                    if let Some((version, plaintext)) = self.open_raw(&blob, rewrap)? {
                         return Ok(Opened {
                             plaintext,
+                            version,
                             issued_at: None,
                         });
                     }
@@ -635,7 +666,7 @@ impl Keyring {
     /// version byte matches, then the plain reading (`nonce ‖ …`) with every raw key. A blob
     /// can look versioned by chance (its first nonce byte equals a version byte); the fallback
     /// keeps such blobs readable, and GCM's tag makes a wrong reading fail, never misdecrypt.
-    fn open_raw(&self, blob: &[u8], rewrap: bool) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    fn open_raw(&self, blob: &[u8], rewrap: bool) -> Result<Option<(u32, Zeroizing<Vec<u8>>)>> {
         use crate::aead::{NONCE_LEN, TAG_LEN};
         let attempt = |b: &[u8], m: &Material| -> Option<Vec<u8>> {
             if b.len() < NONCE_LEN + TAG_LEN {
@@ -664,7 +695,7 @@ impl Keyring {
         kind: KeyKind,
         rewrap: bool,
         open: impl Fn(&Material, &VersionInfo) -> Option<Vec<u8>>,
-    ) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    ) -> Result<Option<(u32, Zeroizing<Vec<u8>>)>> {
         for version in &self.legacy {
             let Some(slot) = self.slots.get(version) else {
                 continue;
@@ -678,7 +709,7 @@ impl Keyring {
             if let Some(plaintext) = open(material, &slot.info) {
                 let plaintext = Zeroizing::new(plaintext);
                 self.usable(*version, rewrap)?;
-                return Ok(Some(plaintext));
+                return Ok(Some((*version, plaintext)));
             }
         }
         Ok(None)

@@ -16,6 +16,11 @@ impl SecretKey {
         SecretKey(bytes)
     }
 
+    /// A fresh random key from the system generator.
+    pub fn generate() -> crate::Result<Self> {
+        Ok(SecretKey(crate::rng::Rng::System.array()?))
+    }
+
     /// Copies from a slice of exactly 32 bytes.
     pub fn from_slice(bytes: &[u8]) -> crate::Result<Self> {
         let arr: [u8; KEY_LEN] = bytes

@@ -28,7 +28,12 @@ impl Key {
         let (ct, tag) = ct_and_tag.split_at(ct_and_tag.len() - TAG_LEN);
         let mut out = ct.to_vec();
         self.0
-            .decrypt_in_place_detached(Nonce::from_slice(nonce), aad, &mut out, Tag::from_slice(tag))
+            .decrypt_in_place_detached(
+                Nonce::from_slice(nonce),
+                aad,
+                &mut out,
+                Tag::from_slice(tag),
+            )
             .ok()?;
         Some(out)
     }

@@ -39,6 +39,11 @@ impl FernetKey {
         })?))
     }
 
+    /// A fresh random key, as `Fernet.generate_key()` makes.
+    pub fn generate() -> Result<Self> {
+        Ok(FernetKey(SecretKey::generate()?))
+    }
+
     /// Wraps 32 raw bytes.
     pub fn from_secret(key: SecretKey) -> Self {
         FernetKey(key)
@@ -65,8 +70,13 @@ impl FernetKey {
     /// HKDF, so processes that share a Fernet key list agree with no other configuration.
     pub fn keyroll_version(&self) -> u32 {
         let mut out = [0u8; 4];
-        crate::kdf::hkdf_sha256(self.0.expose(), b"", &[b"keyroll/v1 fernet version"], &mut out)
-            .expect("4 bytes is a valid HKDF length");
+        crate::kdf::hkdf_sha256(
+            self.0.expose(),
+            b"",
+            &[b"keyroll/v1 fernet version"],
+            &mut out,
+        )
+        .expect("4 bytes is a valid HKDF length");
         FERNET_VERSION_BIT | u32::from_be_bytes(out)
     }
 
