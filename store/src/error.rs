@@ -1,0 +1,69 @@
+//! The store's error type. Messages name files, never their contents.
+
+use std::path::PathBuf;
+
+/// Result alias of this crate.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// Everything that can go wrong while keeping a keyring on disk.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An operating-system call failed.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What was being done ("read", "write", "lock", …).
+        op: &'static str,
+        /// The file concerned.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// There is no keyring file at this path.
+    #[error("no keyring at {0}")]
+    NotFound(PathBuf),
+    /// A keyring already exists where a new one was to be created.
+    #[error("a keyring already exists at {0}")]
+    AlreadyExists(PathBuf),
+    /// Another process holds the keyring lock (only from [`crate::Store::try_lock`]).
+    #[error("the keyring {0} is locked by another process")]
+    Locked(PathBuf),
+    /// No backup has this name.
+    #[error("no backup named {0}")]
+    BackupNotFound(String),
+    /// A backup's content does not match the SHA-256 in its name (damaged or altered).
+    #[error("backup {0} is damaged: its content does not match its checksum")]
+    BackupCorrupt(String),
+    /// An audit log line is not a valid record.
+    #[error("audit log {path} line {line} is not a valid record")]
+    AuditCorrupt {
+        /// The log file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+    },
+}
+
+impl Error {
+    /// A stable machine-readable code for this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Io { .. } => "io_error",
+            Error::NotFound(_) => "keyring_not_found",
+            Error::AlreadyExists(_) => "keyring_exists",
+            Error::Locked(_) => "keyring_locked",
+            Error::BackupNotFound(_) => "backup_not_found",
+            Error::BackupCorrupt(_) => "backup_corrupt",
+            Error::AuditCorrupt { .. } => "audit_corrupt",
+        }
+    }
+
+    pub(crate) fn io(op: &'static str, path: &std::path::Path, source: std::io::Error) -> Self {
+        Error::Io {
+            op,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
