@@ -1,1 +1,1393 @@
-fn main() {}
+//! Writes `tests/vectors/v1/*.json` from fixed inputs (seeded keys, nonces and salts).
+//!
+//! `cargo run -p keyroll --features testing --example gen_vectors -- tests/vectors/v1`
+//!
+//! Every expectation written is first checked against this crate: the generator states what
+//! each case must give (bytes or an error code) and panics if the core disagrees, so a vector
+//! file is both a regression record and a checked statement of the spec. The test command
+//! regenerates the files and fails on any diff.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use keyroll::legacy::fernet;
+use keyroll::{
+    FernetKey, Keyring, Protection, RawGcmImport, RawGcmKey, SecretKey, Ttl, Unlock, VersionInfo,
+};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use zeroize::Zeroizing;
+
+/// 2023-11-14T22:13:20Z: the fixed "now" of every vector.
+const NOW: u64 = 1_700_000_000;
+const DAY: u64 = 86_400;
+const PASSPHRASE: &str = "correct horse battery staple";
+/// Low on purpose: vectors must load fast in every language; the count is in the document.
+const ITERATIONS: u32 = 1_000;
+const CTX: &[u8] = b"users:42:ssn";
+
+/// Deterministic bytes: SHA-256(label ‖ counter) blocks.
+fn det(label: &str, len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len);
+    let mut i = 0u64;
+    while out.len() < len {
+        let block = Sha256::new()
+            .chain_update(label.as_bytes())
+            .chain_update(i.to_be_bytes())
+            .finalize();
+        out.extend_from_slice(&block[..(len - out.len()).min(32)]);
+        i += 1;
+    }
+    out
+}
+
+fn key32(label: &str) -> [u8; 32] {
+    det(label, 32).try_into().unwrap()
+}
+
+#[derive(Clone)]
+enum Cred {
+    Pass(&'static str),
+    Master([u8; 32]),
+}
+
+/// A token as cases carry it: text (`token`) or binary (`token_hex`).
+#[derive(Clone)]
+enum Tok {
+    Text(String),
+    Bin(Vec<u8>),
+}
+
+impl Tok {
+    fn bytes(&self) -> Vec<u8> {
+        match self {
+            Tok::Text(s) => s.as_bytes().to_vec(),
+            Tok::Bin(b) => b.clone(),
+        }
+    }
+    fn put(&self, case: &mut Map<String, Value>) {
+        match self {
+            Tok::Text(s) => case.insert("token".into(), json!(s)),
+            Tok::Bin(b) => case.insert("token_hex".into(), json!(hex::encode(b))),
+        };
+    }
+}
+
+/// What a case must give.
+enum Want<'a> {
+    Plain(&'a [u8]),
+    Code(&'static str),
+}
+
+#[derive(Default)]
+struct File {
+    keyrings: Map<String, Value>,
+    /// The same documents, opened, to compute and check expectations.
+    opened: std::collections::HashMap<String, Result<Keyring, keyroll::Error>>,
+    cases: Vec<Value>,
+}
+
+impl File {
+    /// Stores `ring` sealed under `cred` as keyring `name`.
+    fn ring(&mut self, name: &str, ring: &Keyring, cred: Cred) {
+        let doc = match &cred {
+            Cred::Pass(p) => ring.to_document(Protection::Passphrase {
+                passphrase: p.as_bytes(),
+                iterations: ITERATIONS,
+            }),
+            Cred::Master(k) => ring.to_document(Protection::MasterKey(&SecretKey::from_bytes(*k))),
+        }
+        .unwrap();
+        self.raw_ring(name, String::from_utf8(doc).unwrap(), cred);
+    }
+
+    /// Stores a document string as keyring `name` (possibly damaged on purpose).
+    fn raw_ring(&mut self, name: &str, document: String, cred: Cred) {
+        let mut entry = Map::new();
+        entry.insert("document".into(), json!(document));
+        let opened = match &cred {
+            Cred::Pass(p) => {
+                entry.insert("passphrase".into(), json!(p));
+                Keyring::from_document(document.as_bytes(), Unlock::Passphrase(p.as_bytes()))
+            }
+            Cred::Master(k) => {
+                entry.insert("master_key_hex".into(), json!(hex::encode(k)));
+                Keyring::from_document(
+                    document.as_bytes(),
+                    Unlock::MasterKey(&SecretKey::from_bytes(*k)),
+                )
+            }
+        };
+        self.keyrings.insert(name.into(), Value::Object(entry));
+        self.opened.insert(name.into(), opened);
+    }
+
+    fn get(&self, name: &str) -> &Keyring {
+        self.opened[name].as_ref().unwrap()
+    }
+
+    fn push(&mut self, name: &str, op: &str, ring: Option<&str>, mut case: Map<String, Value>) {
+        assert!(
+            !self.cases.iter().any(|c| c["name"] == name),
+            "duplicate case {name}"
+        );
+        let mut head = Map::new();
+        head.insert("name".into(), json!(name));
+        head.insert("op".into(), json!(op));
+        if let Some(r) = ring {
+            head.insert("keyring".into(), json!(r));
+        }
+        head.append(&mut case);
+        self.cases.push(Value::Object(head));
+    }
+
+    /// A decrypt case; the core must agree with `want`.
+    fn decrypt(
+        &mut self,
+        name: &str,
+        ring: &str,
+        tok: &Tok,
+        ctx: &[u8],
+        ttl: Option<Ttl>,
+        want: Want,
+    ) {
+        let got = self.get(ring).decrypt(&tok.bytes(), ctx, ttl);
+        let mut case = Map::new();
+        tok.put(&mut case);
+        case.insert("context_hex".into(), json!(hex::encode(ctx)));
+        if let Some(t) = ttl {
+            case.insert("ttl".into(), json!({"seconds": t.seconds, "now": t.now}));
+        }
+        expect(name, &mut case, got, want);
+        self.push(name, "decrypt", Some(ring), case);
+    }
+
+    /// A rewrap case: the result must decrypt to `want` under `version`, keeping issued-at.
+    fn rewrap(&mut self, name: &str, ring: &str, tok: &Tok, ctx: &[u8], want: Want, version: u32) {
+        let r = self.get(ring);
+        let got = r.rewrap(&tok.bytes(), ctx).and_then(|fresh| {
+            let info = keyroll::inspect(fresh.as_bytes())?;
+            assert_eq!(info.key_version, Some(version), "{name}: rewrap version");
+            let before = r
+                .verify(&tok.bytes(), ctx, None)
+                .ok()
+                .and_then(|v| v.issued_at);
+            let before = before.or_else(|| keyroll::inspect(&tok.bytes()).ok()?.issued_at);
+            assert_eq!(info.issued_at, before, "{name}: rewrap keeps issued-at");
+            r.decrypt(fresh.as_bytes(), ctx, None)
+        });
+        let mut case = Map::new();
+        tok.put(&mut case);
+        case.insert("context_hex".into(), json!(hex::encode(ctx)));
+        if matches!(want, Want::Plain(_)) {
+            case.insert("expect_version".into(), json!(version));
+        }
+        expect(name, &mut case, got, want);
+        self.push(name, "rewrap", Some(ring), case);
+    }
+
+    /// An inspect case: the fields must equal what core reports (and `want` when given).
+    fn inspect(&mut self, name: &str, tok: &Tok, want_code: Option<&'static str>) {
+        let mut case = Map::new();
+        tok.put(&mut case);
+        match (keyroll::inspect(&tok.bytes()), want_code) {
+            (Ok(info), None) => {
+                case.insert("expect".into(), serde_json::to_value(&info).unwrap());
+            }
+            (Err(e), Some(code)) => {
+                assert_eq!(e.code(), code, "{name}");
+                case.insert("error".into(), json!(code));
+            }
+            (got, want) => panic!("{name}: got {got:?}, wanted {want:?}"),
+        }
+        self.push(name, "inspect", None, case);
+    }
+
+    /// A load case: the keyring opens and shows these versions, or fails with `code`.
+    fn load(&mut self, name: &str, ring: &str, want_code: Option<&'static str>) {
+        let mut case = Map::new();
+        match (&self.opened[ring], want_code) {
+            (Ok(r), None) => {
+                case.insert("expect".into(), summary(r));
+            }
+            (Err(e), Some(code)) => {
+                assert_eq!(e.code(), code, "{name}");
+                case.insert("error".into(), json!(code));
+            }
+            (got, want) => panic!("{name}: got {got:?}, wanted {want:?}"),
+        }
+        self.push(name, "load", Some(ring), case);
+    }
+
+    fn write(self, dir: &Path, file: &str, description: &str) {
+        let value = json!({
+            "description": description,
+            "keyrings": self.keyrings,
+            "cases": self.cases,
+        });
+        let mut text = serde_json::to_string_pretty(&value).unwrap();
+        text.push('\n');
+        std::fs::write(dir.join(file), text).unwrap();
+    }
+}
+
+fn expect(
+    name: &str,
+    case: &mut Map<String, Value>,
+    got: Result<Vec<u8>, keyroll::Error>,
+    want: Want,
+) {
+    match (got, want) {
+        (Ok(p), Want::Plain(w)) => {
+            assert_eq!(p, w, "{name}: plaintext");
+            case.insert("plaintext_hex".into(), json!(hex::encode(w)));
+        }
+        (Err(e), Want::Code(c)) => {
+            assert_eq!(e.code(), c, "{name}: {e}");
+            case.insert("error".into(), json!(c));
+        }
+        (Ok(_), Want::Code(c)) => panic!("{name}: decrypted, wanted {c}"),
+        (Err(e), Want::Plain(_)) => panic!("{name}: {e} ({}), wanted plaintext", e.code()),
+    }
+}
+
+/// What a `load` case checks: id, active version, flags and each version's kind and state.
+fn summary(r: &Keyring) -> Value {
+    let versions: Vec<Value> = r
+        .versions()
+        .iter()
+        .map(|v: &VersionInfo| json!({"version": v.version, "kind": v.kind, "state": v.state}))
+        .collect();
+    json!({
+        "keyring_id": r.id().to_hex(),
+        "active_version": r.active_version(),
+        "min_version": r.min_version(),
+        "read_only": r.is_read_only(),
+        "versions": versions,
+    })
+}
+
+fn text(ring: &Keyring, pt: &[u8], ctx: &[u8], issued_at: Option<u64>) -> Tok {
+    Tok::Text(ring.encrypt(pt, ctx, issued_at).unwrap())
+}
+
+fn main() {
+    let dir = std::env::args().nth(1).expect("usage: gen_vectors <dir>");
+    let dir = Path::new(&dir);
+    std::fs::create_dir_all(dir).unwrap();
+    envelope(dir);
+    keyring(dir);
+    rotation(dir);
+    legacy_fernet(dir);
+    legacy_raw_gcm(dir);
+    println!("wrote vectors to {}", dir.display());
+}
+
+fn envelope(dir: &Path) {
+    let mut f = File::default();
+    let master = key32("envelope master key");
+    let ring = Keyring::generate_seeded(b"envelope ring", NOW).unwrap();
+    let other = Keyring::generate_seeded(b"envelope other ring", NOW).unwrap();
+    f.ring("ring", &ring, Cred::Master(master));
+    f.ring("other", &other, Cred::Master(master));
+
+    for size in [0usize, 1, 16, 64, 1024, 65536] {
+        let pt = det(&format!("plaintext {size}"), size);
+        let combos: &[(&[u8], Option<u64>)] = if size == 65536 {
+            &[(CTX, Some(NOW))]
+        } else {
+            &[(b"", None), (b"", Some(NOW)), (CTX, None), (CTX, Some(NOW))]
+        };
+        for &(ctx, at) in combos {
+            let tag = format!(
+                "{size}b{}{}",
+                if ctx.is_empty() { "" } else { "_ctx" },
+                if at.is_some() { "_time" } else { "" }
+            );
+            let tok = text(&ring, &pt, ctx, at);
+            f.decrypt(
+                &format!("text_{tag}"),
+                "ring",
+                &tok,
+                ctx,
+                None,
+                Want::Plain(&pt),
+            );
+            if ctx == CTX && (at.is_some() || size <= 64) {
+                let bin = Tok::Bin(ring.encrypt_binary(&pt, ctx, at).unwrap());
+                f.decrypt(
+                    &format!("binary_{tag}"),
+                    "ring",
+                    &bin,
+                    ctx,
+                    None,
+                    Want::Plain(&pt),
+                );
+            }
+        }
+    }
+    let unicode = "Grüße, 世界 🔑".as_bytes();
+    let tok = text(&ring, unicode, "ctx:ü".as_bytes(), Some(NOW));
+    f.decrypt(
+        "text_unicode",
+        "ring",
+        &tok,
+        "ctx:ü".as_bytes(),
+        None,
+        Want::Plain(unicode),
+    );
+
+    // The base cases that every failure below alters.
+    let pt = det("plaintext 64", 64);
+    let base = ring.encrypt_binary(&pt, CTX, Some(NOW)).unwrap();
+    let base_text = ring.encrypt(&pt, CTX, Some(NOW)).unwrap();
+    let untimed = text(&ring, &pt, CTX, None);
+    f.inspect("inspect_binary", &Tok::Bin(base.clone()), None);
+    f.inspect("inspect_text", &Tok::Text(base_text.clone()), None);
+    f.inspect("inspect_text_untimed", &untimed, None);
+
+    // TTL: Fernet's rules (issued_at + ttl >= now, issued_at <= now + 60).
+    let timed = Tok::Text(base_text.clone());
+    let ttl = |seconds, now| Some(Ttl { seconds, now });
+    f.decrypt(
+        "ttl_fresh",
+        "ring",
+        &timed,
+        CTX,
+        ttl(60, NOW + 60),
+        Want::Plain(&pt),
+    );
+    f.decrypt(
+        "ttl_skew_ok",
+        "ring",
+        &timed,
+        CTX,
+        ttl(60, NOW - 60),
+        Want::Plain(&pt),
+    );
+    f.decrypt(
+        "fail_ttl_expired",
+        "ring",
+        &timed,
+        CTX,
+        ttl(60, NOW + 61),
+        Want::Code("expired"),
+    );
+    f.decrypt(
+        "fail_ttl_future",
+        "ring",
+        &timed,
+        CTX,
+        ttl(60, NOW - 61),
+        Want::Code("expired"),
+    );
+    f.decrypt(
+        "fail_ttl_no_timestamp",
+        "ring",
+        &untimed,
+        CTX,
+        ttl(60, NOW),
+        Want::Code("missing_timestamp"),
+    );
+
+    // Truncation at every field (binary), and of the text form.
+    let cuts: &[(usize, &str)] = &[
+        (0, "unsupported_format"),
+        (2, "unsupported_format"),
+        (3, "unsupported_format"),
+        (4, "malformed"),
+        (5, "malformed"),
+        (6, "malformed"),
+        (13, "malformed"),
+        (17, "malformed"),
+        (18, "malformed"),
+        (25, "malformed"),
+        (26, "malformed"),
+        (37, "malformed"),
+        (38, "malformed"),
+        (53, "malformed"),
+        (base.len() - 1, "decrypt_failed"),
+    ];
+    for &(len, code) in cuts {
+        let t = Tok::Bin(base[..len].to_vec());
+        f.decrypt(
+            &format!("fail_truncated_binary_{len}"),
+            "ring",
+            &t,
+            CTX,
+            None,
+            Want::Code(code),
+        );
+    }
+    for len in [0usize, 5, 8, 20, base_text.len() - 1, base_text.len() - 2] {
+        let code = match len {
+            0 => "unsupported_format",
+            5 | 8 | 20 => "malformed",
+            _ if len == base_text.len() - 1 => "malformed",
+            _ => "decrypt_failed",
+        };
+        let t = Tok::Text(base_text[..len].to_string());
+        f.decrypt(
+            &format!("fail_truncated_text_{len}"),
+            "ring",
+            &t,
+            CTX,
+            None,
+            Want::Code(code),
+        );
+    }
+
+    // Each header field altered (binary form; the text form's prefix would disagree first).
+    let alter = |i: usize, x: u8| {
+        let mut b = base.clone();
+        b[i] ^= x;
+        Tok::Bin(b)
+    };
+    let fields: &[(&str, usize, u8, &str)] = &[
+        ("magic0", 0, 0x01, "unsupported_format"),
+        ("magic2", 2, 0x01, "unsupported_format"),
+        ("format_version", 3, 0x03, "unsupported_format"),
+        ("algorithm", 4, 0x02, "unsupported_format"),
+        ("flags_unknown_bit", 5, 0x02, "unsupported_format"),
+        ("flags_issued_at_cleared", 5, 0x01, "decrypt_failed"),
+        ("keyring_id", 6, 0x01, "wrong_keyring"),
+        ("keyring_id_last", 13, 0x80, "wrong_keyring"),
+        ("key_version", 17, 0x04, "unknown_key_version"),
+        ("key_version_zero", 17, 0x01, "malformed"),
+        ("issued_at", 25, 0x01, "decrypt_failed"),
+        ("nonce", 26, 0x01, "decrypt_failed"),
+        ("ciphertext", 40, 0x01, "decrypt_failed"),
+        ("tag", base.len() - 1, 0x01, "decrypt_failed"),
+    ];
+    for &(field, i, x, code) in fields {
+        f.decrypt(
+            &format!("fail_altered_{field}"),
+            "ring",
+            &alter(i, x),
+            CTX,
+            None,
+            Want::Code(code),
+        );
+    }
+    let t = Tok::Text(base_text.clone());
+    f.decrypt(
+        "fail_wrong_context",
+        "ring",
+        &t,
+        b"users:43:ssn",
+        None,
+        Want::Code("decrypt_failed"),
+    );
+    f.decrypt(
+        "fail_missing_context",
+        "ring",
+        &t,
+        b"",
+        None,
+        Want::Code("decrypt_failed"),
+    );
+    f.decrypt(
+        "fail_wrong_keyring",
+        "other",
+        &t,
+        CTX,
+        None,
+        Want::Code("wrong_keyring"),
+    );
+
+    // Text-form strictness.
+    let body = base_text.strip_prefix("kr1:v1:").unwrap();
+    let mutate: Vec<(&str, String, &str)> = vec![
+        (
+            "prefix_version_mismatch",
+            format!("kr1:v2:{body}"),
+            "malformed",
+        ),
+        (
+            "prefix_leading_zero",
+            format!("kr1:v01:{body}"),
+            "malformed",
+        ),
+        ("prefix_no_version", format!("kr1:v:{body}"), "malformed"),
+        (
+            "prefix_bad_separator",
+            format!("kr1;v1:{body}"),
+            "malformed",
+        ),
+        (
+            "prefix_format_2",
+            format!("kr2:v1:{body}"),
+            "unsupported_format",
+        ),
+        (
+            "prefix_uppercase",
+            format!("KR1:v1:{body}"),
+            "unsupported_format",
+        ),
+        ("base64_padding", format!("{base_text}=="), "malformed"),
+        (
+            "base64_trailing_newline",
+            format!("{base_text}\n"),
+            "malformed",
+        ),
+        (
+            "base64_inner_space",
+            format!("kr1:v1:{} {}", &body[..10], &body[10..]),
+            "malformed",
+        ),
+        (
+            "base64_standard_alphabet",
+            base_text.replace('-', "+").replace('_', "/"),
+            "malformed",
+        ),
+        (
+            "base64_bad_char",
+            format!("kr1:v1:!{}", &body[1..]),
+            "malformed",
+        ),
+        ("not_a_token", "hello world".into(), "unsupported_format"),
+    ];
+    for (what, s, code) in mutate {
+        if what == "base64_standard_alphabet" && !base_text.contains(['-', '_']) {
+            continue;
+        }
+        f.decrypt(
+            &format!("fail_{what}"),
+            "ring",
+            &Tok::Text(s),
+            CTX,
+            None,
+            Want::Code(code),
+        );
+    }
+    // A final character whose unused low bits are not zero (non-canonical base64).
+    let mut bytes = base_text.clone().into_bytes();
+    let last = *bytes.last().unwrap();
+    let decoded = URL_SAFE_NO_PAD.decode(body).unwrap();
+    assert_eq!(
+        decoded.len() % 3,
+        1,
+        "64-byte plaintext with issued-at leaves 1 byte over"
+    );
+    bytes.pop();
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let idx = alphabet.iter().position(|&c| c == last).unwrap();
+    bytes.push(alphabet[idx | 1]);
+    let t = Tok::Text(String::from_utf8(bytes).unwrap());
+    f.decrypt(
+        "fail_base64_noncanonical_bits",
+        "ring",
+        &t,
+        CTX,
+        None,
+        Want::Code("malformed"),
+    );
+    f.inspect(
+        "fail_inspect_garbage",
+        &Tok::Text("hello world".into()),
+        Some("unsupported_format"),
+    );
+    f.inspect(
+        "fail_inspect_truncated",
+        &Tok::Bin(base[..20].to_vec()),
+        Some("malformed"),
+    );
+
+    f.write(
+        dir,
+        "envelope.json",
+        "v1 envelopes, text and binary, 0 B to 64 KiB, with and without context and issued-at; \
+         TTL; truncation at every field; every header field altered; text-form strictness",
+    );
+}
+
+fn keyring(dir: &Path) {
+    let mut f = File::default();
+    let master = key32("keyring master key");
+    let mut ring = Keyring::generate_seeded(b"keyring ring", NOW).unwrap();
+    let tok1 = text(&ring, b"sealed under v1", CTX, Some(NOW));
+    ring.rotate(NOW + DAY).unwrap();
+    let tok2 = text(&ring, b"sealed under v2", CTX, Some(NOW + DAY));
+    ring.set_policy(keyroll::Policy {
+        rotate_after_days: 30,
+        warn_after_days: 25,
+    })
+    .unwrap();
+    f.ring("by_passphrase", &ring, Cred::Pass(PASSPHRASE));
+    f.ring("by_master_key", &ring, Cred::Master(master));
+    f.load("load_passphrase", "by_passphrase", None);
+    f.load("load_master_key", "by_master_key", None);
+    for r in ["by_passphrase", "by_master_key"] {
+        f.decrypt(
+            &format!("{r}_v1"),
+            r,
+            &tok1,
+            CTX,
+            None,
+            Want::Plain(b"sealed under v1"),
+        );
+        f.decrypt(
+            &format!("{r}_v2"),
+            r,
+            &tok2,
+            CTX,
+            None,
+            Want::Plain(b"sealed under v2"),
+        );
+    }
+
+    let pass_doc: Value =
+        serde_json::from_str(f.keyrings["by_passphrase"]["document"].as_str().unwrap()).unwrap();
+    let master_doc: Value =
+        serde_json::from_str(f.keyrings["by_master_key"]["document"].as_str().unwrap()).unwrap();
+    let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap();
+    let edited = |doc: &Value, edit: &dyn Fn(&mut Value)| {
+        let mut d = doc.clone();
+        edit(&mut d);
+        pretty(&d)
+    };
+    let pass = Cred::Pass(PASSPHRASE);
+    let damaged: Vec<(&str, String, Cred, &str)> = vec![
+        (
+            "wrong_passphrase",
+            pretty(&pass_doc),
+            Cred::Pass("wrong horse"),
+            "bad_passphrase",
+        ),
+        (
+            "wrong_master_key",
+            pretty(&master_doc),
+            Cred::Master(key32("other")),
+            "bad_passphrase",
+        ),
+        (
+            "passphrase_for_master_key",
+            pretty(&master_doc),
+            pass.clone(),
+            "bad_passphrase",
+        ),
+        (
+            "state_flipped",
+            edited(&pass_doc, &|d| {
+                d["body"]["versions"][0]["state"] = json!("active")
+            }),
+            pass.clone(),
+            "keyring_corrupt",
+        ),
+        (
+            "date_changed",
+            edited(&pass_doc, &|d| {
+                d["body"]["versions"][1]["created_at"] = json!(NOW)
+            }),
+            pass.clone(),
+            "keyring_corrupt",
+        ),
+        (
+            "version_renumbered",
+            edited(&pass_doc, &|d| {
+                d["body"]["versions"][1]["version"] = json!(3)
+            }),
+            pass.clone(),
+            "keyring_corrupt",
+        ),
+        (
+            "policy_changed",
+            edited(&pass_doc, &|d| {
+                d["body"]["policy"]["rotate_after_days"] = json!(3650)
+            }),
+            pass.clone(),
+            "keyring_corrupt",
+        ),
+        (
+            "min_version_changed",
+            edited(&pass_doc, &|d| d["body"]["min_version"] = json!(2)),
+            pass.clone(),
+            "keyring_corrupt",
+        ),
+        (
+            "sealed_key_swapped",
+            edited(&pass_doc, &|d| {
+                let a = d["body"]["versions"][0]["sealed"].clone();
+                d["body"]["versions"][0]["sealed"] = d["body"]["versions"][1]["sealed"].clone();
+                d["body"]["versions"][1]["sealed"] = a;
+            }),
+            pass.clone(),
+            "keyring_corrupt",
+        ),
+        (
+            "mac_changed",
+            edited(&pass_doc, &|d| {
+                let mac = d["mac"].as_str().unwrap();
+                let flipped = if mac.starts_with('A') { "B" } else { "A" };
+                d["mac"] = json!(format!("{flipped}{}", &mac[1..]));
+            }),
+            pass.clone(),
+            "keyring_corrupt",
+        ),
+        (
+            "unknown_field",
+            edited(&pass_doc, &|d| d["body"]["extra"] = json!(true)),
+            pass.clone(),
+            "keyring_corrupt",
+        ),
+        (
+            "schema_2",
+            edited(&pass_doc, &|d| d["keyroll_keyring"] = json!(2)),
+            pass.clone(),
+            "keyring_corrupt",
+        ),
+        (
+            "salt_changed",
+            edited(&pass_doc, &|d| {
+                d["body"]["kek"]["salt"] = json!("AAAAAAAAAAAAAAAAAAAAAA")
+            }),
+            pass.clone(),
+            "bad_passphrase",
+        ),
+        (
+            "iterations_changed",
+            edited(&pass_doc, &|d| {
+                d["body"]["kek"]["iterations"] = json!(ITERATIONS + 1)
+            }),
+            pass.clone(),
+            "bad_passphrase",
+        ),
+        (
+            "iterations_absurd",
+            edited(&pass_doc, &|d| {
+                d["body"]["kek"]["iterations"] = json!(4_000_000_000u32)
+            }),
+            pass.clone(),
+            "keyring_corrupt",
+        ),
+        (
+            "truncated",
+            {
+                let s = pretty(&pass_doc);
+                s[..s.len() / 2].to_string()
+            },
+            pass.clone(),
+            "keyring_corrupt",
+        ),
+        (
+            "not_json",
+            "keyroll".into(),
+            pass.clone(),
+            "keyring_corrupt",
+        ),
+        ("empty", String::new(), pass.clone(), "keyring_corrupt"),
+    ];
+    for (what, doc, cred, code) in damaged {
+        let name = format!("damaged_{what}");
+        f.raw_ring(&name, doc, cred);
+        f.load(&format!("fail_load_{what}"), &name, Some(code));
+    }
+    f.write(
+        dir,
+        "keyring.json",
+        "keyring documents sealed by passphrase (PBKDF2, 1,000 iterations as written in the file) \
+         and by master key; wrong credentials; every kind of damage",
+    );
+}
+
+fn rotation(dir: &Path) {
+    let mut f = File::default();
+    let master = key32("rotation master key");
+    let pt = |v: u32| format!("written under v{v}").into_bytes();
+    let mut ring = Keyring::generate_seeded(b"rotation ring", NOW).unwrap();
+    let mut toks = vec![text(&ring, &pt(1), CTX, Some(NOW))];
+    for v in 2..=3 {
+        ring.rotate(NOW + u64::from(v) * DAY).unwrap();
+        toks.push(text(&ring, &pt(v), CTX, Some(NOW + u64::from(v) * DAY)));
+    }
+    ring.emergency_rotate("laptop stolen", NOW + 4 * DAY)
+        .unwrap();
+    toks.push(text(&ring, &pt(4), CTX, Some(NOW + 4 * DAY)));
+    ring.set_state(
+        1,
+        keyroll::KeyState::Disabled,
+        Some("retired"),
+        NOW + 5 * DAY,
+    )
+    .unwrap();
+    ring.set_state(2, keyroll::KeyState::Destroyed, None, NOW + 5 * DAY)
+        .unwrap();
+    let v5 = ring.add_version(NOW + 6 * DAY).unwrap();
+    assert_eq!(v5, 5);
+    // Another process of the fleet already promoted v5 and wrote with it.
+    let doc = ring
+        .to_document(Protection::MasterKey(&SecretKey::from_bytes(master)))
+        .unwrap();
+    let mut fleet =
+        Keyring::from_document(&doc, Unlock::MasterKey(&SecretKey::from_bytes(master))).unwrap();
+    fleet.reseed_for_testing(b"rotation fleet");
+    fleet.promote(5, NOW + 7 * DAY).unwrap();
+    toks.push(text(&fleet, &pt(5), CTX, Some(NOW + 7 * DAY)));
+    f.ring("ring", &ring, Cred::Master(master));
+    f.load("load_states", "ring", None);
+
+    let codes = [
+        Want::Code("key_disabled"),
+        Want::Code("key_destroyed"),
+        Want::Code("key_compromised"),
+    ];
+    for (i, want) in codes.into_iter().enumerate() {
+        let v = i + 1;
+        let name = format!(
+            "fail_decrypt_v{v}_{}",
+            ["disabled", "destroyed", "compromised"][i]
+        );
+        f.decrypt(&name, "ring", &toks[i], CTX, None, want);
+    }
+    f.decrypt(
+        "decrypt_v4_active",
+        "ring",
+        &toks[3],
+        CTX,
+        None,
+        Want::Plain(&pt(4)),
+    );
+    f.decrypt(
+        "decrypt_v5_pending",
+        "ring",
+        &toks[4],
+        CTX,
+        None,
+        Want::Plain(&pt(5)),
+    );
+    f.rewrap(
+        "rewrap_v3_compromised",
+        "ring",
+        &toks[2],
+        CTX,
+        Want::Plain(&pt(3)),
+        4,
+    );
+    f.rewrap(
+        "rewrap_v4_active",
+        "ring",
+        &toks[3],
+        CTX,
+        Want::Plain(&pt(4)),
+        4,
+    );
+    f.rewrap(
+        "rewrap_v5_pending",
+        "ring",
+        &toks[4],
+        CTX,
+        Want::Plain(&pt(5)),
+        4,
+    );
+    f.rewrap(
+        "fail_rewrap_v1_disabled",
+        "ring",
+        &toks[0],
+        CTX,
+        Want::Code("key_disabled"),
+        4,
+    );
+    f.rewrap(
+        "fail_rewrap_v2_destroyed",
+        "ring",
+        &toks[1],
+        CTX,
+        Want::Code("key_destroyed"),
+        4,
+    );
+    f.rewrap(
+        "fail_rewrap_wrong_context",
+        "ring",
+        &toks[2],
+        b"x",
+        Want::Code("decrypt_failed"),
+        4,
+    );
+
+    // A minimum decryptable version.
+    let mut min = Keyring::generate_seeded(b"rotation min ring", NOW).unwrap();
+    let old = text(&min, b"old", b"", None);
+    min.rotate(NOW + DAY).unwrap();
+    min.rotate(NOW + 2 * DAY).unwrap();
+    let new = text(&min, b"new", b"", None);
+    min.set_min_version(3).unwrap();
+    f.ring("min_version", &min, Cred::Master(master));
+    f.load("load_min_version", "min_version", None);
+    f.decrypt(
+        "fail_below_min_version",
+        "min_version",
+        &old,
+        b"",
+        None,
+        Want::Code("below_minimum_version"),
+    );
+    f.decrypt(
+        "decrypt_at_min_version",
+        "min_version",
+        &new,
+        b"",
+        None,
+        Want::Plain(b"new"),
+    );
+
+    // A decrypt-only export holding v4 and v5: reads them, and nothing else.
+    let mut export = ring.export_decrypt_only(Some(&[4, 5])).unwrap();
+    export.reseed_for_testing(b"rotation export");
+    f.ring("export", &export, Cred::Master(master));
+    f.load("load_export", "export", None);
+    f.decrypt(
+        "export_decrypt_v4",
+        "export",
+        &toks[3],
+        CTX,
+        None,
+        Want::Plain(&pt(4)),
+    );
+    f.decrypt(
+        "fail_export_v3_absent",
+        "export",
+        &toks[2],
+        CTX,
+        None,
+        Want::Code("unknown_key_version"),
+    );
+
+    // Policy, judged at given times against v4's activation.
+    let activated = NOW + 4 * DAY;
+    for (label, age_days, state) in [("ok", 79, "ok"), ("warn", 80, "warn"), ("due", 90, "due")] {
+        let now = activated + age_days * DAY;
+        let status = f.get("ring").check_policy(now);
+        assert_eq!(serde_json::to_value(status.state).unwrap(), json!(state));
+        let mut case = Map::new();
+        case.insert("now".into(), json!(now));
+        case.insert("expect".into(), serde_json::to_value(status).unwrap());
+        f.push(&format!("policy_{label}"), "policy", Some("ring"), case);
+    }
+    let status = f.get("export").check_policy(NOW);
+    let mut case = Map::new();
+    case.insert("now".into(), json!(NOW));
+    case.insert("expect".into(), serde_json::to_value(status).unwrap());
+    f.push("policy_no_active_key", "policy", Some("export"), case);
+
+    // Per-purpose keys.
+    for (purpose, len) in [("pii", 32usize), ("audit", 64), ("backup", 16)] {
+        let (version, key) = f.get("ring").derive_key(purpose.as_bytes(), len).unwrap();
+        let mut case = Map::new();
+        case.insert("purpose".into(), json!(purpose));
+        case.insert("length".into(), json!(len));
+        case.insert("expect_version".into(), json!(version));
+        case.insert("expect_hex".into(), json!(hex::encode(&*key)));
+        f.push(
+            &format!("derive_{purpose}_{len}"),
+            "derive",
+            Some("ring"),
+            case,
+        );
+    }
+    f.write(
+        dir,
+        "rotation.json",
+        "rotation, emergency rotation, every key state, rewrap, minimum version, decrypt-only \
+         export, rotation policy, derived keys",
+    );
+}
+
+fn legacy_fernet(dir: &Path) {
+    let mut f = File::default();
+    let master = key32("fernet master key");
+    let k1 = FernetKey::from_secret(SecretKey::from_bytes(key32("fernet key 1")));
+    let k2 = FernetKey::from_secret(SecretKey::from_bytes(key32("fernet key 2")));
+    let k3 = FernetKey::from_secret(SecretKey::from_bytes(key32("fernet key 3 (not imported)")));
+    let mut ring = Keyring::generate_seeded(b"fernet ring", NOW).unwrap();
+    let imported = ring.import_fernet(&[k1.clone(), k2.clone()], NOW).unwrap();
+    f.ring("ring", &ring, Cred::Master(master));
+    f.load("load_imported", "ring", None);
+
+    let fernet = |key: &FernetKey, pt: &[u8], ts: u64, label: &str| {
+        let iv: [u8; 16] = det(label, 16).try_into().unwrap();
+        Tok::Text(fernet::encrypt(key, pt, ts, &iv))
+    };
+    let plaintexts: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", vec![]),
+        ("1b", b"x".to_vec()),
+        ("15b", det("f15", 15)),
+        ("16b", det("f16", 16)),
+        ("17b", det("f17", 17)),
+        ("unicode", "Grüße, 世界".as_bytes().to_vec()),
+        ("1k", det("f1k", 1024)),
+    ];
+    for (label, pt) in &plaintexts {
+        let t1 = fernet(&k1, pt, NOW, label);
+        f.decrypt(
+            &format!("fernet_key1_{label}"),
+            "ring",
+            &t1,
+            b"",
+            None,
+            Want::Plain(pt),
+        );
+        let t2 = fernet(&k2, pt, NOW - DAY, &format!("{label} k2"));
+        f.decrypt(
+            &format!("fernet_key2_{label}"),
+            "ring",
+            &t2,
+            b"",
+            None,
+            Want::Plain(pt),
+        );
+    }
+    let pt = b"secret".to_vec();
+    for (label, ts) in [
+        ("ts_zero", 0u64),
+        ("ts_2pow40", 1 << 40),
+        ("ts_max", u64::MAX),
+    ] {
+        let t = fernet(&k1, &pt, ts, label);
+        f.decrypt(
+            &format!("fernet_{label}"),
+            "ring",
+            &t,
+            b"",
+            None,
+            Want::Plain(&pt),
+        );
+    }
+    let t = fernet(&k1, &pt, NOW, "ttl");
+    let ttl = |seconds, now| Some(Ttl { seconds, now });
+    f.decrypt(
+        "fernet_ttl_fresh",
+        "ring",
+        &t,
+        b"",
+        ttl(60, NOW + 60),
+        Want::Plain(&pt),
+    );
+    f.decrypt(
+        "fail_fernet_ttl_expired",
+        "ring",
+        &t,
+        b"",
+        ttl(60, NOW + 61),
+        Want::Code("expired"),
+    );
+    f.decrypt(
+        "fail_fernet_ttl_future",
+        "ring",
+        &t,
+        b"",
+        ttl(60, NOW - 61),
+        Want::Code("expired"),
+    );
+    let tmax = fernet(&k1, &pt, u64::MAX, "ts_max");
+    f.decrypt(
+        "fail_fernet_ts_max_with_ttl",
+        "ring",
+        &tmax,
+        b"",
+        ttl(60, NOW),
+        Want::Code("expired"),
+    );
+    f.inspect("inspect_fernet", &t, None);
+
+    let raw = base64::engine::general_purpose::URL_SAFE
+        .decode(match &t {
+            Tok::Text(s) => s,
+            Tok::Bin(_) => unreachable!(),
+        })
+        .unwrap();
+    let reencode = |b: &[u8]| Tok::Text(base64::engine::general_purpose::URL_SAFE.encode(b));
+    let mut tampered = raw.clone();
+    *tampered.last_mut().unwrap() ^= 1;
+    f.decrypt(
+        "fail_fernet_bad_mac",
+        "ring",
+        &reencode(&tampered),
+        b"",
+        None,
+        Want::Code("decrypt_failed"),
+    );
+    let mut tampered = raw.clone();
+    tampered[30] ^= 1;
+    f.decrypt(
+        "fail_fernet_bad_ciphertext",
+        "ring",
+        &reencode(&tampered),
+        b"",
+        None,
+        Want::Code("decrypt_failed"),
+    );
+    f.decrypt(
+        "fail_fernet_truncated",
+        "ring",
+        &reencode(&raw[..raw.len() - 33]),
+        b"",
+        None,
+        Want::Code("malformed"),
+    );
+    f.decrypt(
+        "fail_fernet_short",
+        "ring",
+        &reencode(&raw[..40]),
+        b"",
+        None,
+        Want::Code("malformed"),
+    );
+    let mut unpadded = match &t {
+        Tok::Text(s) => s.clone(),
+        Tok::Bin(_) => unreachable!(),
+    };
+    unpadded.retain(|c| c != '=');
+    if unpadded.len() % 4 != 0 {
+        f.decrypt(
+            "fail_fernet_unpadded",
+            "ring",
+            &Tok::Text(unpadded),
+            b"",
+            None,
+            Want::Code("malformed"),
+        );
+    }
+    f.decrypt(
+        "fail_fernet_bad_base64",
+        "ring",
+        &Tok::Text("gAAAAA!!".into()),
+        b"",
+        None,
+        Want::Code("malformed"),
+    );
+    let other = fernet(&k3, &pt, NOW, "k3");
+    f.decrypt(
+        "fail_fernet_unknown_key",
+        "ring",
+        &other,
+        b"",
+        None,
+        Want::Code("decrypt_failed"),
+    );
+    f.decrypt(
+        "fail_fernet_with_context",
+        "ring",
+        &t,
+        CTX,
+        None,
+        Want::Code("invalid_argument"),
+    );
+    f.rewrap(
+        "rewrap_fernet_key2",
+        "ring",
+        &fernet(&k2, &pt, NOW, "rw"),
+        b"",
+        Want::Plain(&pt),
+        1,
+    );
+
+    // Fernet-compat keyrings: derived from the key list alone.
+    let mut compat = Keyring::from_fernet_keys(&[k1.clone(), k2.clone()], NOW).unwrap();
+    compat.reseed_for_testing(b"fernet compat");
+    assert_eq!(compat.active_version(), Some(imported[0]));
+    let written = text(&compat, b"written by a compat process", b"", Some(NOW));
+    f.ring("compat", &compat, Cred::Master(master));
+    f.load("load_compat", "compat", None);
+    let mut case = Map::new();
+    case.insert(
+        "fernet_keys".into(),
+        json!([k1.to_base64().as_str(), k2.to_base64().as_str()]),
+    );
+    case.insert("expect".into(), summary(&compat));
+    f.push("fernet_compat_derivation", "fernet_compat", None, case);
+    let plain = b"written by a compat process";
+    f.decrypt(
+        "compat_envelope_by_compat",
+        "compat",
+        &written,
+        b"",
+        None,
+        Want::Plain(plain),
+    );
+    f.decrypt(
+        "compat_envelope_by_importer",
+        "ring",
+        &written,
+        b"",
+        None,
+        Want::Plain(plain),
+    );
+    f.inspect("inspect_compat_envelope", &written, None);
+    f.decrypt(
+        "compat_reads_fernet",
+        "compat",
+        &t,
+        b"",
+        None,
+        Want::Plain(&pt),
+    );
+    f.write(
+        dir,
+        "legacy_fernet.json",
+        "Fernet tokens under imported keys (a MultiFernet list), timestamps up to 2^64-1, TTL \
+         with 60 s skew, strict base64url, rewrap to v1, and Fernet-compat keyrings derived from \
+         the key list alone (fernet_keys, padded base64url, primary first)",
+    );
+}
+
+fn legacy_raw_gcm(dir: &Path) {
+    let mut f = File::default();
+    let master = key32("raw master key");
+    let ascii_key = b"0123456789abcdef0123456789abcdef";
+    let unversioned_key = key32("raw unversioned key");
+    let mut ring = Keyring::generate_seeded(b"raw ring", NOW).unwrap();
+    let imports = [
+        RawGcmImport {
+            key: RawGcmKey::Bytes(Zeroizing::new(ascii_key.to_vec())),
+            version_byte: Some(1),
+        },
+        RawGcmImport {
+            key: RawGcmKey::Pbkdf2 {
+                password: Zeroizing::new(b"hunter2".to_vec()),
+                salt_pattern: "app-salt-v{version}".into(),
+                iterations: 1000,
+            },
+            version_byte: Some(2),
+        },
+        RawGcmImport {
+            key: RawGcmKey::Bytes(Zeroizing::new(unversioned_key.to_vec())),
+            version_byte: None,
+        },
+    ];
+    for import in &imports {
+        ring.import_raw_gcm(import, NOW).unwrap();
+    }
+    f.ring("ring", &ring, Cred::Master(master));
+    f.load("load_raw", "ring", None);
+
+    let pbkdf2_key = keyroll::kdf::pbkdf2_sha256(b"hunter2", b"app-salt-v2", 1000);
+    let seal = |key: &[u8; 32], prefix: Option<u8>, nonce: &[u8], pt: &[u8]| {
+        let aead = keyroll::aead::AeadKey::new(&SecretKey::from_bytes(*key));
+        let mut out: Vec<u8> = prefix.into_iter().collect();
+        out.extend_from_slice(nonce);
+        aead.seal_append(nonce.try_into().unwrap(), b"", pt, &mut out);
+        out
+    };
+    let pt = b"card 4111-1111-1111-1111".to_vec();
+    let n = |label: &str| det(label, 12);
+    let mut ambiguous_nonce = n("ambiguous");
+    ambiguous_nonce[0] = 1;
+    let blobs = [
+        (
+            "versioned_ascii_key",
+            seal(ascii_key, Some(1), &n("a"), &pt),
+            STANDARD.encode(seal(ascii_key, Some(1), &n("a"), &pt)),
+        ),
+        (
+            "versioned_pbkdf2",
+            vec![],
+            STANDARD.encode(seal(pbkdf2_key.expose(), Some(2), &n("b"), &pt)),
+        ),
+        (
+            "unversioned",
+            vec![],
+            STANDARD.encode(seal(&unversioned_key, None, &n("c"), &pt)),
+        ),
+        (
+            "unversioned_looks_versioned",
+            vec![],
+            STANDARD.encode(seal(&unversioned_key, None, &ambiguous_nonce, &pt)),
+        ),
+        (
+            "urlsafe_unpadded",
+            vec![],
+            URL_SAFE_NO_PAD.encode(seal(ascii_key, Some(1), &n("d"), &pt)),
+        ),
+    ];
+    for (label, _, b64) in &blobs {
+        let tok = Tok::Text(b64.clone());
+        f.decrypt(
+            &format!("raw_{label}"),
+            "ring",
+            &tok,
+            b"",
+            None,
+            Want::Plain(&pt),
+        );
+    }
+    let versioned = &blobs[0].1;
+    let mut tampered = versioned.clone();
+    *tampered.last_mut().unwrap() ^= 1;
+    let t = Tok::Text(STANDARD.encode(&tampered));
+    f.decrypt(
+        "fail_raw_tampered",
+        "ring",
+        &t,
+        b"",
+        None,
+        Want::Code("decrypt_failed"),
+    );
+    let t = Tok::Text(STANDARD.encode(&versioned[..20]));
+    f.decrypt(
+        "fail_raw_truncated",
+        "ring",
+        &t,
+        b"",
+        None,
+        Want::Code("decrypt_failed"),
+    );
+    let t = Tok::Text("not*base64".into());
+    f.decrypt(
+        "fail_raw_bad_base64",
+        "ring",
+        &t,
+        b"",
+        None,
+        Want::Code("malformed"),
+    );
+    let t = Tok::Text(STANDARD.encode(seal(&key32("unknown"), Some(1), &n("e"), &pt)));
+    f.decrypt(
+        "fail_raw_unknown_key",
+        "ring",
+        &t,
+        b"",
+        None,
+        Want::Code("decrypt_failed"),
+    );
+    f.rewrap(
+        "rewrap_raw",
+        "ring",
+        &Tok::Text(blobs[1].2.clone()),
+        b"",
+        Want::Plain(&pt),
+        1,
+    );
+
+    // Importing from the old manager's parameters gives the same keys in every language.
+    let cases = [
+        (
+            "import_raw_ascii",
+            json!({"key_utf8": std::str::from_utf8(ascii_key).unwrap(), "version_byte": 1}),
+            &blobs[0].2,
+        ),
+        (
+            "import_raw_pbkdf2",
+            json!({"password_utf8": "hunter2", "salt_pattern": "app-salt-v{version}", "iterations": 1000, "version_byte": 2}),
+            &blobs[1].2,
+        ),
+        (
+            "import_raw_hex_key_unversioned",
+            json!({"key_hex": hex::encode(unversioned_key), "version_byte": null}),
+            &blobs[3].2,
+        ),
+    ];
+    for (name, import, token) in cases {
+        let mut case = Map::new();
+        case.insert("import".into(), import);
+        case.insert("token".into(), json!(token));
+        case.insert("plaintext_hex".into(), json!(hex::encode(&pt)));
+        f.push(name, "import_raw_gcm", None, case);
+    }
+    f.write(
+        dir,
+        "legacy_raw_gcm.json",
+        "raw AES-256-GCM blobs of home-made managers (base64 of [version byte] nonce ct tag): \
+         ASCII and PBKDF2 keys, versioned and unversioned readings, the ambiguous case",
+    );
+}

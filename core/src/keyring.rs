@@ -69,6 +69,13 @@ impl Keyring {
         Self::generate_with(Rng::seeded(seed), now)
     }
 
+    /// Makes every later random byte of this keyring come from `seed` (test vectors only).
+    #[cfg(feature = "testing")]
+    #[doc(hidden)]
+    pub fn reseed_for_testing(&mut self, seed: &[u8]) {
+        self.rng = Rng::seeded(seed);
+    }
+
     fn generate_with(rng: Rng, now: u64) -> Result<Self> {
         let mut ring = Keyring::empty(KeyringId(rng.array()?), rng);
         ring.rotate(now)?;
