@@ -1,0 +1,60 @@
+"""keyroll: versioned envelope encryption and key rotation.
+
+>>> import keyroll
+>>> ring = keyroll.Keyring.generate()
+>>> token = ring.encrypt(b"4111 1111 1111 1111", context=b"users:42:card")
+>>> token.startswith("kr1:v1:")
+True
+>>> ring.decrypt(token, context=b"users:42:card")
+b'4111 1111 1111 1111'
+
+``keyroll.compat`` is a drop-in replacement for ``cryptography.fernet``.
+"""
+
+from keyroll._native import (
+    AEAD_BACKEND,
+    DEFAULT_PBKDF2_ITERATIONS,
+    ERROR_CODES,
+    FernetKey,
+    Keyring,
+    Policy,
+    PolicyStatus,
+    TokenInfo,
+    Verified,
+    VersionInfo,
+    __version__,
+    inspect,
+)
+from keyroll.errors import (
+    DecryptError,
+    ExpiredError,
+    InvalidArgumentError,
+    KeyringError,
+    KeyrollError,
+    KeyUnavailableError,
+    PolicyError,
+    StoreError,
+)
+
+__all__ = [
+    "AEAD_BACKEND",
+    "DEFAULT_PBKDF2_ITERATIONS",
+    "ERROR_CODES",
+    "DecryptError",
+    "ExpiredError",
+    "FernetKey",
+    "InvalidArgumentError",
+    "KeyUnavailableError",
+    "Keyring",
+    "KeyringError",
+    "KeyrollError",
+    "Policy",
+    "PolicyError",
+    "PolicyStatus",
+    "StoreError",
+    "TokenInfo",
+    "Verified",
+    "VersionInfo",
+    "__version__",
+    "inspect",
+]
