@@ -1,0 +1,403 @@
+//! The keyring's rules: state machine, rotation, exports, documents, batches, policy.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use keyroll::{
+    Error, FernetKey, KeyState, Keyring, Policy, PolicyState, Protection, SecretKey, Ttl, Unlock,
+};
+
+const NOW: u64 = 1_700_000_000;
+const DAY: u64 = 86_400;
+
+fn state(ring: &Keyring, v: u32) -> KeyState {
+    ring.version(v).unwrap().state
+}
+
+#[test]
+fn keyring_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Keyring>();
+}
+
+#[test]
+fn every_state_transition_is_checked() {
+    use KeyState::*;
+    let all = [
+        Pending,
+        Active,
+        DecryptOnly,
+        Disabled,
+        Compromised,
+        Destroyed,
+    ];
+    let allowed = [
+        (Pending, Disabled),
+        (Pending, Destroyed),
+        (DecryptOnly, Disabled),
+        (DecryptOnly, Compromised),
+        (DecryptOnly, Destroyed),
+        (Disabled, DecryptOnly),
+        (Disabled, Compromised),
+        (Disabled, Destroyed),
+        (Compromised, Destroyed),
+    ];
+    for from in all {
+        for to in all {
+            assert_eq!(
+                from.can_become(to),
+                allowed.contains(&(from, to)),
+                "{from} -> {to}"
+            );
+        }
+    }
+    // And set_state enforces it on a real keyring.
+    let mut ring = Keyring::generate(NOW).unwrap();
+    let err = ring.set_state(1, Disabled, None, NOW).unwrap_err();
+    assert_eq!(err.code(), "invalid_state_transition");
+    ring.rotate(NOW).unwrap();
+    ring.set_state(1, Compromised, Some("leak"), NOW).unwrap();
+    let err = ring.set_state(1, DecryptOnly, None, NOW).unwrap_err();
+    assert_eq!(
+        err,
+        Error::InvalidStateTransition {
+            version: 1,
+            from: Compromised,
+            to: DecryptOnly
+        }
+    );
+    ring.set_state(1, Destroyed, None, NOW).unwrap();
+    assert_eq!(
+        ring.set_state(1, Disabled, None, NOW).unwrap_err().code(),
+        "invalid_state_transition"
+    );
+    assert_eq!(
+        ring.set_state(9, Disabled, None, NOW).unwrap_err().code(),
+        "unknown_key_version"
+    );
+}
+
+#[test]
+fn two_phase_rotation_reads_before_it_writes() {
+    let mut writer = Keyring::generate(NOW).unwrap();
+    let pending = writer.add_version(NOW + DAY).unwrap();
+    assert_eq!(state(&writer, pending), KeyState::Pending);
+    assert_eq!(writer.active_version(), Some(1));
+    // A reader that got the pending key reads what a promoted peer writes.
+    let master = SecretKey::generate().unwrap();
+    let doc = writer.to_document(Protection::MasterKey(&master)).unwrap();
+    let mut peer = Keyring::from_document(&doc, Unlock::MasterKey(&master)).unwrap();
+    peer.promote(pending, NOW + 2 * DAY).unwrap();
+    let token = peer.encrypt(b"fleet", b"", None).unwrap();
+    assert!(token.starts_with("kr1:v2:"));
+    assert_eq!(
+        writer.decrypt(token.as_bytes(), b"", None).unwrap(),
+        b"fleet"
+    );
+    // Still writes with v1 until promoted.
+    assert!(writer
+        .encrypt(b"x", b"", None)
+        .unwrap()
+        .starts_with("kr1:v1:"));
+    writer.promote(pending, NOW + 2 * DAY).unwrap();
+    assert_eq!(state(&writer, 1), KeyState::DecryptOnly);
+    assert_eq!(writer.version(1).unwrap().retired_at, Some(NOW + 2 * DAY));
+    assert_eq!(writer.version(2).unwrap().activated_at, Some(NOW + 2 * DAY));
+    // Promoting the active version again is not a transition.
+    assert_eq!(
+        writer.promote(2, NOW).unwrap_err().code(),
+        "invalid_state_transition"
+    );
+    // Rolling back to the previous key is allowed (decrypt_only -> active).
+    writer.promote(1, NOW + 3 * DAY).unwrap();
+    assert_eq!(writer.active_version(), Some(1));
+}
+
+#[test]
+fn emergency_rotation_quarantines_the_old_key() {
+    let mut ring = Keyring::generate(NOW).unwrap();
+    let old = ring.encrypt(b"before the leak", b"c", Some(NOW)).unwrap();
+    let v = ring
+        .emergency_rotate("key in a public repo", NOW + 5)
+        .unwrap();
+    assert_eq!(v, 2);
+    let info = ring.version(1).unwrap();
+    assert_eq!(info.state, KeyState::Compromised);
+    assert_eq!(info.compromised_at, Some(NOW + 5));
+    assert_eq!(info.note.as_deref(), Some("key in a public repo"));
+    assert_eq!(
+        ring.decrypt(old.as_bytes(), b"c", None).unwrap_err().code(),
+        "key_compromised"
+    );
+    assert!(ring.needs_rewrap(old.as_bytes()).unwrap());
+    let moved = ring.rewrap(old.as_bytes(), b"c").unwrap();
+    assert!(!ring.needs_rewrap(moved.as_bytes()).unwrap());
+    assert_eq!(
+        ring.decrypt(moved.as_bytes(), b"c", None).unwrap(),
+        b"before the leak"
+    );
+    assert_eq!(
+        ring.verify(moved.as_bytes(), b"c", None).unwrap().issued_at,
+        Some(NOW)
+    );
+}
+
+#[test]
+fn destroy_wipes_material_but_keeps_metadata() {
+    let mut ring = Keyring::generate(NOW).unwrap();
+    let token = ring.encrypt(b"gone", b"", None).unwrap();
+    ring.rotate(NOW).unwrap();
+    ring.set_state(1, KeyState::Destroyed, None, NOW + 1)
+        .unwrap();
+    assert_eq!(
+        ring.decrypt(token.as_bytes(), b"", None)
+            .unwrap_err()
+            .code(),
+        "key_destroyed"
+    );
+    assert_eq!(
+        ring.rewrap(token.as_bytes(), b"").unwrap_err().code(),
+        "key_destroyed"
+    );
+    let master = SecretKey::generate().unwrap();
+    let doc = ring.to_document(Protection::MasterKey(&master)).unwrap();
+    let text = String::from_utf8(doc.clone()).unwrap();
+    assert_eq!(
+        text.matches("\"sealed\"").count(),
+        1,
+        "only v2 keeps material"
+    );
+    let back = Keyring::from_document(&doc, Unlock::MasterKey(&master)).unwrap();
+    assert_eq!(back.version(1).unwrap().destroyed_at, Some(NOW + 1));
+}
+
+#[test]
+fn decrypt_only_export_reads_and_refuses_changes() {
+    let mut ring = Keyring::generate(NOW).unwrap();
+    ring.rotate(NOW).unwrap();
+    let t2 = ring.encrypt(b"two", b"", None).unwrap();
+    let export = ring.export_decrypt_only(Some(&[2])).unwrap();
+    assert!(export.is_read_only());
+    assert_eq!(export.active_version(), None);
+    assert_eq!(export.decrypt(t2.as_bytes(), b"", None).unwrap(), b"two");
+    assert_eq!(
+        export.encrypt(b"x", b"", None).unwrap_err().code(),
+        "no_active_key"
+    );
+    assert_eq!(export.versions().len(), 1);
+    let master = SecretKey::generate().unwrap();
+    let doc = export.to_document(Protection::MasterKey(&master)).unwrap();
+    let mut back = Keyring::from_document(&doc, Unlock::MasterKey(&master)).unwrap();
+    assert!(back.is_read_only());
+    assert_eq!(back.rotate(NOW).unwrap_err().code(), "read_only");
+    assert_eq!(back.promote(2, NOW).unwrap_err().code(), "read_only");
+    assert_eq!(
+        ring.export_decrypt_only(Some(&[7])).unwrap_err().code(),
+        "unknown_key_version"
+    );
+}
+
+#[test]
+fn resealing_under_a_new_passphrase_keeps_data_keys() {
+    let ring = Keyring::generate(NOW).unwrap();
+    let token = ring.encrypt(b"payload", b"", None).unwrap();
+    let doc1 = ring
+        .to_document(Protection::Passphrase {
+            passphrase: b"one",
+            iterations: 1000,
+        })
+        .unwrap();
+    let opened = Keyring::from_document(&doc1, Unlock::Passphrase(b"one")).unwrap();
+    let doc2 = opened
+        .to_document(Protection::Passphrase {
+            passphrase: b"two",
+            iterations: 1000,
+        })
+        .unwrap();
+    assert_ne!(doc1, doc2);
+    assert_eq!(
+        Keyring::from_document(&doc2, Unlock::Passphrase(b"one")).unwrap_err(),
+        Error::BadPassphrase
+    );
+    let reopened = Keyring::from_document(&doc2, Unlock::Passphrase(b"two")).unwrap();
+    assert_eq!(reopened.id(), ring.id());
+    assert_eq!(
+        reopened.decrypt(token.as_bytes(), b"", None).unwrap(),
+        b"payload"
+    );
+    let err = ring
+        .to_document(Protection::Passphrase {
+            passphrase: b"x",
+            iterations: 0,
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_argument");
+}
+
+#[test]
+fn policy_warns_at_80_and_is_due_at_90_days() {
+    let mut ring = Keyring::generate(NOW).unwrap();
+    assert_eq!(ring.check_policy(NOW + 79 * DAY).state, PolicyState::Ok);
+    assert_eq!(ring.check_policy(NOW + 80 * DAY).state, PolicyState::Warn);
+    let due = ring.check_policy(NOW + 90 * DAY);
+    assert_eq!(due.state, PolicyState::Due);
+    assert_eq!(due.age_seconds, 90 * DAY);
+    ring.rotate(NOW + 90 * DAY).unwrap();
+    assert_eq!(ring.check_policy(NOW + 91 * DAY).state, PolicyState::Ok);
+    let bad = Policy {
+        rotate_after_days: 10,
+        warn_after_days: 20,
+    };
+    assert_eq!(ring.set_policy(bad).unwrap_err().code(), "invalid_argument");
+    ring.set_policy(Policy {
+        rotate_after_days: 30,
+        warn_after_days: 20,
+    })
+    .unwrap();
+    assert_eq!(ring.check_policy(NOW + 120 * DAY).state, PolicyState::Due);
+}
+
+#[test]
+fn min_version_cannot_exceed_the_active_version() {
+    let mut ring = Keyring::generate(NOW).unwrap();
+    assert_eq!(
+        ring.set_min_version(2).unwrap_err().code(),
+        "invalid_argument"
+    );
+    ring.rotate(NOW).unwrap();
+    ring.set_min_version(2).unwrap();
+    assert_eq!(
+        ring.promote(1, NOW).unwrap_err().code(),
+        "invalid_state_transition"
+    );
+}
+
+#[test]
+fn batches_report_each_item() {
+    let ring = Keyring::generate(NOW).unwrap();
+    let items: Vec<Vec<u8>> = (0..50u8).map(|i| vec![i; i as usize]).collect();
+    let tokens = ring.encrypt_many(&items, b"ctx", Some(NOW)).unwrap();
+    let mut mixed: Vec<Vec<u8>> = tokens.iter().map(|t| t.as_bytes().to_vec()).collect();
+    mixed[7] = b"kr1:v1:AAAA".to_vec();
+    let out = ring.decrypt_many(
+        &mixed,
+        b"ctx",
+        Some(Ttl {
+            seconds: 10,
+            now: NOW,
+        }),
+    );
+    for (i, r) in out.iter().enumerate() {
+        if i == 7 {
+            assert_eq!(r.as_ref().unwrap_err().code(), "unsupported_format");
+        } else {
+            assert_eq!(r.as_ref().unwrap(), &items[i]);
+        }
+    }
+    let rewrapped = ring.rewrap_many(&mixed, b"ctx");
+    assert_eq!(rewrapped.iter().filter(|r| r.is_err()).count(), 1);
+}
+
+#[test]
+fn derive_key_is_per_purpose_and_per_version() {
+    let mut ring = Keyring::generate(NOW).unwrap();
+    let (v1, pii) = ring.derive_key(b"pii", 32).unwrap();
+    let (_, audit) = ring.derive_key(b"audit", 32).unwrap();
+    assert_ne!(*pii, *audit);
+    assert_eq!(ring.derive_key(b"pii", 32).unwrap().1, pii);
+    ring.rotate(NOW).unwrap();
+    let (v2, pii2) = ring.derive_key(b"pii", 32).unwrap();
+    assert_eq!((v1, v2), (1, 2));
+    assert_ne!(*pii, *pii2);
+    assert_eq!(
+        ring.derive_key(b"pii", 0).unwrap_err().code(),
+        "invalid_argument"
+    );
+    assert_eq!(
+        ring.derive_key(b"pii", 8161).unwrap_err().code(),
+        "invalid_argument"
+    );
+    assert_eq!(ring.derive_key(b"pii", 8160).unwrap().1.len(), 8160);
+}
+
+#[test]
+fn fernet_lists_agree_across_processes_and_import_is_idempotent() {
+    let k1 = FernetKey::generate().unwrap();
+    let k2 = FernetKey::generate().unwrap();
+    // Mid-deploy: one process already has the new key first, the other only the old key.
+    let new_list = Keyring::from_fernet_keys(&[k1.clone(), k2.clone()], NOW).unwrap();
+    let old_list = Keyring::from_fernet_keys(&[k2.clone()], NOW).unwrap();
+    let from_old = old_list.encrypt(b"old writer", b"", None).unwrap();
+    assert_eq!(
+        new_list.decrypt(from_old.as_bytes(), b"", None).unwrap(),
+        b"old writer"
+    );
+    let from_new = new_list.encrypt(b"new writer", b"", None).unwrap();
+    assert_eq!(
+        old_list
+            .decrypt(from_new.as_bytes(), b"", None)
+            .unwrap_err()
+            .code(),
+        "unknown_key_version"
+    );
+    // An ordinary keyring that imports the keys reads the compat envelopes too.
+    let mut ring = Keyring::generate(NOW).unwrap();
+    let first = ring.import_fernet(&[k1.clone(), k2.clone()], NOW).unwrap();
+    let again = ring.import_fernet(&[k2.clone(), k1.clone()], NOW).unwrap();
+    assert_eq!(first, vec![again[1], again[0]]);
+    assert_eq!(ring.versions().len(), 3);
+    assert_eq!(
+        ring.decrypt(from_new.as_bytes(), b"", None).unwrap(),
+        b"new writer"
+    );
+    // An operator turns the compat keyring into an ordinary one by rotating it.
+    let mut owned = new_list;
+    assert_eq!(owned.rotate(NOW).unwrap(), 1);
+    let fresh = owned.encrypt(b"ordinary", b"", None).unwrap();
+    assert!(fresh.starts_with("kr1:v1:"));
+    assert_eq!(
+        owned.decrypt(from_old.as_bytes(), b"", None).unwrap(),
+        b"old writer"
+    );
+    assert!(matches!(
+        FernetKey::from_base64(b"short"),
+        Err(Error::InvalidKey(_))
+    ));
+}
+
+#[test]
+fn legacy_raw_keys_never_become_active() {
+    use keyroll::{RawGcmImport, RawGcmKey};
+    let mut ring = Keyring::generate(NOW).unwrap();
+    let v = ring
+        .import_raw_gcm(
+            &RawGcmImport {
+                key: RawGcmKey::Bytes(zeroize::Zeroizing::new(vec![1; 32])),
+                version_byte: Some(3),
+            },
+            NOW,
+        )
+        .unwrap();
+    assert_eq!(
+        ring.promote(v, NOW).unwrap_err().code(),
+        "invalid_state_transition"
+    );
+    let short = RawGcmImport {
+        key: RawGcmKey::Bytes(zeroize::Zeroizing::new(vec![1; 31])),
+        version_byte: None,
+    };
+    assert_eq!(
+        ring.import_raw_gcm(&short, NOW).unwrap_err().code(),
+        "invalid_key"
+    );
+}
+
+#[test]
+fn binary_and_text_forms_are_interchangeable() {
+    let ring = Keyring::generate(NOW).unwrap();
+    let bin = ring.encrypt_binary(b"both", b"ctx", None).unwrap();
+    let text = ring.rewrap(&bin, b"ctx").unwrap();
+    let bin2 = ring.rewrap_binary(text.as_bytes(), b"ctx").unwrap();
+    assert_eq!(ring.decrypt(&bin2, b"ctx", None).unwrap(), b"both");
+    let info = keyroll::inspect(&bin2).unwrap();
+    assert_eq!(info.plaintext_len, 4);
+    assert_eq!(info.binary_len, bin2.len());
+}
