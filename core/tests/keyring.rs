@@ -324,7 +324,7 @@ fn fernet_lists_agree_across_processes_and_import_is_idempotent() {
     let k2 = FernetKey::generate().unwrap();
     // Mid-deploy: one process already has the new key first, the other only the old key.
     let new_list = Keyring::from_fernet_keys(&[k1.clone(), k2.clone()], NOW).unwrap();
-    let old_list = Keyring::from_fernet_keys(&[k2.clone()], NOW).unwrap();
+    let old_list = Keyring::from_fernet_keys(std::slice::from_ref(&k2), NOW).unwrap();
     let from_old = old_list.encrypt(b"old writer", b"", None).unwrap();
     assert_eq!(
         new_list.decrypt(from_old.as_bytes(), b"", None).unwrap(),
