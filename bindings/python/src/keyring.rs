@@ -20,6 +20,9 @@ pub struct Keyring {
     inner: RwLock<keyroll::Keyring>,
 }
 
+// The signatures below spell the default out (pyo3 shows literals, not paths, to Python).
+const _: () = assert!(keyroll::DEFAULT_PBKDF2_ITERATIONS == 600_000);
+
 /// The secret that seals or opens a keyring document.
 enum Secret {
     Passphrase(Zeroizing<Vec<u8>>),
@@ -161,7 +164,7 @@ impl Keyring {
     }
 
     /// The sealed keyring document (JSON bytes), under a passphrase or a 32-byte master key.
-    #[pyo3(signature = (*, passphrase=None, master_key=None, iterations=keyroll::DEFAULT_PBKDF2_ITERATIONS))]
+    #[pyo3(signature = (*, passphrase=None, master_key=None, iterations=600_000))]
     fn dump<'py>(
         &self,
         py: Python<'py>,
@@ -176,7 +179,7 @@ impl Keyring {
 
     /// Seals the keyring and writes it to `path`: under an exclusive lock, backing up the
     /// previous file, atomically (temporary file, fsync, rename) and with mode 0600.
-    #[pyo3(signature = (path, *, passphrase=None, master_key=None, iterations=keyroll::DEFAULT_PBKDF2_ITERATIONS))]
+    #[pyo3(signature = (path, *, passphrase=None, master_key=None, iterations=600_000))]
     fn save(
         &self,
         py: Python<'_>,

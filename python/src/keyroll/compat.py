@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import time
 import typing
 from collections.abc import Iterable
 
@@ -61,52 +60,41 @@ def _check_token(token: object) -> None:
         raise TypeError("token must be bytes or str")
 
 
-def _check_data(name: str, data: object) -> None:
-    if not isinstance(data, bytes):
-        raise TypeError(f"{name} must be bytes")
-
-
 def _check_ttl(ttl: int | None) -> None:
     if ttl is None:
         raise ValueError("decrypt_at_time() can only be used with a non-None ttl")
 
 
+def _encrypt(ring: Keyring, data: bytes, now: int | None, name: str) -> bytes:
+    if not isinstance(data, bytes):
+        raise TypeError(f"{name} must be bytes")
+    return ring.encrypt(data, now=now).encode("ascii")
+
+
+def _decrypt(ring: Keyring, token: bytes | str, ttl: int | None, now: int | None) -> bytes:
+    _check_token(token)
+    try:
+        return ring.decrypt(token, ttl=ttl, now=now)
+    except KeyrollError as exc:
+        raise InvalidToken(str(exc), exc.code) from None
+    except OverflowError:  # a negative ttl or time: no token is valid then
+        raise InvalidToken("ttl and time must be non-negative", "invalid_argument") from None
+
+
+def _timestamp(ring: Keyring, token: bytes | str) -> int:
+    _check_token(token)
+    try:
+        issued_at = ring.verify(token).issued_at
+    except KeyrollError as exc:
+        raise InvalidToken(str(exc), exc.code) from None
+    if issued_at is None:
+        raise InvalidToken("the token carries no timestamp", "missing_timestamp")
+    return issued_at
+
+
 class _Base:
     __slots__ = ("_ring",)
     _ring: Keyring
-
-    def encrypt(self, data: bytes) -> bytes:
-        _check_data("data", data)
-        return self._ring.encrypt(data).encode("ascii")
-
-    def encrypt_at_time(self, data: bytes, current_time: int) -> bytes:
-        _check_data("data", data)
-        return self._ring.encrypt(data, now=current_time).encode("ascii")
-
-    def decrypt(self, token: bytes | str, ttl: int | None = None) -> bytes:
-        _check_token(token)
-        try:
-            return self._ring.decrypt(token, ttl=ttl)
-        except (KeyrollError, OverflowError) as exc:
-            raise InvalidToken(str(exc), getattr(exc, "code", "invalid_argument")) from None
-
-    def decrypt_at_time(self, token: bytes | str, ttl: int, current_time: int) -> bytes:
-        _check_ttl(ttl)
-        _check_token(token)
-        try:
-            return self._ring.decrypt(token, ttl=ttl, now=current_time)
-        except (KeyrollError, OverflowError) as exc:
-            raise InvalidToken(str(exc), getattr(exc, "code", "invalid_argument")) from None
-
-    def extract_timestamp(self, token: bytes | str) -> int:
-        _check_token(token)
-        try:
-            issued_at = self._ring.verify(token).issued_at
-        except KeyrollError as exc:
-            raise InvalidToken(str(exc), exc.code) from None
-        if issued_at is None:
-            raise InvalidToken("the token carries no timestamp", "missing_timestamp")
-        return issued_at
 
     def __repr__(self) -> str:
         return f"<keyroll.compat.{type(self).__name__} keyring={self._ring.id}>"
@@ -128,6 +116,22 @@ class Fernet(_Base):
     def generate_key(cls) -> bytes:
         """A fresh random key: 32 bytes in URL-safe base64, as Fernet makes them."""
         return FernetKey.generate().to_base64()
+
+    def encrypt(self, data: bytes) -> bytes:
+        return _encrypt(self._ring, data, None, "data")
+
+    def encrypt_at_time(self, data: bytes, current_time: int) -> bytes:
+        return _encrypt(self._ring, data, current_time, "data")
+
+    def decrypt(self, token: bytes | str, ttl: int | None = None) -> bytes:
+        return _decrypt(self._ring, token, ttl, None)
+
+    def decrypt_at_time(self, token: bytes | str, ttl: int, current_time: int) -> bytes:
+        _check_ttl(ttl)
+        return _decrypt(self._ring, token, ttl, current_time)
+
+    def extract_timestamp(self, token: bytes | str) -> int:
+        return _timestamp(self._ring, token)
 
 
 def _key_of(fernet: object) -> FernetKey:
@@ -151,6 +155,22 @@ class MultiFernet(_Base):
         if not keys:
             raise ValueError("MultiFernet requires at least one Fernet instance")
         self._ring = Keyring.from_fernet_keys(keys, now=0)
+
+    def encrypt(self, msg: bytes) -> bytes:
+        return _encrypt(self._ring, msg, None, "data")
+
+    def encrypt_at_time(self, msg: bytes, current_time: int) -> bytes:
+        return _encrypt(self._ring, msg, current_time, "data")
+
+    def decrypt(self, msg: bytes | str, ttl: int | None = None) -> bytes:
+        return _decrypt(self._ring, msg, ttl, None)
+
+    def decrypt_at_time(self, msg: bytes | str, ttl: int, current_time: int) -> bytes:
+        _check_ttl(ttl)
+        return _decrypt(self._ring, msg, ttl, current_time)
+
+    def extract_timestamp(self, msg: bytes | str) -> int:
+        return _timestamp(self._ring, msg)
 
     def rotate(self, msg: bytes | str) -> bytes:
         """Re-encrypts any readable token under the primary key, keeping its timestamp."""

@@ -65,16 +65,20 @@ def read(spec: dict, src: Path) -> int:
             if r.decrypt(token, context=case["context"]) != plaintext(case):
                 errors.append(f"{name}: wrong plaintext")
             v = r.verify(token, context=case["context"])
-            want = fernet_version if case["keyring"] == "fernet" else (
-                1 if case["version"] == "old" else 2)
+            want = (
+                fernet_version
+                if case["keyring"] == "fernet"
+                else (1 if case["version"] == "old" else 2)
+            )
             if (v.key_version, v.issued_at) != (want, case["issued_at"]):
                 errors.append(f"{name}: verify gave {v}, want v{want} at {case['issued_at']}")
             # Rewrap into the reader's own keyring: plaintext moves between keyrings intact.
             moved = mine.encrypt(r.decrypt(token, context=case["context"]))
             if mine.decrypt(moved) != plaintext(case):
                 errors.append(f"{name}: re-encrypted copy differs")
-            if r.decrypt(r.rewrap(token, context=case["context"]),
-                         context=case["context"]) != plaintext(case):
+            if r.decrypt(
+                r.rewrap(token, context=case["context"]), context=case["context"]
+            ) != plaintext(case):
                 errors.append(f"{name}: rewrap lost the plaintext")
         except keyroll.KeyrollError as exc:
             errors.append(f"{name}: {exc.code}: {exc}")

@@ -1,0 +1,137 @@
+"""pyca ``cryptography`` as the reference client: tokens it makes at test time must open
+through ``Keyring`` and ``keyroll.compat``, rewrap to v1, and fail exactly as Fernet fails."""
+
+from __future__ import annotations
+
+import base64
+import os
+import random
+
+import pytest
+from cryptography import fernet as pyca
+
+import keyroll
+from keyroll import compat
+
+SIZES = [0, 1, 15, 16, 17, 31, 32, 100, 1024, 4095, 65536]
+TIMESTAMPS = [0, 1, 1_700_000_000, 2**32, 2**63, 2**64 - 1]
+
+
+def _payloads() -> list[bytes]:
+    rng = random.Random(1234)
+    out = [bytes(rng.getrandbits(8) for _ in range(n)) for n in SIZES]
+    out.append("naïve café – 鍵 🔑".encode())
+    out.append(b"\x00" * 33)
+    return out
+
+
+PAYLOADS = _payloads()
+
+
+@pytest.fixture(scope="module")
+def keys() -> list[bytes]:
+    return [pyca.Fernet.generate_key() for _ in range(3)]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=lambda p: f"{len(p)}B")
+@pytest.mark.parametrize("timestamp", TIMESTAMPS)
+def test_pyca_fernet_tokens_open_everywhere(keys, payload, timestamp) -> None:
+    token = pyca.Fernet(keys[0]).encrypt_at_time(payload, timestamp)
+    ring = keyroll.Keyring.from_fernet_keys(keys)
+    assert ring.decrypt(token) == payload
+    assert ring.verify(token).issued_at == timestamp
+    assert compat.Fernet(keys[0]).decrypt(token) == payload
+    assert compat.MultiFernet([compat.Fernet(k) for k in keys]).decrypt(token) == payload
+    assert compat.Fernet(keys[0]).extract_timestamp(token) == timestamp
+    # Rewrap to v1 under the primary, keeping the timestamp.
+    fresh = ring.rewrap(token)
+    assert fresh.startswith("kr1:v")
+    info = keyroll.inspect(fresh)
+    assert info.issued_at == timestamp
+    assert info.key_version == keyroll.FernetKey(keys[0]).keyroll_version
+    assert ring.decrypt(fresh) == payload
+    # An ordinary keyring that imported the keys reads it too.
+    other = keyroll.Keyring.generate()
+    other.import_fernet(keys)
+    assert other.decrypt(token) == payload
+    assert other.decrypt(other.rewrap(token)) == payload
+
+
+@pytest.mark.parametrize("payload", PAYLOADS[:6], ids=lambda p: f"{len(p)}B")
+def test_pyca_multifernet_and_rotate(keys, payload) -> None:
+    old = pyca.Fernet(keys[2])
+    multi = pyca.MultiFernet([pyca.Fernet(keys[0]), pyca.Fernet(keys[1]), old])
+    for token in (
+        old.encrypt(payload),
+        multi.encrypt(payload),
+        multi.rotate(old.encrypt_at_time(payload, 1_600_000_000)),
+    ):
+        ours = compat.MultiFernet([compat.Fernet(k) for k in keys])
+        assert ours.decrypt(token) == payload
+        rotated = ours.rotate(token)
+        assert rotated.startswith(b"kr1:v")
+        assert ours.decrypt(rotated) == payload
+        assert ours.extract_timestamp(rotated) == multi.extract_timestamp(token)
+        # Any process with only the primary key reads the rotated token.
+        assert compat.Fernet(keys[0]).decrypt(rotated) == payload
+
+
+def test_tampered_truncated_expired_raise_invalid_token(keys) -> None:
+    f = compat.Fernet(keys[0])
+    token = pyca.Fernet(keys[0]).encrypt_at_time(b"secret", 1_000)
+    raw = bytearray(base64.urlsafe_b64decode(token))
+    for i in range(len(raw)):
+        bad = bytearray(raw)
+        bad[i] ^= 0x01
+        bad_token = base64.urlsafe_b64encode(bytes(bad))
+        with pytest.raises(compat.InvalidToken):
+            f.decrypt(bad_token)
+        with pytest.raises(pyca.InvalidToken):
+            pyca.Fernet(keys[0]).decrypt(bad_token)
+    for cut in (0, 1, 9, 25, len(raw) - 32, len(raw) - 1):
+        truncated = base64.urlsafe_b64encode(bytes(raw[:cut]))
+        with pytest.raises(compat.InvalidToken):
+            f.decrypt(truncated)
+    with pytest.raises(compat.InvalidToken):
+        f.decrypt_at_time(token, ttl=60, current_time=1_061)
+    assert f.decrypt_at_time(token, ttl=60, current_time=1_060) == b"secret"
+    with pytest.raises(compat.InvalidToken):
+        f.decrypt(token, ttl=60)  # issued in 1970
+    with pytest.raises(compat.InvalidToken):
+        compat.Fernet(keys[1]).decrypt(token)
+    with pytest.raises(compat.InvalidToken):
+        f.decrypt(b"not a token at all")
+    with pytest.raises(compat.InvalidToken):
+        f.extract_timestamp(base64.urlsafe_b64encode(bytes(raw[:-1]) + b"\x00"))
+
+
+def test_ttl_semantics_match_pyca(keys) -> None:
+    ref, ours = pyca.Fernet(keys[0]), compat.Fernet(keys[0])
+    now = 1_700_000_000
+    for issued in (now - 61, now - 60, now, now + 60, now + 61):
+        token = ref.encrypt_at_time(b"x", issued)
+        ours_token = ours.encrypt_at_time(b"x", issued)
+        for t in (token, ours_token):
+            try:
+                ref.decrypt_at_time(token, 60, now)
+                expected = True
+            except pyca.InvalidToken:
+                expected = False
+            try:
+                ours.decrypt_at_time(t, 60, now)
+                got = True
+            except compat.InvalidToken:
+                got = False
+            assert got == expected, (issued, t)
+
+
+def test_random_fernet_tokens_fuzz(keys) -> None:
+    # Many random keys and payloads, one pass each: keyroll reads everything pyca writes.
+    rng = random.Random(99)
+    for _ in range(300):
+        key = pyca.Fernet.generate_key()
+        payload = os.urandom(rng.randrange(0, 2048))
+        ts = rng.randrange(0, 2**64)
+        token = pyca.Fernet(key).encrypt_at_time(payload, ts)
+        assert compat.Fernet(key).decrypt(token) == payload
+        assert compat.Fernet(key).extract_timestamp(token) == ts
