@@ -1,0 +1,220 @@
+//! The `Keyring` object: one method per core operation, each delegating to `keyroll`.
+
+use crate::error::Result;
+use crate::types::{DerivedKey, RawGcmImport, Ttl};
+use keyroll::{PolicyStatus, Protection, SecretKey, Unlock, Verified, VersionInfo};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use zeroize::Zeroizing;
+
+/// A keyring: usually a decrypt-only export an app ships with, opened from its document.
+///
+/// Thread-safe: UniFFI holds it in an `Arc`, and the core keyring sits behind a `RwLock`, so
+/// one instance serves every thread (reads run in parallel; `rotate` and imports take the
+/// write lock). `toString()`/`description` shows the id and version states, never key bytes.
+#[derive(uniffi::Object)]
+#[uniffi::export(Debug)]
+pub struct Keyring(RwLock<keyroll::Keyring>);
+
+impl core::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&*self.read(), f)
+    }
+}
+
+impl Keyring {
+    fn new(ring: keyroll::Keyring) -> Arc<Self> {
+        Arc::new(Keyring(RwLock::new(ring)))
+    }
+
+    // A panic cannot leave a core keyring half-changed (every change is checked before it is
+    // applied), so a poisoned lock is still safe to use.
+    fn read(&self) -> RwLockReadGuard<'_, keyroll::Keyring> {
+        self.0.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, keyroll::Keyring> {
+        self.0.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn master_key(bytes: Vec<u8>) -> Result<SecretKey> {
+    Ok(SecretKey::from_slice(&Zeroizing::new(bytes))?)
+}
+
+#[uniffi::export]
+impl Keyring {
+    /// Opens a keyring document sealed under a passphrase (UTF-8 bytes; the Rust copy is
+    /// wiped after use). Wrong passphrase: `bad_passphrase`; altered file: `keyring_corrupt`.
+    #[uniffi::constructor]
+    pub fn from_document_with_passphrase(
+        document: Vec<u8>,
+        passphrase: Vec<u8>,
+    ) -> Result<Arc<Self>> {
+        let passphrase = Zeroizing::new(passphrase);
+        Ok(Self::new(keyroll::Keyring::from_document(
+            &document,
+            Unlock::Passphrase(&passphrase),
+        )?))
+    }
+
+    /// Opens a keyring document sealed under a 32-byte master key (e.g. kept by the Android
+    /// Keystore or the iOS Keychain). The Rust copy of the key is wiped after use.
+    #[uniffi::constructor]
+    pub fn from_document_with_master_key(
+        document: Vec<u8>,
+        master_key: Vec<u8>,
+    ) -> Result<Arc<Self>> {
+        let key = self::master_key(master_key)?;
+        Ok(Self::new(keyroll::Keyring::from_document(
+            &document,
+            Unlock::MasterKey(&key),
+        )?))
+    }
+
+    /// A new keyring with a random id and version 1 active (`now` in Unix seconds).
+    #[uniffi::constructor]
+    pub fn generate(now: u64) -> Result<Arc<Self>> {
+        Ok(Self::new(keyroll::Keyring::generate(now)?))
+    }
+
+    /// The deterministic keyring for a Fernet key list (primary first, as `MultiFernet` takes
+    /// it): reads those Fernet tokens, and the v1 envelopes every process with the same list
+    /// writes. No keyring file needed.
+    #[uniffi::constructor]
+    pub fn from_fernet_keys(keys: Vec<String>, now: u64) -> Result<Arc<Self>> {
+        let keys = keys
+            .iter()
+            .map(|k| keyroll::FernetKey::from_base64(k.as_bytes()))
+            .collect::<keyroll::Result<Vec<_>>>()?;
+        Ok(Self::new(keyroll::Keyring::from_fernet_keys(&keys, now)?))
+    }
+
+    /// Encrypts under the active version to the text form `kr1:v<N>:…`. `context` is bound to
+    /// the envelope and must be given again to decrypt; `issued_at` enables TTL checks.
+    #[uniffi::method(default(issued_at = None))]
+    pub fn encrypt(
+        &self,
+        plaintext: Vec<u8>,
+        context: Vec<u8>,
+        issued_at: Option<u64>,
+    ) -> Result<String> {
+        Ok(self.read().encrypt(&plaintext, &context, issued_at)?)
+    }
+
+    /// Encrypts to the binary form (smaller; for files and blobs).
+    #[uniffi::method(default(issued_at = None))]
+    pub fn encrypt_binary(
+        &self,
+        plaintext: Vec<u8>,
+        context: Vec<u8>,
+        issued_at: Option<u64>,
+    ) -> Result<Vec<u8>> {
+        Ok(self
+            .read()
+            .encrypt_binary(&plaintext, &context, issued_at)?)
+    }
+
+    /// Decrypts a v1 envelope (text or binary) or a legacy token this keyring holds a key for.
+    #[uniffi::method(default(ttl = None))]
+    pub fn decrypt(&self, token: Vec<u8>, context: Vec<u8>, ttl: Option<Ttl>) -> Result<Vec<u8>> {
+        Ok(self.read().decrypt(&token, &context, ttl.map(Into::into))?)
+    }
+
+    /// Authenticates a token without returning its plaintext (wiped in Rust): the key version
+    /// that opened it and its issued-at time.
+    #[uniffi::method(default(ttl = None))]
+    pub fn verify(&self, token: Vec<u8>, context: Vec<u8>, ttl: Option<Ttl>) -> Result<Verified> {
+        Ok(self.read().verify(&token, &context, ttl.map(Into::into))?)
+    }
+
+    /// Re-encrypts any readable token under the active version (text form), keeping its
+    /// issued-at time; the plaintext never leaves Rust.
+    pub fn rewrap(&self, token: Vec<u8>, context: Vec<u8>) -> Result<String> {
+        Ok(self.read().rewrap(&token, &context)?)
+    }
+
+    /// Whether `token` is not under this keyring's active version (header only, no key used).
+    pub fn needs_rewrap(&self, token: Vec<u8>) -> Result<bool> {
+        Ok(self.read().needs_rewrap(&token)?)
+    }
+
+    /// Every version's metadata, ascending.
+    pub fn versions(&self) -> Vec<VersionInfo> {
+        self.read().versions()
+    }
+
+    /// The keyring id (16 hex digits) carried by its envelopes.
+    pub fn id(&self) -> String {
+        self.read().id().to_hex()
+    }
+
+    /// The version new envelopes are written under; none in a decrypt-only export.
+    pub fn active_version(&self) -> Option<u32> {
+        self.read().active_version()
+    }
+
+    /// Whether this is a decrypt-only export.
+    pub fn is_read_only(&self) -> bool {
+        self.read().is_read_only()
+    }
+
+    /// Versions below this refuse to decrypt (0: no minimum).
+    pub fn min_version(&self) -> u32 {
+        self.read().min_version()
+    }
+
+    /// Judges the active key's age against the rotation policy at `now` (Unix seconds).
+    pub fn check_policy(&self, now: u64) -> PolicyStatus {
+        self.read().check_policy(now)
+    }
+
+    /// Derives a key for another purpose from the active version (HKDF-SHA256).
+    pub fn derive_key(&self, purpose: Vec<u8>, length: u32) -> Result<DerivedKey> {
+        let (version, key) = self.read().derive_key(&purpose, length as usize)?;
+        Ok(DerivedKey {
+            version,
+            key: key.to_vec(),
+        })
+    }
+
+    /// Adds a new version and makes it active (`now` in Unix seconds); returns its number.
+    pub fn rotate(&self, now: u64) -> Result<u32> {
+        Ok(self.write().rotate(now)?)
+    }
+
+    /// Imports a raw AES-256-GCM key from a home-made manager as a decrypt-only legacy
+    /// version; returns its number.
+    pub fn import_raw_gcm(&self, import: RawGcmImport, now: u64) -> Result<u32> {
+        Ok(self.write().import_raw_gcm(&import.into(), now)?)
+    }
+
+    /// A copy that can only decrypt: the chosen versions (all if none given), nothing active.
+    #[uniffi::method(default(versions = None))]
+    pub fn export_decrypt_only(&self, versions: Option<Vec<u32>>) -> Result<Arc<Keyring>> {
+        Ok(Self::new(
+            self.read().export_decrypt_only(versions.as_deref())?,
+        ))
+    }
+
+    /// Seals this keyring into a document under a passphrase (PBKDF2-HMAC-SHA256; the default
+    /// is the core's `DEFAULT_PBKDF2_ITERATIONS`).
+    #[uniffi::method(default(iterations = 600000))]
+    pub fn to_document_with_passphrase(
+        &self,
+        passphrase: Vec<u8>,
+        iterations: u32,
+    ) -> Result<Vec<u8>> {
+        let passphrase = Zeroizing::new(passphrase);
+        let protection = Protection::Passphrase {
+            passphrase: &passphrase,
+            iterations,
+        };
+        Ok(self.read().to_document(protection)?)
+    }
+
+    /// Seals this keyring into a document under a 32-byte master key.
+    pub fn to_document_with_master_key(&self, master_key: Vec<u8>) -> Result<Vec<u8>> {
+        let key = self::master_key(master_key)?;
+        Ok(self.read().to_document(Protection::MasterKey(&key))?)
+    }
+}
