@@ -1,0 +1,282 @@
+//! Command-line arguments (clap derive).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const EXIT_CODES: &str = "\
+Credentials: KEYROLL_MASTER_KEY (32 bytes, base64 or hex) or KEYROLL_PASSPHRASE; with neither,
+a no-echo prompt on the terminal. Keys are never printed (except by `generate`, whose job it is).
+
+Exit status: 0 ok | 1 health WARNING | 2 health CRITICAL | 3 migrate finished with failed rows
+| 4 wrong passphrase/master key | 5 keyring or backup missing/damaged | 6 database error
+| 7 file-system error | 8 invalid input | 10 declined confirmation | 64 usage error";
+
+/// keyroll: versioned envelope encryption keys for operators.
+#[derive(Parser, Debug)]
+#[command(name = "keyroll", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// The keyring file.
+    #[arg(
+        long,
+        global = true,
+        env = "KEYROLL_KEYRING",
+        default_value = "keyroll.json"
+    )]
+    pub keyring: PathBuf,
+    /// Backup directory (default: `<keyring>.backups/`).
+    #[arg(long, global = true, env = "KEYROLL_BACKUP_DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// Audit log (default: `<keyring>.audit.jsonl`).
+    #[arg(long, global = true, env = "KEYROLL_AUDIT_LOG")]
+    pub audit_log: Option<PathBuf>,
+    /// Machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Answer yes to confirmation prompts (needed for destructive commands without a terminal).
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
+}
+
+/// The commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a new keyring with one active version.
+    Init(InitArgs),
+    /// Show the keyring: id, versions, states, policy.
+    Info,
+    /// Check the rotation policy (exit 0 OK, 1 WARNING, 2 CRITICAL): for cron and monitoring.
+    Health,
+    /// Rotate: a new active version (scheduled, `--if-due`, or `--emergency`).
+    Rotate(RotateArgs),
+    /// Two-phase rotation, step 1: add a pending version (readers learn it; nobody writes with it).
+    Stage,
+    /// Two-phase rotation, step 2: make VERSION the active one.
+    Promote {
+        /// The pending (or decrypt-only) version.
+        version: u32,
+    },
+    /// Show or change the rotation policy.
+    Policy(PolicyArgs),
+    /// Change a version's state: enable (decrypt-only), disable, compromise or destroy.
+    State {
+        /// The key version.
+        version: u32,
+        /// The change.
+        action: StateAction,
+        /// A note kept with the version (e.g. why).
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Count a column's values per key version straight from their text prefix (no decryption).
+    Report(DbArgs),
+    /// Re-encrypt a column under the active version (dry run unless --apply).
+    Migrate(MigrateArgs),
+    /// Copy the sealed keyring into the backup directory now.
+    Backup,
+    /// List backups and check each against its checksum.
+    Backups,
+    /// Replace the keyring with a backup (checked first; the current one is backed up).
+    Restore {
+        /// Backup file name (from `keyroll backups`) or a unique SHA-256 prefix.
+        name: String,
+    },
+    /// Delete all but the newest N backups.
+    Prune {
+        /// How many backups to keep.
+        #[arg(long)]
+        keep: usize,
+    },
+    /// Import Fernet keys (arguments, or ENCRYPTION_KEY and comma-separated ENCRYPTION_KEY_PREVIOUS).
+    ImportFernet {
+        /// Fernet keys (url-safe base64, 32 bytes). Prefer the environment: arguments show in `ps`.
+        keys: Vec<String>,
+    },
+    /// Write a decrypt-only copy of the keyring (for apps that must read but never write).
+    Export(ExportArgs),
+    /// Generate key material (printed on stdout, or written to a 0600 file with --out).
+    Generate(GenerateArgs),
+    /// Check key material without printing it (from the argument, or stdin).
+    Validate(ValidateArgs),
+    /// Show the audit log.
+    Audit {
+        /// Only the last N records.
+        #[arg(long)]
+        last: Option<usize>,
+    },
+    /// Run the end-to-end demo in a temporary directory (100,000 Fernet rows to keyroll).
+    Demo(DemoArgs),
+}
+
+/// `init`.
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// PBKDF2 iterations when sealing under a passphrase.
+    #[arg(long, default_value_t = keyroll::DEFAULT_PBKDF2_ITERATIONS)]
+    pub iterations: u32,
+    /// Rotation due after this many days.
+    #[arg(long)]
+    pub rotate_after_days: Option<u32>,
+    /// Warning after this many days.
+    #[arg(long)]
+    pub warn_after_days: Option<u32>,
+}
+
+/// `rotate`.
+#[derive(Args, Debug)]
+pub struct RotateArgs {
+    /// Only rotate if the policy says rotation is due (for cron); exit 0 either way.
+    #[arg(long, conflicts_with = "emergency")]
+    pub if_due: bool,
+    /// Emergency: the current active version is marked compromised (only migration reads it).
+    #[arg(long, requires = "reason")]
+    pub emergency: bool,
+    /// Why (required with --emergency; kept in the keyring and the audit log).
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+/// `policy`.
+#[derive(Args, Debug)]
+pub struct PolicyArgs {
+    /// Rotation due after this many days.
+    #[arg(long)]
+    pub rotate_after_days: Option<u32>,
+    /// Warning after this many days.
+    #[arg(long)]
+    pub warn_after_days: Option<u32>,
+}
+
+/// `state VERSION <action>`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateAction {
+    /// Back to decrypt-only (from disabled).
+    Enable,
+    /// Refuse to decrypt, reversibly.
+    Disable,
+    /// Mark as leaked: only migration may read it.
+    Compromise,
+    /// Wipe the key material for good (data still under it becomes unreadable).
+    Destroy,
+}
+
+/// Where the data is.
+#[derive(Args, Debug, Clone)]
+pub struct DbArgs {
+    /// `sqlite:PATH`, a file path, or `postgres://user@host:port/db`.
+    #[arg(long, env = "KEYROLL_DB")]
+    pub db: String,
+    /// Table (PostgreSQL: optionally `schema.table`).
+    #[arg(long)]
+    pub table: String,
+    /// Column holding the tokens (text or bytes).
+    #[arg(long)]
+    pub column: String,
+}
+
+/// How progress is shown.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// A bar on a terminal, nothing otherwise.
+    Auto,
+    /// Always a bar.
+    Bar,
+    /// One line per batch on stderr (for logs).
+    Plain,
+    /// Nothing.
+    None,
+}
+
+/// `migrate`.
+#[derive(Args, Debug, Clone)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The table's key column (integer or text; indexed, ideally the primary key).
+    #[arg(long, default_value = "id")]
+    pub id_column: String,
+    /// Encryption context (AAD) per row: `{table}`, `{id}` and `{column}` are replaced. Must
+    /// match what the application passes; empty means none.
+    #[arg(long, default_value = "")]
+    pub context_template: String,
+    /// Rows per batch (one transaction each).
+    #[arg(long, default_value_t = 5000)]
+    pub batch: usize,
+    /// Parallel workers in this process (PostgreSQL: one connection each).
+    #[arg(long, default_value_t = 1)]
+    pub workers: usize,
+    /// Write the changes (without it: a dry run that changes nothing).
+    #[arg(long)]
+    pub apply: bool,
+    /// Progress display.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+/// `export`.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Export a decrypt-only keyring (the only kind of export).
+    #[arg(long, required = true)]
+    pub decrypt_only: bool,
+    /// Where to write it (mode 0600; refuses to overwrite without --force).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Only these versions (comma-separated); default all.
+    #[arg(long, value_delimiter = ',')]
+    pub versions: Option<Vec<u32>>,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Kinds of key material.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKindArg {
+    /// A 256-bit master key for KEYROLL_MASTER_KEY (base64).
+    MasterKey,
+    /// A Fernet key (url-safe base64).
+    Fernet,
+    /// A random passphrase (6 groups of 5 characters).
+    Passphrase,
+}
+
+/// `generate`.
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// What to generate.
+    #[arg(long, value_enum, default_value_t = KeyKindArg::MasterKey)]
+    pub kind: KeyKindArg,
+    /// Write to this file (mode 0600) instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `validate`.
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// What it should be.
+    #[arg(long, value_enum, default_value_t = KeyKindArg::MasterKey)]
+    pub kind: KeyKindArg,
+    /// The key (default: read from stdin, which keeps it out of `ps`).
+    pub key: Option<String>,
+}
+
+/// `demo`.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Rows in the demo table.
+    #[arg(long, default_value_t = 100_000)]
+    pub rows: usize,
+    /// Keep the demo files in this directory instead of a temporary one.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}

@@ -1,0 +1,484 @@
+//! Keyring commands: init, info, health, rotate, stage, promote, policy, state, import-fernet,
+//! export, audit.
+
+use crate::args::{ExportArgs, InitArgs, PolicyArgs, RotateArgs, StateAction};
+use crate::error::{exit, CliError, Result};
+use crate::out;
+use crate::session::{document_protection, now, Session};
+use keyroll::{FernetKey, KeyState, Keyring, Policy, PolicyState, VersionInfo};
+use keyroll_store::AuditRecord;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+/// `init`.
+pub fn init(s: &Session, args: &InitArgs) -> Result<i32> {
+    if s.store.exists() {
+        return Err(keyroll_store::Error::AlreadyExists(s.store.path().to_path_buf()).into());
+    }
+    let now = now()?;
+    let mut ring = Keyring::generate(now)?;
+    if args.rotate_after_days.is_some() || args.warn_after_days.is_some() {
+        let d = Policy::default();
+        ring.set_policy(Policy {
+            rotate_after_days: args.rotate_after_days.unwrap_or(d.rotate_after_days),
+            warn_after_days: args.warn_after_days.unwrap_or(d.warn_after_days),
+        })?;
+    }
+    let sealed = s.seal(&ring, None, args.iterations)?;
+    let lock = s.store.lock()?;
+    lock.create(&sealed)?;
+    let mut record = AuditRecord::new("init", now);
+    record.versions = vec![1];
+    s.audit(&record)?;
+    drop(lock);
+    if s.global.json {
+        out::json(&json!({
+            "keyring": s.store.path(),
+            "keyring_id": ring.id().to_hex(),
+            "active_version": ring.active_version(),
+            "policy": ring.policy(),
+        }));
+    } else {
+        println!(
+            "{} keyring {} at {} (active version 1)",
+            out::good("created"),
+            ring.id().to_hex(),
+            s.store.path().display()
+        );
+        println!(
+            "{}",
+            out::dim(
+                "keep the passphrase or master key safe: without it the keyring cannot be opened"
+            )
+        );
+    }
+    Ok(exit::OK)
+}
+
+fn version_row(v: &VersionInfo) -> String {
+    let state = match v.state {
+        KeyState::Active => out::good(v.state.as_str()),
+        KeyState::Compromised | KeyState::Destroyed => out::bad(v.state.as_str()),
+        KeyState::Disabled | KeyState::Pending => out::warn(v.state.as_str()),
+        KeyState::DecryptOnly => v.state.as_str().to_string(),
+    };
+    let kind = format!("{:?}", v.kind);
+    let note = v.note.clone().unwrap_or_default();
+    format!(
+        "  {:>10}  {:<10}  {:<22}  {}  {}",
+        v.version,
+        kind,
+        state,
+        out::time(v.created_at),
+        out::dim(note)
+    )
+}
+
+/// `info`.
+pub fn info(s: &Session) -> Result<i32> {
+    let document = s.store.read()?;
+    let ring = s.open_document(&document)?;
+    let backups = s.store.backups()?.len();
+    let status = ring.check_policy(now()?);
+    if s.global.json {
+        out::json(&json!({
+            "keyring": s.store.path(),
+            "keyring_id": ring.id().to_hex(),
+            "protection": document_protection(&document),
+            "read_only": ring.is_read_only(),
+            "active_version": ring.active_version(),
+            "min_version": ring.min_version(),
+            "policy": ring.policy(),
+            "policy_status": status,
+            "versions": ring.versions(),
+            "backups": backups,
+            "backup_dir": s.store.backup_dir(),
+            "audit_log": s.store.audit().path(),
+        }));
+        return Ok(exit::OK);
+    }
+    println!("{} {}", out::bold("keyring"), ring.id().to_hex());
+    println!("  file        {}", s.store.path().display());
+    println!("  sealed by   {}", document_protection(&document));
+    if ring.is_read_only() {
+        println!(
+            "  {}",
+            out::warn("decrypt-only export: cannot encrypt or change")
+        );
+    }
+    match ring.active_version() {
+        Some(v) => println!("  active      v{v}"),
+        None => println!("  active      {}", out::warn("none")),
+    }
+    let p = ring.policy();
+    println!(
+        "  policy      warn after {} days, rotate after {} days ({})",
+        p.warn_after_days,
+        p.rotate_after_days,
+        policy_word(status.state)
+    );
+    println!(
+        "  backups     {backups} in {}",
+        s.store.backup_dir().display()
+    );
+    println!("  audit log   {}", s.store.audit().path().display());
+    println!("{}", out::bold("versions"));
+    println!(
+        "  {:>10}  {:<10}  {:<12}  {:<23}  note",
+        "version", "kind", "state", "created"
+    );
+    for v in ring.versions() {
+        println!("{}", version_row(&v));
+    }
+    Ok(exit::OK)
+}
+
+fn policy_word(state: PolicyState) -> String {
+    match state {
+        PolicyState::Ok => out::good("ok"),
+        PolicyState::Warn => out::warn("rotation coming up"),
+        PolicyState::Due => out::bad("rotation due"),
+        PolicyState::NoActiveKey => out::warn("no active key"),
+    }
+}
+
+/// `health`: exit 0 OK, 1 WARNING, 2 CRITICAL.
+pub fn health(s: &Session) -> Result<i32> {
+    let ring = s.open()?;
+    let now = now()?;
+    let status = ring.check_policy(now);
+    let mut warnings = Vec::new();
+    for v in ring.versions() {
+        match v.state {
+            KeyState::Compromised => warnings.push(format!(
+                "v{} is compromised: migrate data off it, then destroy it",
+                v.version
+            )),
+            KeyState::Pending => warnings.push(format!(
+                "v{} is staged but not promoted (`keyroll promote {}` once every reader has it)",
+                v.version, v.version
+            )),
+            _ => {}
+        }
+    }
+    let (level, code) = match status.state {
+        PolicyState::Due | PolicyState::NoActiveKey => ("critical", exit::CRITICAL),
+        PolicyState::Warn => ("warning", exit::WARNING),
+        PolicyState::Ok if !warnings.is_empty() => ("warning", exit::WARNING),
+        PolicyState::Ok => ("ok", exit::OK),
+    };
+    if s.global.json {
+        out::json(&json!({
+            "status": level,
+            "policy": status,
+            "warnings": warnings,
+        }));
+        return Ok(code);
+    }
+    let head = match code {
+        exit::OK => out::good("OK"),
+        exit::WARNING => out::warn("WARNING"),
+        _ => out::bad("CRITICAL"),
+    };
+    match status.active_version {
+        Some(v) => println!(
+            "{head}: active v{v} is {} old; warn at {}, rotate at {}",
+            out::days(status.age_seconds),
+            status.warn_at.map(out::time).unwrap_or_default(),
+            status.due_at.map(out::time).unwrap_or_default(),
+        ),
+        None => println!("{head}: the keyring has no active key"),
+    }
+    if status.state == PolicyState::Due {
+        println!("  rotation is due: run `keyroll rotate`, then `keyroll migrate`");
+    }
+    for w in &warnings {
+        println!("  {}", out::warn(w));
+    }
+    Ok(code)
+}
+
+/// `rotate`.
+pub fn rotate(s: &Session, args: &RotateArgs) -> Result<i32> {
+    if args.emergency {
+        let ring = s.open()?;
+        let old = ring
+            .active_version()
+            .map(|v| format!("v{v}"))
+            .unwrap_or("the active version".into());
+        s.confirm(&format!(
+            "emergency rotation: {old} will be marked compromised and refuse ordinary reads until data is migrated"
+        ))?;
+    }
+    let event = if args.emergency {
+        "emergency_rotate"
+    } else {
+        "rotate"
+    };
+    let if_due = args.if_due;
+    let result = s.change(event, |ring, now, record| {
+        let previous = ring.active_version();
+        if if_due && ring.check_policy(now).state != PolicyState::Due {
+            record.event = "rotate_not_due".into();
+            record.versions = previous.into_iter().collect();
+            return Ok((false, previous, previous));
+        }
+        let version = if args.emergency {
+            let reason = args.reason.as_deref().unwrap_or("");
+            record.reason = Some(reason.to_string());
+            ring.emergency_rotate(reason, now)?
+        } else {
+            ring.rotate(now)?
+        };
+        record.versions = previous.into_iter().chain([version]).collect();
+        Ok((true, previous, Some(version)))
+    })?;
+    let (rotated, previous, active) = result;
+    if s.global.json {
+        out::json(&json!({
+            "rotated": rotated,
+            "emergency": args.emergency && rotated,
+            "previous_version": previous,
+            "active_version": active,
+        }));
+    } else if !rotated {
+        println!(
+            "not due: active v{} stays (nothing changed)",
+            previous.unwrap_or(0)
+        );
+    } else {
+        let prev = previous.map(|v| format!("v{v}")).unwrap_or("-".into());
+        let what = if args.emergency {
+            format!("{prev} is now compromised")
+        } else {
+            format!("{prev} is now decrypt-only")
+        };
+        println!(
+            "{} v{} is active; {what}. Run `keyroll migrate` to move data onto it.",
+            out::good("rotated:"),
+            active.unwrap_or(0)
+        );
+    }
+    Ok(exit::OK)
+}
+
+/// `stage`.
+pub fn stage(s: &Session) -> Result<i32> {
+    let version = s.change("stage", |ring, now, record| {
+        let v = ring.add_version(now)?;
+        record.versions = vec![v];
+        Ok(v)
+    })?;
+    if s.global.json {
+        out::json(&json!({ "staged_version": version }));
+    } else {
+        println!(
+            "{} v{version} is pending: distribute this keyring to every reader, then `keyroll promote {version}`",
+            out::good("staged:")
+        );
+    }
+    Ok(exit::OK)
+}
+
+/// `promote VERSION`.
+pub fn promote(s: &Session, version: u32) -> Result<i32> {
+    let previous = s.change("promote", |ring, now, record| {
+        let previous = ring.active_version();
+        ring.promote(version, now)?;
+        record.versions = previous.into_iter().chain([version]).collect();
+        Ok(previous)
+    })?;
+    if s.global.json {
+        out::json(&json!({ "active_version": version, "previous_version": previous }));
+    } else {
+        println!("{} v{version} is active", out::good("promoted:"));
+    }
+    Ok(exit::OK)
+}
+
+/// `policy`.
+pub fn policy(s: &Session, args: &PolicyArgs) -> Result<i32> {
+    let policy = if args.rotate_after_days.is_none() && args.warn_after_days.is_none() {
+        s.open()?.policy()
+    } else {
+        s.change("policy", |ring, _now, record| {
+            let old = ring.policy();
+            let new = Policy {
+                rotate_after_days: args.rotate_after_days.unwrap_or(old.rotate_after_days),
+                warn_after_days: args.warn_after_days.unwrap_or(old.warn_after_days),
+            };
+            ring.set_policy(new)?;
+            record.details = Some(json!({ "from": old, "to": new }));
+            Ok(new)
+        })?
+    };
+    if s.global.json {
+        out::json(&policy);
+    } else {
+        println!(
+            "warn after {} days, rotate after {} days",
+            policy.warn_after_days, policy.rotate_after_days
+        );
+    }
+    Ok(exit::OK)
+}
+
+/// `state VERSION ACTION`.
+pub fn state(s: &Session, version: u32, action: StateAction, note: Option<&str>) -> Result<i32> {
+    let to = match action {
+        StateAction::Enable => KeyState::DecryptOnly,
+        StateAction::Disable => KeyState::Disabled,
+        StateAction::Compromise => KeyState::Compromised,
+        StateAction::Destroy => KeyState::Destroyed,
+    };
+    if action == StateAction::Destroy {
+        s.confirm(&format!(
+            "destroy v{version}: its key material is wiped for good and data still under it can never be read"
+        ))?;
+    }
+    let from = s.change(&format!("state_{}", to.as_str()), |ring, now, record| {
+        record.versions = vec![version];
+        record.reason = note.map(str::to_string);
+        let from = ring
+            .version(version)
+            .map(|v| v.state)
+            .ok_or(keyroll::Error::UnknownKeyVersion(version))?;
+        ring.set_state(version, to, note, now)?;
+        Ok(from)
+    })?;
+    if s.global.json {
+        out::json(&json!({ "version": version, "from": from, "to": to }));
+    } else {
+        println!("v{version}: {} -> {}", from.as_str(), to.as_str());
+    }
+    Ok(exit::OK)
+}
+
+/// `import-fernet`.
+pub fn import_fernet(s: &Session, args: &[String]) -> Result<i32> {
+    let mut texts: Vec<Zeroizing<String>> =
+        args.iter().map(|k| Zeroizing::new(k.clone())).collect();
+    if texts.is_empty() {
+        if let Ok(k) = std::env::var("ENCRYPTION_KEY") {
+            texts.push(Zeroizing::new(k));
+        }
+        if let Ok(list) = std::env::var("ENCRYPTION_KEY_PREVIOUS") {
+            let list = Zeroizing::new(list);
+            texts.extend(
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(|k| Zeroizing::new(k.to_string())),
+            );
+        }
+    }
+    if texts.is_empty() {
+        return Err(CliError::input(
+            "no Fernet keys: pass them as arguments or set ENCRYPTION_KEY (and ENCRYPTION_KEY_PREVIOUS)",
+        ));
+    }
+    let keys = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            FernetKey::from_base64(t.trim().as_bytes()).map_err(|_| {
+                CliError::new(
+                    "invalid_key",
+                    exit::INPUT,
+                    format!(
+                        "Fernet key #{} is not a valid Fernet key (32 bytes, url-safe base64)",
+                        i + 1
+                    ),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let versions = s.change("import_fernet", |ring, now, record| {
+        let versions = ring.import_fernet(&keys, now)?;
+        record.versions = versions.clone();
+        Ok(versions)
+    })?;
+    if s.global.json {
+        out::json(&json!({ "imported_versions": versions }));
+    } else {
+        for v in &versions {
+            println!(
+                "{} Fernet key as decrypt-only version {v}",
+                out::good("imported")
+            );
+        }
+        println!("run `keyroll migrate` to move Fernet data onto the active version");
+    }
+    Ok(exit::OK)
+}
+
+/// `export --decrypt-only`.
+pub fn export(s: &Session, args: &ExportArgs) -> Result<i32> {
+    if args.out.exists() && !args.force {
+        return Err(CliError::input(format!(
+            "{} exists; pass --force to overwrite",
+            args.out.display()
+        )));
+    }
+    let document = s.store.read()?;
+    let ring = s.open_document(&document)?;
+    let export = ring.export_decrypt_only(args.versions.as_deref())?;
+    let sealed = s.seal(&export, Some(&document), keyroll::DEFAULT_PBKDF2_ITERATIONS)?;
+    keyroll_store::write_atomic(&args.out, &sealed).map_err(|e| {
+        CliError::new(
+            "io_error",
+            exit::IO,
+            format!("write {}: {e}", args.out.display()),
+        )
+    })?;
+    let versions: Vec<u32> = export.versions().iter().map(|v| v.version).collect();
+    let mut record = AuditRecord::new("export_decrypt_only", now()?);
+    record.versions = versions.clone();
+    record.details = Some(json!({ "out": args.out }));
+    s.audit(&record)?;
+    if s.global.json {
+        out::json(&json!({ "out": args.out, "versions": versions, "read_only": true }));
+    } else {
+        println!(
+            "{} decrypt-only keyring with versions {:?} to {}",
+            out::good("exported"),
+            versions,
+            args.out.display()
+        );
+    }
+    Ok(exit::OK)
+}
+
+/// `audit`.
+pub fn audit(s: &Session, last: Option<usize>) -> Result<i32> {
+    let mut records = s.store.audit().records()?;
+    if let Some(n) = last {
+        let skip = records.len().saturating_sub(n);
+        records.drain(..skip);
+    }
+    if s.global.json {
+        out::json(&records);
+        return Ok(exit::OK);
+    }
+    for r in &records {
+        let result = if r.result == "ok" {
+            out::good(&r.result)
+        } else {
+            out::bad(&r.result)
+        };
+        let versions: Vec<String> = r.versions.iter().map(|v| format!("v{v}")).collect();
+        println!(
+            "{}  {:<20} {:<12} {:<6} {}{}",
+            out::time(r.time),
+            r.event,
+            versions.join(","),
+            result,
+            r.actor,
+            r.reason
+                .as_ref()
+                .map(|x| format!("  reason: {x}"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(exit::OK)
+}

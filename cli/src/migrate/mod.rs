@@ -1,0 +1,249 @@
+//! Database migration: re-encrypt a column under the active key version, in batches of one
+//! transaction each, resumable (rows already current are skipped) and safe to kill at any
+//! moment. SQLite in `sqlite.rs`, PostgreSQL (with `FOR UPDATE SKIP LOCKED` claiming) in
+//! `postgres.rs`, the per-version census in `report.rs`.
+
+pub mod postgres;
+pub mod progress;
+pub mod report;
+pub mod rows;
+pub mod sqlite;
+pub mod target;
+
+use crate::args::MigrateArgs;
+use crate::error::{exit, CliError, Result};
+use crate::out;
+use crate::session::{now, Session};
+use keyroll_store::AuditRecord;
+pub use rows::ContextTemplate;
+use rows::{Outcome, Stats};
+use serde::Serialize;
+use serde_json::json;
+use std::time::Instant;
+use target::Target;
+
+/// A backend's result: totals and what remains, or the error with what was committed before it.
+pub type RunResult = Result<(Stats, Option<u64>), Box<(CliError, Stats)>>;
+
+/// Most failing rows listed in a summary (the counts are always complete).
+pub const MAX_LISTED_FAILURES: usize = 100;
+
+/// What a migration run did (or, in a dry run, would do).
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    /// `apply` or `dry_run`.
+    pub mode: &'static str,
+    /// `sqlite` or `postgres`.
+    pub database: &'static str,
+    /// Table.
+    pub table: String,
+    /// Column.
+    pub column: String,
+    /// The version everything is moved onto.
+    pub active_version: u32,
+    /// Non-null values examined.
+    pub total: u64,
+    /// Rewrapped (dry run: would be).
+    pub migrated: u64,
+    /// Already under the active version, skipped.
+    pub already_current: u64,
+    /// Could not be rewrapped; left untouched.
+    pub failed: u64,
+    /// The first failing rows: id and error code.
+    pub failures: Vec<rows::Failure>,
+    /// Migrated rows per source (`v1`, `fernet`, `binary`, `other`).
+    pub by_source: std::collections::BTreeMap<String, u64>,
+    /// Values still not under the active version when the run ended (text prefix count).
+    pub remaining: Option<u64>,
+    /// Wall time in seconds.
+    pub duration_seconds: f64,
+    /// Rows examined per second.
+    pub rows_per_second: f64,
+}
+
+/// Checks a migration's arguments.
+fn validate(args: &MigrateArgs) -> Result<()> {
+    if args.batch == 0 || args.batch > 1_000_000 {
+        return Err(CliError::input("--batch must be 1..=1000000"));
+    }
+    if args.workers == 0 || args.workers > 64 {
+        return Err(CliError::input("--workers must be 1..=64"));
+    }
+    Ok(())
+}
+
+/// `migrate`.
+pub fn run(s: &Session, args: &MigrateArgs) -> Result<i32> {
+    validate(args)?;
+    let target = Target::parse(&args.db.db)?;
+    let ring = s.open()?;
+    let active = ring.active_version().ok_or(keyroll::Error::NoActiveKey)?;
+    let template = ContextTemplate::parse(&args.context_template)?;
+    let started = Instant::now();
+    let start_time = now()?;
+    let result = match &target {
+        Target::Sqlite(path) => sqlite::migrate(path, &ring, &template, args),
+        Target::Postgres(url) => postgres::migrate(url, &ring, &template, args),
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    // What is left, counted in SQL (PostgreSQL's worker already counted it).
+    let result = result.and_then(|(stats, remaining)| match remaining {
+        Some(r) => Ok((stats, Some(r))),
+        None => match report::census(&target, &args.db.table, &args.db.column) {
+            Ok(c) => Ok((stats, Some(c.total() - c.under(active)))),
+            Err(e) => Err(Box::new((e, stats))),
+        },
+    });
+    let mut record = AuditRecord::new(
+        if args.apply {
+            "migrate"
+        } else {
+            "migrate_dry_run"
+        },
+        start_time,
+    );
+    record.versions = vec![active];
+    let (stats, remaining) = match result {
+        Ok(v) => v,
+        Err(failed) => {
+            let (e, stats) = *failed;
+            record.result = e.code.clone();
+            record.details = Some(json!({
+                "database": target.kind(), "target": target.redacted(), "table": args.db.table,
+                "column": args.db.column, "migrated": stats.migrated, "failed": stats.failed,
+                "error": e.message,
+            }));
+            s.audit(&record)?;
+            return Err(CliError {
+                message: format!(
+                    "{} (committed before the error: {} rows; run the same command again to resume)",
+                    e.message, stats.migrated
+                ),
+                ..e
+            });
+        }
+    };
+    let summary = Summary {
+        mode: if args.apply { "apply" } else { "dry_run" },
+        database: target.kind(),
+        table: args.db.table.clone(),
+        column: args.db.column.clone(),
+        active_version: active,
+        total: stats.scanned,
+        migrated: stats.migrated,
+        already_current: stats.current,
+        failed: stats.failed,
+        failures: stats.failures.clone(),
+        by_source: stats.by_source.clone(),
+        remaining,
+        duration_seconds: elapsed,
+        rows_per_second: if elapsed > 0.0 {
+            stats.scanned as f64 / elapsed
+        } else {
+            0.0
+        },
+    };
+    if stats.failed > 0 {
+        record.result = "partial".into();
+    }
+    record.details = Some(json!({
+        "database": target.kind(), "target": target.redacted(), "table": summary.table,
+        "column": summary.column, "total": summary.total, "migrated": summary.migrated,
+        "already_current": summary.already_current, "failed": summary.failed,
+        "duration_seconds": summary.duration_seconds,
+    }));
+    s.audit(&record)?;
+    if s.global.json {
+        out::json(&summary);
+    } else {
+        print_summary(&summary);
+    }
+    Ok(if stats.failed > 0 {
+        exit::PARTIAL
+    } else {
+        exit::OK
+    })
+}
+
+/// The human summary.
+pub fn print_summary(s: &Summary) {
+    let verb = if s.mode == "apply" {
+        "migrated"
+    } else {
+        "would migrate"
+    };
+    println!(
+        "{} {}.{} -> v{} ({})",
+        out::bold(if s.mode == "apply" {
+            "migration"
+        } else {
+            "dry run"
+        }),
+        s.table,
+        s.column,
+        s.active_version,
+        s.database
+    );
+    let sources: Vec<String> = s
+        .by_source
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    println!(
+        "  {verb:<16} {}{}",
+        out::good(s.migrated),
+        if sources.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", sources.join(", "))
+        }
+    );
+    println!("  {:<16} {}", "already current", s.already_current);
+    let failed = if s.failed > 0 {
+        out::bad(s.failed)
+    } else {
+        s.failed.to_string()
+    };
+    println!("  {:<16} {failed}", "failed");
+    println!("  {:<16} {}", "total", s.total);
+    if let Some(r) = s.remaining {
+        println!("  {:<16} {r}", "remaining");
+    }
+    println!(
+        "  {:<16} {:.2} s ({:.0} rows/s)",
+        "duration", s.duration_seconds, s.rows_per_second
+    );
+    for f in s.failures.iter().take(10) {
+        println!("  {} row {}: {}", out::bad("failed"), f.id, f.code);
+    }
+    if s.failed > 10 {
+        println!(
+            "  … and {} more failed rows (ids of the first 100 in --json)",
+            s.failed - 10
+        );
+    }
+    if s.mode != "apply" && s.migrated > 0 {
+        println!(
+            "{}",
+            out::dim("dry run: nothing was changed; add --apply to write")
+        );
+    }
+}
+
+/// Merges one batch's outcomes into the running stats.
+pub(crate) fn tally(stats: &mut Stats, batch: &[rows::Row], outcomes: &[Outcome]) {
+    for (row, outcome) in batch.iter().zip(outcomes) {
+        stats.scanned += 1;
+        match outcome {
+            Outcome::Current => stats.current += 1,
+            Outcome::Migrated(_) => {
+                stats.migrated += 1;
+                *stats
+                    .by_source
+                    .entry(rows::source_label(&row.value))
+                    .or_default() += 1;
+            }
+            Outcome::Failed(code) => stats.fail(&row.id, code),
+        }
+    }
+}

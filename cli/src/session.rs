@@ -1,0 +1,273 @@
+//! Opening and saving the keyring: credentials, the lock, backups and the audit record of
+//! every change.
+
+use crate::args::Global;
+use crate::error::{exit, CliError, Result};
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine;
+use keyroll::{Keyring, Protection, SecretKey, Unlock};
+use keyroll_store::{AuditRecord, Store};
+use std::cell::OnceCell;
+use std::io::IsTerminal;
+use zeroize::Zeroizing;
+
+/// How the keyring document is sealed.
+pub enum Credentials {
+    /// A passphrase (PBKDF2).
+    Passphrase(Zeroizing<String>),
+    /// A raw 256-bit master key.
+    MasterKey(SecretKey),
+}
+
+/// Everything a command needs: options, the store, the clock, the credentials (asked once).
+pub struct Session {
+    /// Global options.
+    pub global: Global,
+    /// The keyring file and its sidecars.
+    pub store: Store,
+    credentials: OnceCell<Credentials>,
+}
+
+/// Parses a 256-bit key given as 64 hex digits or base64 (standard or url-safe, padded or not).
+pub fn parse_key32(text: &str) -> Result<SecretKey> {
+    let text = text.trim();
+    let bytes: Option<Zeroizing<Vec<u8>>> =
+        if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let mut out = Zeroizing::new(Vec::with_capacity(32));
+            for pair in text.as_bytes().chunks(2) {
+                let hi = (pair[0] as char).to_digit(16).unwrap_or(0);
+                let lo = (pair[1] as char).to_digit(16).unwrap_or(0);
+                out.push((hi * 16 + lo) as u8);
+            }
+            Some(out)
+        } else {
+            [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD]
+                .iter()
+                .find_map(|engine| engine.decode(text).ok().map(Zeroizing::new))
+        };
+    match bytes {
+        Some(b) if b.len() == 32 => Ok(SecretKey::from_slice(&b)?),
+        _ => Err(CliError::new(
+            "invalid_key",
+            exit::INPUT,
+            "a master key must be 32 bytes, as 64 hex digits or base64",
+        )),
+    }
+}
+
+/// The current time in Unix seconds (`KEYROLL_NOW` overrides it, for rehearsals and tests).
+pub fn now() -> Result<u64> {
+    if let Ok(v) = std::env::var("KEYROLL_NOW") {
+        return v
+            .trim()
+            .parse()
+            .map_err(|_| CliError::input("KEYROLL_NOW must be Unix seconds"));
+    }
+    Ok(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0))
+}
+
+fn prompt(question: &str) -> Result<Zeroizing<String>> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::new(
+            "no_credentials",
+            exit::UNLOCK,
+            "no credentials: set KEYROLL_PASSPHRASE or KEYROLL_MASTER_KEY (no terminal to prompt on)",
+        ));
+    }
+    rpassword::prompt_password(question)
+        .map(Zeroizing::new)
+        .map_err(|e| {
+            CliError::new(
+                "no_credentials",
+                exit::UNLOCK,
+                format!("cannot read passphrase: {e}"),
+            )
+        })
+}
+
+impl Session {
+    /// A session for these options.
+    pub fn new(global: Global) -> Self {
+        let mut store = Store::new(&global.keyring);
+        if let Some(dir) = &global.backup_dir {
+            store = store.with_backup_dir(dir);
+        }
+        if let Some(log) = &global.audit_log {
+            store = store.with_audit_log(log);
+        }
+        Session {
+            global,
+            store,
+            credentials: OnceCell::new(),
+        }
+    }
+
+    /// A session with credentials already known (the demo).
+    pub fn with_credentials(global: Global, credentials: Credentials) -> Self {
+        let session = Session::new(global);
+        let _ = session.credentials.set(credentials);
+        session
+    }
+
+    /// The credentials: KEYROLL_MASTER_KEY, else KEYROLL_PASSPHRASE, else a prompt
+    /// (twice when `confirm`, for a new keyring).
+    pub fn credentials(&self, confirm: bool) -> Result<&Credentials> {
+        if let Some(c) = self.credentials.get() {
+            return Ok(c);
+        }
+        let creds = if let Ok(key) = std::env::var("KEYROLL_MASTER_KEY") {
+            let key = Zeroizing::new(key);
+            Credentials::MasterKey(parse_key32(&key).map_err(|_| {
+                CliError::new(
+                    "invalid_key",
+                    exit::UNLOCK,
+                    "KEYROLL_MASTER_KEY must be 32 bytes, as 64 hex digits or base64",
+                )
+            })?)
+        } else if let Ok(p) = std::env::var("KEYROLL_PASSPHRASE") {
+            Credentials::Passphrase(Zeroizing::new(p))
+        } else {
+            let p = prompt("keyring passphrase: ")?;
+            if confirm {
+                let again = prompt("repeat passphrase: ")?;
+                if *again != *p {
+                    return Err(CliError::new(
+                        "no_credentials",
+                        exit::UNLOCK,
+                        "the passphrases differ",
+                    ));
+                }
+            }
+            Credentials::Passphrase(p)
+        };
+        if let Credentials::Passphrase(p) = &creds {
+            if p.is_empty() {
+                return Err(CliError::new(
+                    "no_credentials",
+                    exit::UNLOCK,
+                    "the passphrase is empty",
+                ));
+            }
+        }
+        Ok(self.credentials.get_or_init(|| creds))
+    }
+
+    fn unlock(&self) -> Result<Unlock<'_>> {
+        Ok(match self.credentials(false)? {
+            Credentials::Passphrase(p) => Unlock::Passphrase(p.as_bytes()),
+            Credentials::MasterKey(k) => Unlock::MasterKey(k),
+        })
+    }
+
+    /// Seals `ring` the way `previous` (a document) was sealed, or with `iterations` for a
+    /// new passphrase keyring.
+    pub fn seal(
+        &self,
+        ring: &Keyring,
+        previous: Option<&[u8]>,
+        iterations: u32,
+    ) -> Result<Vec<u8>> {
+        let iterations = previous.and_then(document_iterations).unwrap_or(iterations);
+        let protection = match self.credentials(previous.is_none())? {
+            Credentials::Passphrase(p) => Protection::Passphrase {
+                passphrase: p.as_bytes(),
+                iterations,
+            },
+            Credentials::MasterKey(k) => Protection::MasterKey(k),
+        };
+        Ok(ring.to_document(protection)?)
+    }
+
+    /// Opens a keyring document.
+    pub fn open_document(&self, document: &[u8]) -> Result<Keyring> {
+        let unlock = self.unlock()?;
+        Ok(Keyring::from_document(document, unlock)?)
+    }
+
+    /// Reads and opens the keyring (no lock: writes are atomic).
+    pub fn open(&self) -> Result<Keyring> {
+        let document = self.store.read()?;
+        self.open_document(&document)
+    }
+
+    /// Changes the keyring under the exclusive lock: read, open, `change`, seal, back up the
+    /// old document, write atomically, and append the audit record `change` fills in (also
+    /// when it fails, with the error's code).
+    pub fn change<T>(
+        &self,
+        event: &str,
+        change: impl FnOnce(&mut Keyring, u64, &mut AuditRecord) -> Result<T>,
+    ) -> Result<T> {
+        let lock = self.store.lock()?;
+        let document = lock.read()?.ok_or_else(|| {
+            CliError::from(keyroll_store::Error::NotFound(
+                self.store.path().to_path_buf(),
+            ))
+        })?;
+        let mut ring = self.open_document(&document)?;
+        let now = now()?;
+        let mut record = AuditRecord::new(event, now);
+        let outcome = change(&mut ring, now, &mut record).and_then(|value| {
+            let sealed = self.seal(&ring, Some(&document), keyroll::DEFAULT_PBKDF2_ITERATIONS)?;
+            lock.write(&sealed)?;
+            Ok(value)
+        });
+        if let Err(e) = &outcome {
+            record.result = e.code.clone();
+        }
+        self.store.audit().append(&record)?;
+        outcome
+    }
+
+    /// Appends an audit record.
+    pub fn audit(&self, record: &AuditRecord) -> Result<()> {
+        Ok(self.store.audit().append(record)?)
+    }
+
+    /// Asks "proceed?" on the terminal unless `--yes`; refuses without a terminal.
+    pub fn confirm(&self, what: &str) -> Result<()> {
+        if self.global.yes {
+            return Ok(());
+        }
+        if !std::io::stdin().is_terminal() {
+            return Err(CliError::aborted(format!(
+                "{what}: pass --yes to confirm (no terminal to ask on)"
+            )));
+        }
+        let ok = dialoguer_like_confirm(what)?;
+        if ok {
+            Ok(())
+        } else {
+            Err(CliError::aborted("cancelled; nothing was changed"))
+        }
+    }
+}
+
+fn dialoguer_like_confirm(what: &str) -> Result<bool> {
+    use std::io::Write;
+    eprint!("{what}. Proceed? [y/N] ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "YES"))
+}
+
+/// The PBKDF2 iteration count recorded in a document, if it is passphrase-sealed.
+fn document_iterations(document: &[u8]) -> Option<u32> {
+    let value: serde_json::Value = serde_json::from_slice(document).ok()?;
+    let kek = value.get("body")?.get("kek")?;
+    kek.get("iterations")?
+        .as_u64()
+        .and_then(|i| u32::try_from(i).ok())
+}
+
+/// How a document is sealed, for `info` ("passphrase (600000 iterations)" / "master key").
+pub fn document_protection(document: &[u8]) -> String {
+    match document_iterations(document) {
+        Some(i) => format!("passphrase (PBKDF2-HMAC-SHA256, {i} iterations)"),
+        None => "master key".to_string(),
+    }
+}
