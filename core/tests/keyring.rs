@@ -401,3 +401,29 @@ fn binary_and_text_forms_are_interchangeable() {
     assert_eq!(info.plaintext_len, 4);
     assert_eq!(info.binary_len, bin2.len());
 }
+
+#[test]
+fn key_text_forms() {
+    let key = SecretKey::generate().unwrap();
+    let hex: String = key.expose().iter().map(|b| format!("{b:02x}")).collect();
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(key.expose());
+    let url = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.expose());
+    for text in [hex.clone(), hex.to_uppercase(), b64, format!(" {url}\n")] {
+        assert_eq!(SecretKey::from_text(&text).unwrap(), key, "{text}");
+    }
+    for bad in ["", "zz", &hex[..62], "AAAA"] {
+        assert_eq!(SecretKey::from_text(bad).unwrap_err().code(), "invalid_key");
+    }
+    let (k1, k2) = (
+        FernetKey::generate().unwrap(),
+        FernetKey::generate().unwrap(),
+    );
+    let list = format!("{}, {}\n", k1.to_base64().as_str(), k2.to_base64().as_str());
+    assert_eq!(FernetKey::parse_list(&list).unwrap(), vec![k1, k2]);
+    assert_eq!(
+        FernetKey::parse_list("a,b").unwrap_err().code(),
+        "invalid_key"
+    );
+    assert!(FernetKey::parse_list(" , ").unwrap().is_empty());
+}

@@ -39,6 +39,15 @@ impl FernetKey {
         })?))
     }
 
+    /// Parses a key list as services keep it in `ENCRYPTION_KEY` / `ENCRYPTION_KEY_PREVIOUS`:
+    /// keys separated by commas and/or whitespace, primary first. Empty items are skipped.
+    pub fn parse_list(list: &str) -> Result<Vec<Self>> {
+        list.split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|k| !k.is_empty())
+            .map(|k| Self::from_base64(k.as_bytes()))
+            .collect()
+    }
+
     /// A fresh random key, as `Fernet.generate_key()` makes.
     pub fn generate() -> Result<Self> {
         Ok(FernetKey(SecretKey::generate()?))
