@@ -49,6 +49,8 @@ pub struct Summary {
     pub already_current: u64,
     /// Could not be rewrapped; left untouched.
     pub failed: u64,
+    /// Changed by the application while being migrated: left alone, the next run takes them.
+    pub conflicts: u64,
     /// The first failing rows: id and error code.
     pub failures: Vec<rows::Failure>,
     /// Migrated rows per source (`v1`, `fernet`, `binary`, `other`).
@@ -133,6 +135,7 @@ pub fn run(s: &Session, args: &MigrateArgs) -> Result<i32> {
         migrated: stats.migrated,
         already_current: stats.current,
         failed: stats.failed,
+        conflicts: stats.conflicts,
         failures: stats.failures.clone(),
         by_source: stats.by_source.clone(),
         remaining,
@@ -205,6 +208,12 @@ pub fn print_summary(s: &Summary) {
         s.failed.to_string()
     };
     println!("  {:<16} {failed}", "failed");
+    if s.conflicts > 0 {
+        println!(
+            "  {:<16} {} (changed during the run; run again)",
+            "conflicts", s.conflicts
+        );
+    }
     println!("  {:<16} {}", "total", s.total);
     if let Some(r) = s.remaining {
         println!("  {:<16} {r}", "remaining");

@@ -92,6 +92,8 @@ pub struct Stats {
     pub migrated: u64,
     /// Rows already current.
     pub current: u64,
+    /// Rows the application changed between read and write: left for the next run.
+    pub conflicts: u64,
     /// Rows that failed (each id counted once).
     pub failed: u64,
     /// First failures.

@@ -54,18 +54,19 @@ pub fn check_columns(
             format!("table {table:?} has no column {column:?}"),
         ));
     }
-    let qi =
-        match id {
-            Some(i) if i.eq_ignore_ascii_case("rowid") && !has(i) => "rowid".to_string(),
-            Some(i) if !has(i) => return Err(CliError::db(
+    let qi = match id {
+        Some(i) if i.eq_ignore_ascii_case("rowid") && !has(i) => "rowid".to_string(),
+        Some(i) if !has(i) => {
+            return Err(CliError::db(
                 "missing_column",
                 format!(
                     "table {table:?} has no column {i:?} (pass the key column with --id-column)"
                 ),
-            )),
-            Some(i) => quote_ident(i, false)?,
-            None => String::new(),
-        };
+            ))
+        }
+        Some(i) => quote_ident(i, false)?,
+        None => String::new(),
+    };
     Ok((qt, qc, qi))
 }
 
@@ -119,6 +120,46 @@ pub fn migrate(
     }
 }
 
+fn read_batch(
+    conn: &Connection,
+    first: &str,
+    next: &str,
+    cursor: &Option<RowId>,
+    limit: i64,
+) -> Result<Vec<Row>> {
+    let read = || -> rusqlite::Result<Vec<Row>> {
+        let map = |r: &rusqlite::Row<'_>| {
+            Ok(Row {
+                id: row_id(r.get_ref(0)?)?,
+                value: value(r.get_ref(1)?),
+            })
+        };
+        match cursor {
+            None => conn
+                .prepare_cached(first)?
+                .query_map([limit], map)?
+                .collect(),
+            Some(RowId::Int(i)) => conn
+                .prepare_cached(next)?
+                .query_map(rusqlite::params![i, limit], map)?
+                .collect(),
+            Some(RowId::Text(s)) => conn
+                .prepare_cached(next)?
+                .query_map(rusqlite::params![s, limit], map)?
+                .collect(),
+        }
+    };
+    read().map_err(|e| match e {
+        rusqlite::Error::InvalidColumnType(..) => {
+            CliError::db("unsupported_id", "the id column must hold integers or text")
+        }
+        other => CliError::from(other),
+    })
+}
+
+/// A batch read and rewrapped, on its way to the writer.
+type Batch = Result<(Vec<Row>, Vec<Outcome>)>;
+
 fn run(
     path: &Path,
     ring: &Keyring,
@@ -126,15 +167,16 @@ fn run(
     args: &MigrateArgs,
     stats: &mut Stats,
 ) -> Result<()> {
-    let mut conn = open(path)?;
+    let reader = open(path)?;
+    let mut writer = open(path)?;
     let (t, c, id) = check_columns(
-        &conn,
+        &reader,
         &args.db.table,
         &args.db.column,
         Some(&args.id_column),
     )?;
     let original = identity(path);
-    let total: u64 = conn.query_row(
+    let total: u64 = reader.query_row(
         &format!("SELECT count(*) FROM {t} WHERE {c} IS NOT NULL"),
         [],
         |r| r.get::<_, i64>(0),
@@ -144,7 +186,9 @@ fn run(
     let next = format!(
         "SELECT {id}, {c} FROM {t} WHERE {c} IS NOT NULL AND {id} > ?1 ORDER BY {id} LIMIT ?2"
     );
-    let update = format!("UPDATE {t} SET {c} = ?1 WHERE {id} = ?2");
+    // Compare-and-swap: a row the application changed after it was read is left alone (and
+    // picked up by the next run), so the migration never overwrites a live write.
+    let update = format!("UPDATE {t} SET {c} = ?1 WHERE {id} = ?2 AND {c} = ?3");
     let job = Job {
         ring,
         template,
@@ -152,74 +196,84 @@ fn run(
         column: &args.db.column,
     };
     let limit = args.batch as i64;
-    let mut cursor: Option<RowId> = None;
-    loop {
-        let behavior = if args.apply {
-            TransactionBehavior::Immediate
-        } else {
-            TransactionBehavior::Deferred
-        };
-        let tx = conn.transaction_with_behavior(behavior)?;
-        let read = |tx: &rusqlite::Transaction<'_>| -> rusqlite::Result<Vec<Row>> {
-            let map = |r: &rusqlite::Row<'_>| {
-                Ok(Row {
-                    id: row_id(r.get_ref(0)?)?,
-                    value: value(r.get_ref(1)?),
-                })
-            };
-            match &cursor {
-                None => tx
-                    .prepare_cached(&first)?
-                    .query_map([limit], map)?
-                    .collect(),
-                Some(RowId::Int(i)) => tx
-                    .prepare_cached(&next)?
-                    .query_map(rusqlite::params![i, limit], map)?
-                    .collect(),
-                Some(RowId::Text(s)) => tx
-                    .prepare_cached(&next)?
-                    .query_map(rusqlite::params![s, limit], map)?
-                    .collect(),
-            }
-        };
-        let rows = read(&tx).map_err(|e| match e {
-            rusqlite::Error::InvalidColumnType(..) => {
-                CliError::db("unsupported_id", "the id column must hold integers or text")
-            }
-            other => CliError::from(other),
-        })?;
-        let Some(last) = rows.last() else {
-            break;
-        };
-        cursor = Some(last.id.clone());
-        let outcomes = job.process(&rows, args.workers);
-        if args.apply {
-            let mut stmt = tx.prepare_cached(&update)?;
-            for (row, outcome) in rows.iter().zip(&outcomes) {
-                if let Outcome::Migrated(v) = outcome {
-                    let changed = match (v, &row.id) {
-                        (Value::Text(s), RowId::Int(i)) => stmt.execute(rusqlite::params![s, i]),
-                        (Value::Text(s), RowId::Text(i)) => stmt.execute(rusqlite::params![s, i]),
-                        (Value::Blob(b), RowId::Int(i)) => stmt.execute(rusqlite::params![b, i]),
-                        (Value::Blob(b), RowId::Text(i)) => stmt.execute(rusqlite::params![b, i]),
-                    }?;
-                    debug_assert_eq!(changed, 1);
+    // Two stages on two threads: the reader reads the next batch and rewraps it while the
+    // writer commits the previous one.
+    std::thread::scope(|scope| -> Result<()> {
+        let (send, receive) = std::sync::mpsc::sync_channel::<Batch>(2);
+        let (first, next, job) = (&first, &next, &job);
+        scope.spawn(move || {
+            let mut cursor: Option<RowId> = None;
+            loop {
+                let batch = read_batch(&reader, first, next, &cursor, limit).map(|rows| {
+                    let outcomes = job.process(&rows, args.workers);
+                    (rows, outcomes)
+                });
+                let done = match &batch {
+                    Ok((rows, _)) => match rows.last() {
+                        Some(last) => {
+                            cursor = Some(last.id.clone());
+                            false
+                        }
+                        None => true,
+                    },
+                    Err(_) => true,
+                };
+                if done {
+                    if batch.is_err() {
+                        let _ = send.send(batch);
+                    }
+                    return;
+                }
+                if send.send(batch).is_err() {
+                    return; // the writer stopped
                 }
             }
+        });
+        for batch in receive {
+            let (rows, outcomes) = batch?;
+            let mut conflicts = 0;
+            if args.apply {
+                let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                {
+                    let mut stmt = tx.prepare_cached(&update)?;
+                    for (row, outcome) in rows.iter().zip(&outcomes) {
+                        if let Outcome::Migrated(v) = outcome {
+                            let new: &dyn rusqlite::ToSql = match v {
+                                Value::Text(s) => s,
+                                Value::Blob(b) => b,
+                            };
+                            let old: &dyn rusqlite::ToSql = match &row.value {
+                                Value::Text(s) => s,
+                                Value::Blob(b) => b,
+                            };
+                            let key: &dyn rusqlite::ToSql = match &row.id {
+                                RowId::Int(i) => i,
+                                RowId::Text(s) => s,
+                            };
+                            if stmt.execute(rusqlite::params![new, key, old])? == 0 {
+                                conflicts += 1;
+                            }
+                        }
+                    }
+                }
+                if identity(path) != original {
+                    return Err(CliError::db(
+                        "database_vanished",
+                        format!(
+                            "SQLite database {} disappeared or was replaced during the run",
+                            path.display()
+                        ),
+                    ));
+                }
+                tx.commit()?;
+            }
+            tally(stats, &rows, &outcomes);
+            stats.migrated -= conflicts;
+            stats.conflicts += conflicts;
+            progress.batch(rows.len() as u64);
         }
-        if identity(path) != original {
-            return Err(CliError::db(
-                "database_vanished",
-                format!(
-                    "SQLite database {} disappeared or was replaced during the run",
-                    path.display()
-                ),
-            ));
-        }
-        tx.commit()?;
-        tally(stats, &rows, &outcomes);
-        progress.batch(rows.len() as u64);
-    }
+        Ok(())
+    })?;
     progress.finish();
     Ok(())
 }

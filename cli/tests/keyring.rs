@@ -1,0 +1,829 @@
+//! End-to-end tests of the keyring commands: human and JSON output, exit codes, bad input.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+use common::{json, Env};
+use keyroll::KeyState;
+
+const DAY: u64 = 86_400;
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn init_creates_a_private_keyring_and_refuses_a_second() {
+    let env = Env::new();
+    let out = env.cmd().args(["init", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let v = json(&out.stdout);
+    assert_eq!(v["active_version"], 1);
+    assert_eq!(v["keyring_id"].as_str().unwrap().len(), 16);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&env.keyring)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let before = std::fs::read(&env.keyring).unwrap();
+    let out = env.cmd().arg("init").output().unwrap();
+    assert_eq!(out.status.code(), Some(8));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    assert_eq!(std::fs::read(&env.keyring).unwrap(), before);
+    let audit = env.audit();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0]["event"], "init");
+    assert_eq!(audit[0]["actor"], "tester");
+}
+
+#[test]
+fn info_human_and_json() {
+    let env = Env::new();
+    env.init();
+    let out = env.cmd().arg("info").output().unwrap();
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("active      v1"), "{text}");
+    assert!(text.contains("master key"));
+    let v = json(&env.cmd().args(["info", "--json"]).output().unwrap().stdout);
+    assert_eq!(v["active_version"], 1);
+    assert_eq!(v["versions"].as_array().unwrap().len(), 1);
+    assert_eq!(v["versions"][0]["state"], "active");
+    assert_eq!(v["policy"]["rotate_after_days"], 90);
+    assert_eq!(v["protection"], "master key");
+}
+
+#[test]
+fn health_exit_codes_follow_the_policy() {
+    let env = Env::new();
+    let t0: u64 = 1_800_000_000;
+    env.cmd()
+        .env("KEYROLL_NOW", t0.to_string())
+        .arg("init")
+        .assert()
+        .success();
+    let at = |days: u64| (t0 + days * DAY).to_string();
+    let out = env
+        .cmd()
+        .env("KEYROLL_NOW", at(10))
+        .arg("health")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).starts_with("OK"));
+    let out = env
+        .cmd()
+        .env("KEYROLL_NOW", at(85))
+        .args(["health", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out.stdout)["status"], "warning");
+    let out = env
+        .cmd()
+        .env("KEYROLL_NOW", at(91))
+        .arg("health")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).contains("CRITICAL"));
+    assert!(stdout(&out).contains("rotation is due"));
+}
+
+#[test]
+fn rotate_if_due_only_rotates_when_due() {
+    let env = Env::new();
+    let t0: u64 = 1_800_000_000;
+    env.cmd()
+        .env("KEYROLL_NOW", t0.to_string())
+        .arg("init")
+        .assert()
+        .success();
+    let out = env
+        .cmd()
+        .env("KEYROLL_NOW", (t0 + 30 * DAY).to_string())
+        .args(["rotate", "--if-due", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(json(&out.stdout)["rotated"], false);
+    assert_eq!(env.ring().active_version(), Some(1));
+    let out = env
+        .cmd()
+        .env("KEYROLL_NOW", (t0 + 91 * DAY).to_string())
+        .args(["rotate", "--if-due"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("v2 is active"));
+    let ring = env.ring();
+    assert_eq!(ring.active_version(), Some(2));
+    assert_eq!(ring.version(1).unwrap().state, KeyState::DecryptOnly);
+    // Healthy again right after.
+    let out = env
+        .cmd()
+        .env("KEYROLL_NOW", (t0 + 92 * DAY).to_string())
+        .arg("health")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let events: Vec<_> = env
+        .audit()
+        .iter()
+        .map(|r| r["event"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(events, ["init", "rotate_not_due", "rotate"]);
+}
+
+#[test]
+fn emergency_rotation_needs_a_reason_and_confirmation() {
+    let env = Env::new();
+    env.init();
+    let out = env.cmd().args(["rotate", "--emergency"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(64), "clap requires --reason");
+    let out = env
+        .cmd()
+        .args(["rotate", "--emergency", "--reason", "laptop stolen"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(10), "no terminal and no --yes");
+    assert_eq!(env.ring().active_version(), Some(1));
+    let out = env
+        .cmd()
+        .args([
+            "rotate",
+            "--emergency",
+            "--reason",
+            "laptop stolen",
+            "--yes",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out.stdout);
+    assert_eq!(v["emergency"], true);
+    assert_eq!(v["active_version"], 2);
+    let ring = env.ring();
+    assert_eq!(ring.version(1).unwrap().state, KeyState::Compromised);
+    assert_eq!(
+        ring.version(1).unwrap().note.as_deref(),
+        Some("laptop stolen")
+    );
+    let last = env.audit().pop().unwrap();
+    assert_eq!(last["event"], "emergency_rotate");
+    assert_eq!(last["reason"], "laptop stolen");
+    assert_eq!(last["versions"], serde_json::json!([1, 2]));
+    // health warns about the compromised version
+    let out = env.cmd().args(["health", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(json(&out.stdout)["warnings"][0]
+        .as_str()
+        .unwrap()
+        .contains("v1 is compromised"));
+}
+
+#[test]
+fn stage_then_promote() {
+    let env = Env::new();
+    env.init();
+    let v = json(&env.cmd().args(["stage", "--json"]).output().unwrap().stdout);
+    assert_eq!(v["staged_version"], 2);
+    let ring = env.ring();
+    assert_eq!(ring.active_version(), Some(1));
+    assert_eq!(ring.version(2).unwrap().state, KeyState::Pending);
+    let out = env.cmd().arg("health").output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "a staged version is a warning");
+    let out = env.cmd().args(["promote", "2"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("v2 is active"));
+    assert_eq!(env.ring().active_version(), Some(2));
+    // Promoting an unknown version fails cleanly and changes nothing.
+    let before = std::fs::read(&env.keyring).unwrap();
+    let out = env.cmd().args(["promote", "9", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(8));
+    assert_eq!(json(&out.stdout)["error"]["code"], "unknown_key_version");
+    assert_eq!(std::fs::read(&env.keyring).unwrap(), before);
+    assert_eq!(env.audit().pop().unwrap()["result"], "unknown_key_version");
+}
+
+#[test]
+fn policy_show_and_set() {
+    let env = Env::new();
+    env.init();
+    let out = env.cmd().arg("policy").output().unwrap();
+    assert_eq!(
+        stdout(&out).trim(),
+        "warn after 80 days, rotate after 90 days"
+    );
+    let v = json(
+        &env.cmd()
+            .args([
+                "policy",
+                "--rotate-after-days",
+                "30",
+                "--warn-after-days",
+                "25",
+                "--json",
+            ])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(v["rotate_after_days"], 30);
+    assert_eq!(env.ring().policy().warn_after_days, 25);
+    let out = env
+        .cmd()
+        .args(["policy", "--warn-after-days", "40"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(8), "warn after rotate is refused");
+    assert_eq!(env.ring().policy().warn_after_days, 25);
+}
+
+#[test]
+fn state_changes_and_destroy_confirmation() {
+    let env = Env::new();
+    env.init();
+    env.cmd().arg("rotate").assert().success();
+    let v = json(
+        &env.cmd()
+            .args(["state", "1", "disable", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(v["from"], "decrypt_only");
+    assert_eq!(v["to"], "disabled");
+    env.cmd().args(["state", "1", "enable"]).assert().success();
+    assert_eq!(env.ring().version(1).unwrap().state, KeyState::DecryptOnly);
+    let out = env.cmd().args(["state", "1", "destroy"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(10));
+    assert_eq!(env.ring().version(1).unwrap().state, KeyState::DecryptOnly);
+    let out = env
+        .cmd()
+        .args(["state", "1", "destroy", "--yes", "--note", "retired"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(env.ring().version(1).unwrap().state, KeyState::Destroyed);
+    let out = env.cmd().args(["state", "2", "disable"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(8),
+        "the active version cannot be disabled"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid_state_transition"));
+}
+
+#[test]
+fn import_fernet_from_arguments_and_environment() {
+    let env = Env::new();
+    env.init();
+    let k1 = keyroll::FernetKey::generate().unwrap();
+    let k2 = keyroll::FernetKey::generate().unwrap();
+    let k3 = keyroll::FernetKey::generate().unwrap();
+    let v = json(
+        &env.cmd()
+            .args(["import-fernet", "--json", k1.to_base64().as_str()])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(v["imported_versions"][0], k1.keyroll_version());
+    let out = env
+        .cmd()
+        .env("ENCRYPTION_KEY", k2.to_base64().as_str())
+        .env(
+            "ENCRYPTION_KEY_PREVIOUS",
+            format!("{}, {}", k3.to_base64().as_str(), k1.to_base64().as_str()),
+        )
+        .arg("import-fernet")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(stdout(&out).matches("imported").count(), 3);
+    let ring = env.ring();
+    for k in [&k1, &k2, &k3] {
+        assert_eq!(
+            ring.version(k.keyroll_version()).unwrap().state,
+            KeyState::DecryptOnly
+        );
+    }
+    let out = env
+        .cmd()
+        .args(["import-fernet", "not-a-key"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(8));
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("not-a-key"),
+        "the input is not echoed"
+    );
+    let out = env.cmd().arg("import-fernet").output().unwrap();
+    assert_eq!(out.status.code(), Some(8));
+}
+
+#[test]
+fn export_decrypt_only() {
+    let env = Env::new();
+    env.init();
+    env.cmd().arg("rotate").assert().success();
+    let path = env.path("reader.json");
+    let v = json(
+        &env.cmd()
+            .args([
+                "export",
+                "--decrypt-only",
+                "--out",
+                path.to_str().unwrap(),
+                "--json",
+            ])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(v["versions"], serde_json::json!([1, 2]));
+    let reader = common::open_ring(&path, &env.master_key);
+    assert!(reader.is_read_only());
+    assert_eq!(reader.active_version(), None);
+    let token = env.ring().encrypt(b"hello", b"ctx", None).unwrap();
+    assert_eq!(
+        reader.decrypt(token.as_bytes(), b"ctx", None).unwrap(),
+        b"hello"
+    );
+    let out = env
+        .cmd()
+        .args(["export", "--decrypt-only", "--out", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(8), "no overwrite without --force");
+    let out = env
+        .cmd()
+        .args([
+            "export",
+            "--decrypt-only",
+            "--versions",
+            "2",
+            "--force",
+            "--out",
+            path.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        common::open_ring(&path, &env.master_key).versions().len(),
+        1
+    );
+    // The exported keyring can be inspected but not rotated.
+    let out = env
+        .cmd()
+        .env("KEYROLL_KEYRING", &path)
+        .arg("rotate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(8));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("read_only"));
+}
+
+#[test]
+fn generate_and_validate_key_material() {
+    let env = Env::new();
+    let out = env.cmd().arg("generate").output().unwrap();
+    let key = stdout(&out).trim().to_string();
+    assert_eq!(key.len(), 44);
+    env.cmd()
+        .args(["validate", "--kind", "master-key"])
+        .write_stdin(key.clone())
+        .assert()
+        .success();
+    let out = env
+        .cmd()
+        .args(["generate", "--kind", "fernet"])
+        .output()
+        .unwrap();
+    let fernet = stdout(&out).trim().to_string();
+    assert!(keyroll::FernetKey::from_base64(fernet.as_bytes()).is_ok());
+    let out = env
+        .cmd()
+        .args(["validate", "--kind", "fernet", "--json"])
+        .write_stdin(fernet.clone())
+        .output()
+        .unwrap();
+    assert_eq!(json(&out.stdout)["valid"], true);
+    assert!(
+        !stdout(&out).contains(&fernet),
+        "validate never echoes the key"
+    );
+    let out = env
+        .cmd()
+        .args(["validate", "--kind", "fernet", "--json"])
+        .write_stdin("short")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(8));
+    assert_eq!(json(&out.stdout)["valid"], false);
+    let out = env
+        .cmd()
+        .args(["validate", "--kind", "master-key"])
+        .write_stdin("zz")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(8));
+    // Generated keys work as KEYROLL_MASTER_KEY.
+    env.cmd()
+        .env("KEYROLL_MASTER_KEY", &key)
+        .arg("init")
+        .assert()
+        .success();
+    // --out writes a 0600 file and prints no key.
+    let file = env.path("pass.txt");
+    let out = env
+        .cmd()
+        .args([
+            "generate",
+            "--kind",
+            "passphrase",
+            "--out",
+            file.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let pass = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(pass.trim().len(), 35);
+    assert!(!stdout(&out).contains(pass.trim()));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(pass.trim()));
+}
+
+#[test]
+fn passphrase_keyrings_keep_their_iterations() {
+    let env = Env::new();
+    env.cmd_pass("correct horse battery")
+        .args(["init", "--iterations", "2000"])
+        .assert()
+        .success();
+    env.cmd_pass("correct horse battery")
+        .arg("rotate")
+        .assert()
+        .success();
+    let v = json(
+        &env.cmd_pass("correct horse battery")
+            .args(["info", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(
+        v["protection"],
+        "passphrase (PBKDF2-HMAC-SHA256, 2000 iterations)"
+    );
+    assert_eq!(v["active_version"], 2);
+}
+
+#[test]
+fn wrong_credentials_change_nothing() {
+    let env = Env::new();
+    env.cmd_pass("right passphrase")
+        .args(["init", "--iterations", "1000"])
+        .assert()
+        .success();
+    let before = std::fs::read(&env.keyring).unwrap();
+    let out = env
+        .cmd_pass("wrong passphrase")
+        .arg("rotate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong passphrase"));
+    let out = env.cmd().args(["info", "--json"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "a master key does not open a passphrase keyring"
+    );
+    assert_eq!(json(&out.stdout)["error"]["code"], "bad_passphrase");
+    // No credentials and no terminal.
+    let out = env
+        .cmd()
+        .env_remove("KEYROLL_MASTER_KEY")
+        .arg("info")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("KEYROLL_PASSPHRASE"));
+    // A malformed master key.
+    let out = env
+        .cmd()
+        .env("KEYROLL_MASTER_KEY", "abc")
+        .arg("info")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(std::fs::read(&env.keyring).unwrap(), before);
+    assert!(
+        env.path("keyring.json.backups")
+            .read_dir()
+            .map(|d| d.count())
+            .unwrap_or(0)
+            == 0
+    );
+}
+
+#[test]
+fn corrupt_and_truncated_keyrings_are_reported() {
+    let env = Env::new();
+    env.init();
+    let good = std::fs::read(&env.keyring).unwrap();
+    // Truncated.
+    std::fs::write(&env.keyring, &good[..good.len() / 2]).unwrap();
+    let out = env.cmd().arg("info").output().unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("keyring_corrupt"));
+    // One character of metadata altered (the policy), the MAC catches it.
+    let text = String::from_utf8(good.clone()).unwrap().replacen(
+        "\"rotate_after_days\": 90",
+        "\"rotate_after_days\": 91",
+        1,
+    );
+    assert_ne!(
+        text.as_bytes(),
+        &good[..],
+        "the test must alter the document"
+    );
+    std::fs::write(&env.keyring, &text).unwrap();
+    let out = env.cmd().arg("rotate").output().unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert_eq!(
+        std::fs::read(&env.keyring).unwrap(),
+        text.as_bytes(),
+        "nothing written"
+    );
+    // Missing.
+    let out = env
+        .cmd()
+        .env("KEYROLL_KEYRING", env.path("nope.json"))
+        .arg("info")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("keyroll init"));
+}
+
+#[test]
+fn backups_restore_and_prune() {
+    let env = Env::new();
+    env.init();
+    env.cmd().arg("rotate").assert().success();
+    env.cmd().arg("rotate").assert().success();
+    env.cmd().arg("backup").assert().success();
+    let v = json(
+        &env.cmd()
+            .args(["backups", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let list = v["backups"].as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    assert!(list.iter().all(|b| b["status"] == "ok"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(env.path("keyring.json.backups"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o700);
+    }
+    // The first backup is the keyring with only v1.
+    let first = list[0]["name"].as_str().unwrap().to_string();
+    let out = env.cmd().args(["restore", &first]).output().unwrap();
+    assert_eq!(out.status.code(), Some(10), "restore asks first");
+    assert_eq!(env.ring().active_version(), Some(3));
+    let out = env
+        .cmd()
+        .args(["restore", &first, "--yes", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out.stdout)["versions"], serde_json::json!([1]));
+    assert_eq!(env.ring().active_version(), Some(1));
+    // The replaced keyring (v3 active) was backed up: 4 backups now.
+    let v = json(
+        &env.cmd()
+            .args(["backups", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(v["backups"].as_array().unwrap().len(), 4);
+    // Human listing.
+    let out = env.cmd().arg("backups").output().unwrap();
+    assert_eq!(stdout(&out).matches(" ok ").count(), 4);
+    // Prune.
+    let out = env
+        .cmd()
+        .args(["prune", "--keep", "2", "--yes", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(json(&out.stdout)["removed"].as_array().unwrap().len(), 2);
+    let v = json(
+        &env.cmd()
+            .args(["backups", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(v["backups"].as_array().unwrap().len(), 2);
+    let events: Vec<_> = env
+        .audit()
+        .iter()
+        .map(|r| r["event"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        events,
+        ["init", "rotate", "rotate", "backup", "restore", "prune"]
+    );
+}
+
+#[test]
+fn damaged_or_foreign_backups_are_not_restored() {
+    let env = Env::new();
+    env.init();
+    env.cmd().arg("rotate").assert().success();
+    let v = json(
+        &env.cmd()
+            .args(["backups", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let b = &v["backups"][0];
+    let path = std::path::PathBuf::from(b["path"].as_str().unwrap());
+    let name = b["name"].as_str().unwrap().to_string();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let current = std::fs::read(&env.keyring).unwrap();
+    // Damaged: one byte flipped.
+    bytes[40] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    let out = env.cmd().args(["backups", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert_eq!(json(&out.stdout)["backups"][0]["status"], "backup_corrupt");
+    let out = env
+        .cmd()
+        .args(["restore", &name, "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("damaged"));
+    assert_eq!(std::fs::read(&env.keyring).unwrap(), current);
+    bytes[40] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    // Sealed under another master key: the checksum is fine but it does not open.
+    let other = Env::new();
+    let out = other
+        .cmd()
+        .env("KEYROLL_KEYRING", &env.keyring)
+        .args(["restore", &name, "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(std::fs::read(&env.keyring).unwrap(), current);
+    // Unknown name.
+    let out = env
+        .cmd()
+        .args(["restore", "keyring-nothing.json", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    // Unreadable file (a directory where the backup should be).
+    std::fs::remove_file(&path).unwrap();
+    std::fs::create_dir(&path).unwrap();
+    let out = env
+        .cmd()
+        .args(["restore", &name, "--yes"])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(std::fs::read(&env.keyring).unwrap(), current);
+}
+
+#[test]
+fn concurrent_rotations_never_lose_a_version() {
+    let env = Env::new();
+    env.init();
+    let keyring = env.keyring.clone();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // A reader that keeps parsing the file: it must never see a torn document.
+    let reader = {
+        let stop = stop.clone();
+        let key = env.master_key;
+        std::thread::spawn(move || {
+            let mut reads = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let doc = std::fs::read(&keyring).unwrap();
+                let k = keyroll::SecretKey::from_slice(&key).unwrap();
+                keyroll::Keyring::from_document(&doc, keyroll::Unlock::MasterKey(&k))
+                    .expect("a whole keyring document");
+                reads += 1;
+            }
+            reads
+        })
+    };
+    let procs = 4;
+    let each = 3;
+    let handles: Vec<_> = (0..procs)
+        .map(|_| {
+            let mut c = env.process();
+            std::thread::spawn(move || {
+                for _ in 0..each {
+                    let out = c.arg("rotate").output().unwrap();
+                    assert!(
+                        out.status.success(),
+                        "{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    c = {
+                        let mut n = std::process::Command::new(c.get_program());
+                        n.env_clear();
+                        for (k, v) in c.get_envs() {
+                            if let Some(v) = v {
+                                n.env(k, v);
+                            }
+                        }
+                        n.current_dir(c.get_current_dir().unwrap());
+                        n
+                    };
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(reader.join().unwrap() > 0);
+    let ring = env.ring();
+    let versions: Vec<u32> = ring.versions().iter().map(|v| v.version).collect();
+    let expected: Vec<u32> = (1..=(1 + procs * each)).collect();
+    assert_eq!(versions, expected, "every rotation left its version");
+    assert_eq!(ring.active_version(), Some(1 + procs * each));
+    let actives = ring
+        .versions()
+        .iter()
+        .filter(|v| v.state == KeyState::Active)
+        .count();
+    assert_eq!(actives, 1);
+    assert_eq!(
+        env.audit()
+            .iter()
+            .filter(|r| r["event"] == "rotate")
+            .count(),
+        (procs * each) as usize
+    );
+}
+
+#[test]
+fn audit_command_lists_events() {
+    let env = Env::new();
+    env.init();
+    env.cmd().arg("rotate").assert().success();
+    let out = env.cmd().arg("audit").output().unwrap();
+    let text = stdout(&out);
+    assert!(text.contains("init") && text.contains("rotate") && text.contains("tester"));
+    let v = json(
+        &env.cmd()
+            .args(["audit", "--last", "1", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    assert_eq!(v[0]["event"], "rotate");
+    assert_eq!(v[0]["versions"], serde_json::json!([1, 2]));
+}
+
+#[test]
+fn usage_errors_exit_64() {
+    let env = Env::new();
+    let out = env.cmd().arg("frobnicate").output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let out = env.cmd().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("Exit status"));
+}
