@@ -253,17 +253,21 @@ def main() -> None:
     if mem:
         add("")
         add(
-            "`encrypt_many` over 1,000,000 items of 100 B (100 MB of plaintext), peak RSS growth "
-            "of the call in a fresh process, as multiples of the plaintext size:"
+            "`encrypt_many` over 1,000,000 items of 100 B (100 MB of plaintext; as a Python list "
+            "of `bytes` the input takes 1.41× that): peak RSS growth during the call, measured "
+            "in a fresh process, as multiples of the plaintext size:"
         )
         add("")
         add(
-            "| form | peak RSS growth | of which: the returned list | transient | "
-            "input list (Python objects) |"
+            "| form | peak RSS growth | of which the returned list | transient | "
+            "growth ÷ input list |"
         )
         add("|---|---|---|---|---|")
         for mode, (growth, outb, transient, inb) in mem.items():
-            add(f"| {mode} | {growth:.2f}× | {outb:.2f}× | {transient:+.2f}× | {inb:.2f}× |")
+            add(
+                f"| {mode} | {growth:.2f}× | {outb:.2f}× | {transient:+.2f}× "
+                f"| {growth / inb:.2f}× |"
+            )
     text = "\n".join(lines) + "\n"
     print(text)
     goals = [
@@ -310,16 +314,22 @@ def main() -> None:
                     )
                 )
     if mem:
-        goals.append(
-            (
-                "encrypt_many 1M×100 B (binary) peak RSS growth ≤ 2× input",
-                2.0 / mem["binary"][0],
-                1.0,
+        for mode in ("binary", "text"):
+            growth, _, _, inb = mem[mode]
+            goals.append(
+                (
+                    f"encrypt_many 1M×100 B ({mode}) peak RSS growth ≤ 2× the input list",
+                    2 * inb / growth,
+                    1.0,
+                )
             )
-        )
-        goals.append(
-            ("encrypt_many 1M×100 B (text) peak RSS growth ≤ 2× input", 2.0 / mem["text"][0], 1.0)
-        )
+            goals.append(
+                (
+                    f"encrypt_many 1M×100 B ({mode}) peak RSS growth ≤ 2× the raw plaintext",
+                    2 / growth,
+                    1.0,
+                )
+            )
     print("Goals:")
     for name, got, want in goals:
         mark = "met" if got >= want else "MISSED"

@@ -110,3 +110,29 @@ def test_invalid_token_is_a_keyroll_error(keys) -> None:
     with pytest.raises(keyroll.DecryptError) as info:
         compat.Fernet(keys[0]).decrypt(b"gAAAA")
     assert isinstance(info.value, compat.InvalidToken) and info.value.code in keyroll.ERROR_CODES
+
+
+def test_lenient_fernet_tokens_as_pyca_reads_them(keys) -> None:
+    ref, ours = pyca.Fernet(keys[0]), compat.Fernet(keys[0])
+    multi = compat.MultiFernet([ours])
+    token = ref.encrypt_at_time(b"x", 1_234)
+    variants = [
+        token + b"\n",
+        b" " + token,
+        token[:20] + b"\r\n" + token[20:],
+        token.decode() + "\n",
+    ]
+    for v in variants:
+        assert ref.decrypt(v) == b"x"
+        assert ours.decrypt(v) == b"x"
+        assert ours.extract_timestamp(v) == 1_234
+        assert ours.decrypt(multi.rotate(v)) == b"x"
+    for bad in (token.rstrip(b"="), token[:-6] + b"\n", "gAAAAé"):
+        with pytest.raises(compat.InvalidToken):
+            ours.decrypt(bad)
+    # keyroll's own envelopes stay strict (the wire format allows one spelling only).
+    v1 = ours.encrypt(b"x")
+    with pytest.raises(compat.InvalidToken):
+        ours.decrypt(v1 + b"\n")
+    with pytest.raises(compat.InvalidToken):
+        ours.decrypt_at_time(token, -1, 1_234)

@@ -71,22 +71,54 @@ def _encrypt(ring: Keyring, data: bytes, now: int | None, name: str) -> bytes:
     return ring.encrypt(data, now=now).encode("ascii")
 
 
-def _decrypt(ring: Keyring, token: bytes | str, ttl: int | None, now: int | None) -> bytes:
+def _lenient_fernet(token: bytes | str) -> bytes | None:
+    """The canonical form of a Fernet token that cryptography.fernet reads but keyroll's strict
+    decoder does not (``binascii`` skips characters outside the alphabet, such as a trailing
+    newline, and accepts non-canonical padding bits); ``None`` if there is none."""
+    if isinstance(token, str):
+        try:
+            token = token.encode("ascii")
+        except UnicodeEncodeError:
+            return None
+    try:
+        raw = base64.urlsafe_b64decode(token)
+    except (binascii.Error, ValueError):
+        return None
+    if not raw or raw[0] != 0x80:
+        return None
+    canonical = base64.urlsafe_b64encode(raw)
+    return canonical if canonical != token else None
+
+
+_T = typing.TypeVar("_T")
+
+
+def _open(token: bytes | str, op: typing.Callable[[bytes | str], _T]) -> _T:
+    """Runs ``op`` on the token, retrying a leniently encoded Fernet token in canonical form;
+    every failure becomes ``InvalidToken``."""
     _check_token(token)
     try:
-        return ring.decrypt(token, ttl=ttl, now=now)
+        return op(token)
+    except KeyrollError as exc:
+        if exc.code not in ("malformed", "unsupported_format"):
+            raise InvalidToken(str(exc), exc.code) from None
+        canonical = _lenient_fernet(token)
+        if canonical is None:
+            raise InvalidToken(str(exc), exc.code) from None
+    try:
+        return op(canonical)
     except KeyrollError as exc:
         raise InvalidToken(str(exc), exc.code) from None
-    except OverflowError:  # a negative ttl or time: no token is valid then
-        raise InvalidToken("ttl and time must be non-negative", "invalid_argument") from None
+
+
+def _decrypt(ring: Keyring, token: bytes | str, ttl: int | None, now: int | None) -> bytes:
+    if ttl is not None and (ttl < 0 or (now is not None and now < 0)):
+        raise InvalidToken("ttl and time must be non-negative", "invalid_argument")
+    return _open(token, lambda t: ring.decrypt(t, ttl=ttl, now=now))
 
 
 def _timestamp(ring: Keyring, token: bytes | str) -> int:
-    _check_token(token)
-    try:
-        issued_at = ring.verify(token).issued_at
-    except KeyrollError as exc:
-        raise InvalidToken(str(exc), exc.code) from None
+    issued_at = _open(token, lambda t: ring.verify(t).issued_at)
     if issued_at is None:
         raise InvalidToken("the token carries no timestamp", "missing_timestamp")
     return issued_at
@@ -174,8 +206,4 @@ class MultiFernet(_Base):
 
     def rotate(self, msg: bytes | str) -> bytes:
         """Re-encrypts any readable token under the primary key, keeping its timestamp."""
-        _check_token(msg)
-        try:
-            return self._ring.rewrap(msg).encode("ascii")
-        except KeyrollError as exc:
-            raise InvalidToken(str(exc), exc.code) from None
+        return _open(msg, self._ring.rewrap).encode("ascii")
