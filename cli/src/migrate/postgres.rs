@@ -42,7 +42,16 @@ pub struct Table {
 
 /// Connects.
 pub fn connect(url: &str) -> Result<Client> {
-    Client::connect(url, NoTls).map_err(|e| {
+    let mut config: postgres::Config = url.parse().map_err(|_| {
+        CliError::input(format!(
+            "--db: not a PostgreSQL connection string: {}",
+            super::target::redact_url(url)
+        ))
+    })?;
+    if config.get_application_name().is_none() {
+        config.application_name("keyroll");
+    }
+    config.connect(NoTls).map_err(|e| {
         CliError::db(
             "database_unreachable",
             format!(

@@ -187,10 +187,18 @@ pub fn sqlite_rows(path: &Path, table: &str) -> Vec<(i64, Option<String>)> {
     let mut stmt = conn
         .prepare(&format!("SELECT id, secret FROM {table} ORDER BY id"))
         .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    stmt.query_map([], |r| {
+        let v = match r.get::<_, rusqlite::types::Value>(1)? {
+            rusqlite::types::Value::Text(t) => Some(t),
+            rusqlite::types::Value::Integer(i) => Some(format!("<integer {i}>")),
+            rusqlite::types::Value::Null => None,
+            other => Some(format!("{other:?}")),
+        };
+        Ok((r.get(0)?, v))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
 }
 
 /// Checks that every row decrypts to its original plaintext under `ring` and is under the
