@@ -98,6 +98,7 @@ pub enum Command {
     /// Import Fernet keys (arguments, or ENCRYPTION_KEY and comma-separated ENCRYPTION_KEY_PREVIOUS).
     ImportFernet {
         /// Fernet keys (url-safe base64, 32 bytes). Prefer the environment: arguments show in `ps`.
+        #[arg(allow_hyphen_values = true)]
         keys: Vec<String>,
     },
     /// Write a decrypt-only copy of the keyring (for apps that must read but never write).
@@ -267,6 +268,7 @@ pub struct ValidateArgs {
     #[arg(long, value_enum, default_value_t = KeyKindArg::MasterKey)]
     pub kind: KeyKindArg,
     /// The key (default: read from stdin, which keeps it out of `ps`).
+    #[arg(allow_hyphen_values = true)]
     pub key: Option<String>,
 }
 

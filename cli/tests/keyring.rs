@@ -827,3 +827,38 @@ fn usage_errors_exit_64() {
     assert!(out.status.success());
     assert!(stdout(&out).contains("Exit status"));
 }
+
+#[test]
+fn demo_runs_end_to_end() {
+    let env = Env::new();
+    let dir = env.path("demo");
+    let out = env
+        .cmd()
+        .args(["demo", "--rows", "3000", "--dir", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout(&out);
+    assert!(
+        text.contains("migrated         3000  (fernet: 3000)"),
+        "{text}"
+    );
+    assert!(text.contains("migrated         3000  (v1: 3000)"), "{text}");
+    assert!(text.contains("already current  3000"), "{text}");
+    assert!(
+        text.contains("rows spread over the table decrypt to their originals"),
+        "{text}"
+    );
+    assert!(text.contains("demo done: 3000 Fernet rows"), "{text}");
+    // A second demo into the same directory is refused.
+    let out = env
+        .cmd()
+        .args(["demo", "--rows", "10", "--dir", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(8));
+}

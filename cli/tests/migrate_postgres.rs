@@ -225,7 +225,7 @@ fn bad_rows_missing_columns_and_bytea() {
     assert_eq!(out.status.code(), Some(6));
     let out = run(&["report", "--db", &url, "--table", "users", "--column", "id"]);
     assert_eq!(out.status.code(), Some(6), "an integer column is refused");
-    let dead = url.replace(&url.rsplit_once('/').unwrap().1, "kr_no_such_db");
+    let dead = url.replace(url.rsplit_once('/').unwrap().1, "kr_no_such_db");
     let out = run(&[
         "migrate", "--db", &dead, "--table", "users", "--column", "secret",
     ]);

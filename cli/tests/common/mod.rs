@@ -235,3 +235,8 @@ pub fn assert_all_migrated(
         );
     }
 }
+
+pub fn open_ring_pass(path: &Path, passphrase: &str) -> Keyring {
+    let doc = std::fs::read(path).unwrap();
+    Keyring::from_document(&doc, Unlock::Passphrase(passphrase.as_bytes())).unwrap()
+}
