@@ -14,6 +14,7 @@ encryption, as a real caller must; Tink is AEAD with the AES256_GCM template.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import platform
 import subprocess
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import keyroll
-from keyroll import compat
+from keyroll import FernetKey, compat
 
 try:
     import cryptography
@@ -38,7 +39,7 @@ try:
 
     tink_aead.register()
     TINK = tink.new_keyset_handle(tink_aead.aead_key_templates.AES256_GCM).primitive(tink_aead.Aead)
-    TINK_VERSION = getattr(tink, "__version__", "?")
+    TINK_VERSION = importlib.metadata.version("tink")
 except ImportError:
     TINK = None
     TINK_VERSION = None
@@ -149,6 +150,26 @@ def batch_ops(n: int = 20_000) -> dict[str, float]:
     }
 
 
+def anatomy() -> dict[str, float]:
+    """Nanoseconds per call of the parts that explain the gaps (see docs/benchmarks.md)."""
+    ring = keyroll.Keyring.generate()
+    raw = os.urandom(32)
+    d64, d1k = os.urandom(64), os.urandom(1024)
+    t1k, b1k = ring.encrypt(d1k), ring.encrypt_binary(d1k)
+    t64 = ring.encrypt(d64)
+    ns = {
+        "keyroll encrypt, 64 B, text": 1e9 / rate(lambda: ring.encrypt(d64)),
+        "keyroll decrypt, 64 B, text": 1e9 / rate(lambda: ring.decrypt(t64)),
+        "system RNG, one call (FernetKey.generate − FernetKey.from_bytes)": 1e9
+        / rate(FernetKey.generate)
+        - 1e9 / rate(lambda: FernetKey.from_bytes(raw)),
+        "keyroll decrypt, 1 KiB, text form": 1e9 / rate(lambda: ring.decrypt(t1k)),
+        "keyroll decrypt, 1 KiB, binary form": 1e9 / rate(lambda: ring.decrypt(b1k)),
+        "os.urandom(12) (pyca AESGCM callers pay it)": 1e9 / rate(lambda: os.urandom(12)),
+    }
+    return ns
+
+
 RSS_CHILD = r"""
 import os, resource, sys, keyroll
 n, size, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
@@ -195,6 +216,7 @@ def main() -> None:
     rew = rewrap_ops()
     bat = batch_ops()
     mem = None if args.no_rss else rss()
+    parts = anatomy()
 
     peers = ["keyroll", "pyca AESGCM", "pyca Fernet", "keyroll.compat Fernet"]
     if TINK is not None:
@@ -250,6 +272,13 @@ def main() -> None:
     add("|---|---|")
     for name, r in bat.items():
         add(f"| {name} | {fmt_rate(r, 64)} |")
+    add("")
+    add("Where the time goes (ns per call, same run):")
+    add("")
+    add("| part | ns |")
+    add("|---|---|")
+    for name, t in parts.items():
+        add(f"| {name} | {t:.0f} |")
     if mem:
         add("")
         add(

@@ -274,10 +274,17 @@ def test_from_env(ring: keyroll.Keyring, tmp_path, monkeypatch) -> None:
     assert file_ring.id == ring.id and file_ring.active_version == 1
     assert file_ring.decrypt(old_token) == b"legacy"
     assert file_ring.decrypt(ring.encrypt(b"v1")) == b"v1"
-    monkeypatch.setenv("KEYROLL_PASSPHRASE", "also")
+    # As in the CLI, the master key wins over a passphrase; hex works too.
+    monkeypatch.setenv("KEYROLL_PASSPHRASE", "ignored")
+    monkeypatch.setenv("KEYROLL_MASTER_KEY", mk.hex())
+    assert keyroll.Keyring.from_env().id == ring.id
+    monkeypatch.delenv("KEYROLL_MASTER_KEY")
+    with pytest.raises(keyroll.KeyringError) as info:
+        keyroll.Keyring.from_env()
+    assert info.value.code == "bad_passphrase"
+    monkeypatch.delenv("KEYROLL_PASSPHRASE")
     with pytest.raises(keyroll.InvalidArgumentError):
         keyroll.Keyring.from_env()
-    monkeypatch.delenv("KEYROLL_PASSPHRASE")
     monkeypatch.setenv("KEYROLL_MASTER_KEY", "not base64 of 32 bytes")
     with pytest.raises(keyroll.KeyringError) as info:
         keyroll.Keyring.from_env()

@@ -1,10 +1,11 @@
-//! `Keyring.from_env()`: the keyring a service's environment describes.
+//! `Keyring.from_env()`: the keyring a service's environment describes, with the variables the
+//! CLI reads (`keyroll --help`), parsed by the same core functions.
 //!
 //! | variable | meaning |
 //! |---|---|
-//! | `KEYROLL_KEYRING` | path of a keyring file (as `Keyring.save` writes it) |
-//! | `KEYROLL_PASSPHRASE` | its passphrase |
-//! | `KEYROLL_MASTER_KEY` | or its 32-byte master key, in base64 (standard or URL-safe) |
+//! | `KEYROLL_KEYRING` | path of a keyring file (as `Keyring.save` and the CLI write it) |
+//! | `KEYROLL_MASTER_KEY` | its 32-byte master key: 64 hex digits or base64 (wins over…) |
+//! | `KEYROLL_PASSPHRASE` | …its passphrase |
 //! | `ENCRYPTION_KEY` | a Fernet key (the primary) |
 //! | `ENCRYPTION_KEY_PREVIOUS` | older Fernet keys, separated by commas or whitespace |
 //!
@@ -13,60 +14,28 @@
 //! `Keyring.from_fernet_keys`, as `keyroll.compat.MultiFernet` does.
 
 use crate::error::Result;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use base64::Engine;
 use keyroll::{Error, FernetKey, Keyring, SecretKey, Unlock};
 use pyo3::Python;
-use std::ffi::OsString;
 use zeroize::Zeroizing;
 
-fn var(name: &str) -> Option<OsString> {
-    std::env::var_os(name).filter(|v| !v.is_empty())
-}
-
-fn text(name: &str, value: OsString) -> Result<Zeroizing<String>> {
-    value
-        .into_string()
-        .map(Zeroizing::new)
-        .map_err(|_| Error::InvalidArgument(leak_name(name)).into())
-}
-
-/// Core's errors take static strings; the few variable names are known in advance.
-fn leak_name(name: &str) -> &'static str {
-    match name {
-        "KEYROLL_PASSPHRASE" => "KEYROLL_PASSPHRASE is not valid UTF-8",
-        "KEYROLL_MASTER_KEY" => "KEYROLL_MASTER_KEY is not valid UTF-8",
-        _ => "a Fernet key variable is not valid UTF-8",
-    }
-}
-
-fn master_key(value: &str) -> Result<SecretKey> {
-    let lenient = |alphabet: &base64::alphabet::Alphabet| {
-        GeneralPurpose::new(
-            alphabet,
-            GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+/// A variable's value; unset, empty and non-UTF-8 values are errors only where they matter.
+fn var(name: &str) -> Result<Option<Zeroizing<String>>> {
+    match std::env::var(name) {
+        Ok(v) if v.is_empty() => Ok(None),
+        Ok(v) => Ok(Some(Zeroizing::new(v))),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(Error::InvalidArgument(
+            "a KEYROLL_* or ENCRYPTION_KEY* variable is not valid UTF-8",
         )
-    };
-    let raw = Zeroizing::new(
-        lenient(&base64::alphabet::STANDARD)
-            .decode(value.trim())
-            .or_else(|_| lenient(&base64::alphabet::URL_SAFE).decode(value.trim()))
-            .map_err(|_| Error::InvalidKey("KEYROLL_MASTER_KEY must be 32 bytes in base64"))?,
-    );
-    Ok(SecretKey::from_slice(&raw)
-        .map_err(|_| Error::InvalidKey("KEYROLL_MASTER_KEY must be 32 bytes in base64"))?)
+        .into()),
+    }
 }
 
 fn fernet_keys() -> Result<Vec<FernetKey>> {
     let mut keys = Vec::new();
     for name in ["ENCRYPTION_KEY", "ENCRYPTION_KEY_PREVIOUS"] {
-        if let Some(value) = var(name) {
-            let value = text(name, value)?;
-            for key in value.split(|c: char| c == ',' || c.is_whitespace()) {
-                if !key.is_empty() {
-                    keys.push(FernetKey::from_base64(key.as_bytes())?);
-                }
-            }
+        if let Some(list) = var(name)? {
+            keys.extend(FernetKey::parse_list(&list)?);
         }
     }
     Ok(keys)
@@ -75,7 +44,7 @@ fn fernet_keys() -> Result<Vec<FernetKey>> {
 /// Builds the keyring from the variables above.
 pub fn from_env(py: Python<'_>, now: u64) -> Result<Keyring> {
     let fernet = fernet_keys()?;
-    let Some(path) = var("KEYROLL_KEYRING") else {
+    let Some(path) = var("KEYROLL_KEYRING")? else {
         if fernet.is_empty() {
             return Err(Error::InvalidArgument(
                 "no keyring configured: set KEYROLL_KEYRING or ENCRYPTION_KEY",
@@ -84,23 +53,22 @@ pub fn from_env(py: Python<'_>, now: u64) -> Result<Keyring> {
         }
         return Ok(Keyring::from_fernet_keys(&fernet, now)?);
     };
-    let passphrase = var("KEYROLL_PASSPHRASE")
-        .map(|v| text("KEYROLL_PASSPHRASE", v))
+    let master = var("KEYROLL_MASTER_KEY")?
+        .map(|k| SecretKey::from_text(&k))
         .transpose()?;
-    let master = var("KEYROLL_MASTER_KEY")
-        .map(|v| text("KEYROLL_MASTER_KEY", v).and_then(|v| master_key(&v)))
-        .transpose()?;
+    let passphrase = var("KEYROLL_PASSPHRASE")?;
     let mut ring = py.detach(|| -> Result<Keyring> {
-        let unlock =
-            match (&passphrase, &master) {
-                (Some(p), None) => Unlock::Passphrase(p.as_bytes()),
-                (None, Some(k)) => Unlock::MasterKey(k),
-                _ => return Err(Error::InvalidArgument(
-                    "KEYROLL_KEYRING needs exactly one of KEYROLL_PASSPHRASE or KEYROLL_MASTER_KEY",
+        let unlock = match (&master, &passphrase) {
+            (Some(k), _) => Unlock::MasterKey(k),
+            (None, Some(p)) => Unlock::Passphrase(p.as_bytes()),
+            (None, None) => {
+                return Err(Error::InvalidArgument(
+                    "KEYROLL_KEYRING needs KEYROLL_MASTER_KEY or KEYROLL_PASSPHRASE",
                 )
-                .into()),
-            };
-        let document = Zeroizing::new(keyroll_store::Store::new(path).read()?);
+                .into())
+            }
+        };
+        let document = Zeroizing::new(keyroll_store::Store::new(path.as_str()).read()?);
         Ok(Keyring::from_document(&document, unlock)?)
     })?;
     if !fernet.is_empty() {
