@@ -1,0 +1,59 @@
+// Compiled with `tsc --noEmit` (npm run typecheck) against the published declarations: the
+// package imports itself by name, so this checks dist/index.d.ts through the exports map.
+import {
+  type DecryptOptions,
+  type ErrorCode,
+  type KeyState,
+  type PolicyStatus,
+  type TokenInfo,
+  type VersionInfo,
+  Keyring,
+  KeyrollError,
+  errorCodes,
+  generateFernetKey,
+  inspect,
+  isKeyrollError,
+} from 'keyroll';
+
+const ring: Keyring = Keyring.generate();
+const token: string = ring.encrypt('data', { context: 'users:42' });
+const binary: Uint8Array = ring.encryptBinary(new Uint8Array(4), { context: new Uint8Array(2), issuedAt: null });
+const options: DecryptOptions = { context: 'users:42', ttl: 3600, now: new Date() };
+const plain: Uint8Array = ring.decrypt(token, options);
+const text: string = ring.decryptString(binary);
+const moved: string = ring.rewrap(token, { context: 'users:42' });
+const many: Array<Uint8Array | KeyrollError> = ring.decryptMany([token, binary]);
+const version: number = ring.rotate();
+const emergency: number = ring.emergencyRotate('leaked', 1_700_000_000);
+const versions: VersionInfo[] = ring.versions;
+const state: KeyState = versions[0]!.state;
+const status: PolicyStatus = ring.checkPolicy(Date.now() / 1000);
+const derived: { version: number; key: Uint8Array } = ring.deriveKey('pii', 32);
+const info: TokenInfo = inspect(token);
+const doc: string = ring.dump({ passphrase: 'pw', iterations: 600_000 });
+const again: Keyring = Keyring.load(doc, { passphrase: 'pw' });
+const sealed: string = ring.dump({ masterKey: new Uint8Array(32) });
+const compat: Keyring = Keyring.fromFernetKeys([generateFernetKey()]);
+const codes: ErrorCode[] = errorCodes();
+ring.setState(1, 'disabled', { note: 'retired' });
+ring[Symbol.dispose]();
+again.free();
+
+try {
+  compat.decrypt(token);
+} catch (e) {
+  if (isKeyrollError(e)) {
+    const code: ErrorCode = e.code;
+    const name: string = e.name;
+    void [code, name];
+  }
+}
+
+// @ts-expect-error: states are a closed set
+ring.setState(1, 'retired');
+// @ts-expect-error: load needs a passphrase or a master key
+Keyring.load(doc, {});
+// @ts-expect-error: a master key is bytes, not a string
+ring.dump({ masterKey: 'hex' });
+
+void [binary, plain, text, moved, many, version, emergency, state, status, derived, info, sealed, codes];
