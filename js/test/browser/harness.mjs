@@ -1,5 +1,5 @@
 // Serves the package to a real headless Chromium from 127.0.0.1, as a web app would load it:
-//   /pkg/...      the js/ directory (the page imports /pkg/dist/browser.js through an import map)
+//   /pkg/...      the package (js/, or an unpacked `npm pack` tarball) (the page imports /pkg/dist/browser.js through an import map)
 //   /test/...     js/test/ (the shared vector runner, the pages)
 //   /vectors/...  tests/vectors/v1/, plus /vectors/index.json listing the files
 // Used by test/browser.test.mjs and bench/browser.mjs.
@@ -18,9 +18,8 @@ const TYPES = {
   '.json': 'application/json',
   '.wasm': 'application/wasm',
 };
-const ROOTS = { pkg: JS, test: join(JS, 'test'), vectors: VECTORS };
 
-async function serve(req, res) {
+async function serve(ROOTS, req, res) {
   const url = new URL(req.url, 'http://127.0.0.1');
   const [, root, ...rest] = url.pathname.split('/');
   const base = ROOTS[root];
@@ -46,11 +45,13 @@ export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 /**
  * Starts the server and a headless Chromium (playwright gives it a fresh temporary profile);
- * returns `{ origin, browser, close }`.
+ * returns `{ origin, browser, close }`. `pkg` is the package directory served at /pkg/
+ * (default: js/ itself; the pack test serves the unpacked tarball).
  */
-export async function start() {
+export async function start({ pkg = JS } = {}) {
+  const roots = { pkg, test: join(JS, 'test'), vectors: VECTORS };
   const server = createServer((req, res) => {
-    serve(req, res).catch(() => res.writeHead(500).end());
+    serve(roots, req, res).catch(() => res.writeHead(500).end());
   });
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   const origin = `http://127.0.0.1:${server.address().port}`;
