@@ -91,9 +91,14 @@ pub fn run(s: &Session, args: &MigrateArgs) -> Result<i32> {
     // What is left, counted in SQL (PostgreSQL's worker already counted it).
     let result = result.and_then(|(stats, remaining)| match remaining {
         Some(r) => Ok((stats, Some(r))),
-        None => match report::census(&target, &args.db.table, &args.db.column) {
-            Ok(c) => Ok((stats, Some(c.total() - c.under(active)))),
-            Err(e) => Err(Box::new((e, stats))),
+        None => match &target {
+            Target::Sqlite(p) => {
+                match report::sqlite_remaining(p, &args.db.table, &args.db.column, active) {
+                    Ok(n) => Ok((stats, Some(n))),
+                    Err(e) => Err(Box::new((e, stats))),
+                }
+            }
+            Target::Postgres(_) => Ok((stats, None)),
         },
     });
     let mut record = AuditRecord::new(

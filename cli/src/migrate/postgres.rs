@@ -245,6 +245,7 @@ fn run(
         template,
         table: &args.db.table,
         column: &args.db.column,
+        active_prefix: ring.active_version().map(|v| format!("kr1:v{v}:")),
     };
     // Phase 1: every worker claims batches it can lock now.
     let claim = queries(&t, active, true, args.apply);

@@ -113,6 +113,25 @@ pub fn postgres(url: &str, table: &str, column: &str) -> Result<Census> {
     Ok(census)
 }
 
+/// Values of a SQLite column not under `active` (one cheap pass, for a migration's summary).
+pub fn sqlite_remaining(
+    path: &std::path::Path,
+    table: &str,
+    column: &str,
+    active: u32,
+) -> Result<u64> {
+    let conn = super::sqlite::open(path)?;
+    let (t, c, _) = super::sqlite::check_columns(&conn, table, column, None)?;
+    let prefix = format!("kr1:v{active}:");
+    let sql = format!(
+        "SELECT count(*) FROM {t} WHERE {c} IS NOT NULL AND NOT ( \
+           (typeof({c}) = 'text' AND substr({c}, 1, {len}) = '{prefix}') OR \
+           (typeof({c}) = 'blob' AND substr({c}, 1, 3) = x'C46B72' AND substr({c}, 15, 4) = x'{active:08x}'))",
+        len = prefix.len()
+    );
+    Ok(conn.query_row(&sql, [], |r| r.get::<_, i64>(0))? as u64)
+}
+
 /// Counts per label for any target.
 pub fn census(target: &Target, table: &str, column: &str) -> Result<Census> {
     match target {

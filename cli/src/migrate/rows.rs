@@ -235,12 +235,26 @@ pub struct Job<'a> {
     pub table: &'a str,
     /// Column name as the template sees it.
     pub column: &'a str,
+    /// `kr1:v<active>:`.
+    pub active_prefix: Option<String>,
 }
 
 impl Job<'_> {
     fn one(&self, row: &Row, ctx: &mut Vec<u8>) -> Outcome {
         let token = row.value.bytes();
-        match self.ring.needs_rewrap(token) {
+        // A text token whose prefix names another version needs a rewrap: skip the header
+        // parse (rewrap checks everything anyway). Only the active prefix needs a closer look.
+        let settled = match (&row.value, self.active_prefix.as_deref()) {
+            (Value::Text(t), Some(p)) => {
+                t.starts_with(keyroll::envelope::TEXT_PREFIX) && !t.starts_with(p)
+            }
+            _ => false,
+        };
+        match if settled {
+            Ok(true)
+        } else {
+            self.ring.needs_rewrap(token)
+        } {
             Ok(false) => return Outcome::Current,
             Ok(true) => {}
             Err(e) => return Outcome::Failed(e.code()),

@@ -194,6 +194,7 @@ fn run(
         template,
         table: &args.db.table,
         column: &args.db.column,
+        active_prefix: ring.active_version().map(|v| format!("kr1:v{v}:")),
     };
     let limit = args.batch as i64;
     // Two stages on two threads: the reader reads the next batch and rewraps it while the
