@@ -45,11 +45,13 @@ except ImportError:
     TINK_VERSION = None
 
 REPO = Path(__file__).resolve().parents[2]
+# Many short interleaved runs: on a shared machine the best of many finds the quiet moments.
+MIN_TIME = 0.03
+ROUNDS = 25
 SIZES = [("64 B", 64), ("1 KiB", 1024), ("64 KiB", 65536)]
 
 
-def rate(fn: Callable[[], object], *, min_time: float = 0.15, repeat: int = 5) -> float:
-    """Operations per second of ``fn``: best of ``repeat`` runs of at least ``min_time``."""
+def _calibrate(fn: Callable[[], object], min_time: float) -> int:
     n = 1
     while True:
         t = time.perf_counter()
@@ -57,16 +59,31 @@ def rate(fn: Callable[[], object], *, min_time: float = 0.15, repeat: int = 5) -
             fn()
         dt = time.perf_counter() - t
         if dt >= min_time / 4:
-            break
+            return max(1, int(n * min_time / dt))
         n *= 4
-    n = max(1, int(n * min_time / dt))
-    best = 0.0
-    for _ in range(repeat):
-        t = time.perf_counter()
-        for _ in range(n):
-            fn()
-        best = max(best, n / (time.perf_counter() - t))
+
+
+def rates(
+    fns: dict[str, Callable[[], object]], *, min_time: float = 0.0, rounds: int = 0
+) -> dict[str, float]:
+    """Operations per second of each function: the best of ``rounds`` runs of at least
+    ``min_time``, the functions taking turns within each round so that a burst of load on the
+    shared machine hits all of them alike."""
+    min_time, rounds = min_time or MIN_TIME, rounds or ROUNDS
+    counts = {name: _calibrate(fn, min_time) for name, fn in fns.items()}
+    best = dict.fromkeys(fns, 0.0)
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            n = counts[name]
+            t = time.perf_counter()
+            for _ in range(n):
+                fn()
+            best[name] = max(best[name], n / (time.perf_counter() - t))
     return best
+
+
+def rate(fn: Callable[[], object]) -> float:
+    return rates({"": fn})[""]
 
 
 def batch_rate(fn: Callable[[], object], items: int, repeat: int = 5) -> float:
@@ -98,22 +115,27 @@ def single_ops() -> dict[tuple[str, str, str], float]:
         big = size >= 65536
         enc = ring.encrypt_binary if big else ring.encrypt
         token = enc(data)
-        out[("keyroll", "encrypt", label)] = rate(lambda: enc(data))
-        out[("keyroll", "decrypt", label)] = rate(lambda: ring.decrypt(token))
         nonce = urandom(12)
         ct = aes.encrypt(nonce, data, None)
-        out[("pyca AESGCM", "encrypt", label)] = rate(lambda: aes.encrypt(urandom(12), data, None))
-        out[("pyca AESGCM", "decrypt", label)] = rate(lambda: aes.decrypt(nonce, ct, None))
         ftok = fernet.encrypt(data)
-        out[("pyca Fernet", "encrypt", label)] = rate(lambda: fernet.encrypt(data))
-        out[("pyca Fernet", "decrypt", label)] = rate(lambda: fernet.decrypt(ftok))
         ctok = cf.encrypt(data)
-        out[("keyroll.compat Fernet", "encrypt", label)] = rate(lambda: cf.encrypt(data))
-        out[("keyroll.compat Fernet", "decrypt", label)] = rate(lambda: cf.decrypt(ctok))
+        fns: dict[tuple[str, str, str], Callable[[], object]] = {
+            ("keyroll", "encrypt", label): lambda: enc(data),
+            ("keyroll", "decrypt", label): lambda: ring.decrypt(token),
+            ("pyca AESGCM", "encrypt", label): lambda: aes.encrypt(urandom(12), data, None),
+            ("pyca AESGCM", "decrypt", label): lambda: aes.decrypt(nonce, ct, None),
+            ("pyca Fernet", "encrypt", label): lambda: fernet.encrypt(data),
+            ("pyca Fernet", "decrypt", label): lambda: fernet.decrypt(ftok),
+            ("keyroll.compat Fernet", "encrypt", label): lambda: cf.encrypt(data),
+            ("keyroll.compat Fernet", "decrypt", label): lambda: cf.decrypt(ctok),
+        }
         if TINK is not None:
             tct = TINK.encrypt(data, b"")
-            out[("Tink AEAD", "encrypt", label)] = rate(lambda: TINK.encrypt(data, b""))
-            out[("Tink AEAD", "decrypt", label)] = rate(lambda: TINK.decrypt(tct, b""))
+            fns[("Tink AEAD", "encrypt", label)] = lambda: TINK.encrypt(data, b"")
+            fns[("Tink AEAD", "decrypt", label)] = lambda: TINK.decrypt(tct, b"")
+        names = list(fns)
+        measured = rates({str(i): fns[k] for i, k in enumerate(names)})
+        out.update({k: measured[str(i)] for i, k in enumerate(names)})
     return out
 
 
@@ -127,12 +149,14 @@ def rewrap_ops() -> dict[str, float]:
     ring.rotate()
     cmulti = compat.MultiFernet([compat.Fernet(k_new), compat.Fernet(k_old)])
     ring_f = keyroll.Keyring.from_fernet_keys([k_new, k_old])
-    return {
-        "pyca MultiFernet.rotate (Fernet token)": rate(lambda: multi.rotate(old_token)),
-        "keyroll rewrap (v1 → v2)": rate(lambda: ring.rewrap(v1_token)),
-        "keyroll rewrap (Fernet token → v1)": rate(lambda: ring_f.rewrap(old_token)),
-        "keyroll.compat MultiFernet.rotate (Fernet token)": rate(lambda: cmulti.rotate(old_token)),
-    }
+    return rates(
+        {
+            "pyca MultiFernet.rotate (Fernet token)": lambda: multi.rotate(old_token),
+            "keyroll rewrap (v1 → v2)": lambda: ring.rewrap(v1_token),
+            "keyroll rewrap (Fernet token → v1)": lambda: ring_f.rewrap(old_token),
+            "keyroll.compat MultiFernet.rotate (Fernet token)": lambda: cmulti.rotate(old_token),
+        }
+    )
 
 
 def batch_ops(n: int = 20_000) -> dict[str, float]:
@@ -157,16 +181,21 @@ def anatomy() -> dict[str, float]:
     d64, d1k = os.urandom(64), os.urandom(1024)
     t1k, b1k = ring.encrypt(d1k), ring.encrypt_binary(d1k)
     t64 = ring.encrypt(d64)
-    ns = {
-        "keyroll encrypt, 64 B, text": 1e9 / rate(lambda: ring.encrypt(d64)),
-        "keyroll decrypt, 64 B, text": 1e9 / rate(lambda: ring.decrypt(t64)),
-        "system RNG, one call (FernetKey.generate − FernetKey.from_bytes)": 1e9
-        / rate(FernetKey.generate)
-        - 1e9 / rate(lambda: FernetKey.from_bytes(raw)),
-        "keyroll decrypt, 1 KiB, text form": 1e9 / rate(lambda: ring.decrypt(t1k)),
-        "keyroll decrypt, 1 KiB, binary form": 1e9 / rate(lambda: ring.decrypt(b1k)),
-        "os.urandom(12) (pyca AESGCM callers pay it)": 1e9 / rate(lambda: os.urandom(12)),
-    }
+    r = rates(
+        {
+            "keyroll encrypt, 64 B, text": lambda: ring.encrypt(d64),
+            "keyroll decrypt, 64 B, text": lambda: ring.decrypt(t64),
+            "gen": FernetKey.generate,
+            "wrap": lambda: FernetKey.from_bytes(raw),
+            "keyroll decrypt, 1 KiB, text form": lambda: ring.decrypt(t1k),
+            "keyroll decrypt, 1 KiB, binary form": lambda: ring.decrypt(b1k),
+            "os.urandom(12) (pyca AESGCM callers pay it)": lambda: os.urandom(12),
+        }
+    )
+    ns = {k: 1e9 / v for k, v in r.items()}
+    ns["system RNG, one call (FernetKey.generate − FernetKey.from_bytes)"] = ns.pop("gen") - ns.pop(
+        "wrap"
+    )
     return ns
 
 
@@ -229,8 +258,9 @@ def main() -> None:
         f"`python python/bench/bench.py` (keyroll {keyroll.__version__} release wheel, "
         f"AEAD backend {keyroll.AEAD_BACKEND}; cryptography {cryptography.__version__}; "
         + (f"tink {TINK_VERSION}; " if TINK else "tink not installed; ")
-        + f"CPython {platform.python_version()}, one thread). Best of 5 runs; the machine was "
-        "shared with other builds, so absolute numbers move by ±10–20 %, ratios less."
+        + f"CPython {platform.python_version()}, one thread). Best of {ROUNDS} interleaved "
+        f"runs of ≥ {MIN_TIME * 1000:.0f} ms "
+        "(peers take turns, so load on the shared machine hits all alike)."
     )
     add("")
     add(
