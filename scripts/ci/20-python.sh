@@ -5,7 +5,7 @@
 source "$(dirname "$0")/../lib.sh"
 cd "$ROOT"
 venv
-pip install -q maturin pytest cryptography mypy ruff
+pip install -q -r python/requirements-dev.txt
 
 ruff check --config python/pyproject.toml python/src python/tests python/bench tests/cross/python
 ruff format --config python/pyproject.toml --check python/src python/tests python/bench tests/cross/python
