@@ -333,3 +333,10 @@ def test_error_codes_are_the_core_list() -> None:
 
     back = pickle.loads(pickle.dumps(e))
     assert type(back) is keyroll.DecryptError and back.code == "decrypt_failed"
+
+
+def test_package_docstring_example_runs() -> None:
+    import doctest
+
+    result = doctest.testmod(keyroll, verbose=False)
+    assert result.attempted >= 3 and result.failed == 0
