@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import keyroll
+from keyroll import compat
 
 
 def plaintext(case: dict) -> bytes:
@@ -29,6 +30,11 @@ def write(spec: dict, out: Path) -> None:
             kwargs["now"] = case["issued_at"]
         if case["form"] == "binary":
             tokens[case["name"]] = {"hex": r.encrypt_binary(plaintext(case), **kwargs).hex()}
+        elif case["keyring"] == "fernet" and not case["context"] and case["issued_at"]:
+            # What a service that swapped its cryptography.fernet import writes.
+            multi = compat.MultiFernet([compat.Fernet(k) for k in spec["fernet_keys"]])
+            token = multi.encrypt_at_time(plaintext(case), case["issued_at"])
+            tokens[case["name"]] = token.decode("ascii")
         else:
             tokens[case["name"]] = r.encrypt(plaintext(case), **kwargs)
 
@@ -80,6 +86,11 @@ def read(spec: dict, src: Path) -> int:
                 r.rewrap(token, context=case["context"]), context=case["context"]
             ) != plaintext(case):
                 errors.append(f"{name}: rewrap lost the plaintext")
+            # The Fernet drop-in, configured with the same key list, reads it too.
+            if case["keyring"] == "fernet" and not case["context"]:
+                multi = compat.MultiFernet([compat.Fernet(k) for k in spec["fernet_keys"]])
+                if multi.decrypt(token) != plaintext(case):
+                    errors.append(f"{name}: keyroll.compat.MultiFernet read a different plaintext")
         except keyroll.KeyrollError as exc:
             errors.append(f"{name}: {exc.code}: {exc}")
     for fail in spec["failures"]:
