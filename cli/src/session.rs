@@ -207,9 +207,17 @@ impl Session {
                 self.store.path().to_path_buf(),
             ))
         })?;
-        let mut ring = self.open_document(&document)?;
         let now = now()?;
         let mut record = AuditRecord::new(event, now);
+        let mut ring = match self.open_document(&document) {
+            Ok(ring) => ring,
+            Err(e) => {
+                // A refused unlock is worth a line in the log too.
+                record.result = e.code.clone();
+                self.store.audit().append(&record)?;
+                return Err(e);
+            }
+        };
         let outcome = change(&mut ring, now, &mut record).and_then(|value| {
             let sealed = self.seal(&ring, Some(&document), keyroll::DEFAULT_PBKDF2_ITERATIONS)?;
             lock.write(&sealed)?;

@@ -505,6 +505,9 @@ fn wrong_credentials_change_nothing() {
         .unwrap();
     assert_eq!(out.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&out.stderr).contains("wrong passphrase"));
+    let last = env.audit().pop().unwrap();
+    assert_eq!(last["event"], "rotate");
+    assert_eq!(last["result"], "bad_passphrase");
     let out = env.cmd().args(["info", "--json"]).output().unwrap();
     assert_eq!(
         out.status.code(),

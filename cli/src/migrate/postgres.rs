@@ -276,9 +276,8 @@ fn run(
         let sweep = queries(&t, active, false, true);
         worker(&mut client, &t, &sweep, &job, args, stats, &progress, true)?;
         // One durable commit flushes the WAL up to here, and with it every batch above.
-        client.batch_execute(
-            "SET synchronous_commit = on; BEGIN; SELECT txid_current(); COMMIT;",
-        )?;
+        client
+            .batch_execute("SET synchronous_commit = on; BEGIN; SELECT txid_current(); COMMIT;")?;
     }
     progress.finish();
     let remaining = client.query_one(&pending_sql, &[])?.get::<_, i64>(0) as u64;
