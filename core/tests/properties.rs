@@ -352,6 +352,9 @@ proptest! {
     }
 }
 
+/// (token, plaintext, context, the version it was written under)
+type Written = (Vec<u8>, Vec<u8>, Vec<u8>, u32);
+
 #[derive(Clone, Debug)]
 enum Op {
     Encrypt(Vec<u8>, bool),
@@ -382,8 +385,7 @@ proptest! {
     fn rotation_sequences_keep_old_envelopes_readable(ops in proptest::collection::vec(op(), 1..24)) {
         let mut ring = Keyring::generate(NOW).unwrap();
         let mut now = NOW;
-        // (token, plaintext, context, version it was written under)
-        let mut written: Vec<(Vec<u8>, Vec<u8>, Vec<u8>, u32)> = Vec::new();
+        let mut written: Vec<Written> = Vec::new();
         for op in ops {
             now += 86_400;
             match op {
