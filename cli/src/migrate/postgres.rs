@@ -273,8 +273,15 @@ fn run(
     // Phase 2 (apply only): one pass that waits for locks, for rows a dead peer had claimed.
     if args.apply {
         relax_commits(&mut client, true)?;
-        let sweep = queries(&t, active, false, true);
-        worker(&mut client, &t, &sweep, &job, args, stats, &progress, true)?;
+        // With a text column the count tells whether anything was left behind (rows a dead
+        // peer had locked); only then is the ordered sweep needed.
+        let failed = stats.lock().unwrap_or_else(|p| p.into_inner()).failed;
+        let needed = current_sql.is_none()
+            || client.query_one(&pending_sql, &[])?.get::<_, i64>(0) as u64 > failed;
+        if needed {
+            let sweep = queries(&t, active, false, true);
+            worker(&mut client, &t, &sweep, &job, args, stats, &progress, true)?;
+        }
         // One durable commit flushes the WAL up to here, and with it every batch above.
         client
             .batch_execute("SET synchronous_commit = on; BEGIN; SELECT txid_current(); COMMIT;")?;
