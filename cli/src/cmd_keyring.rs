@@ -56,16 +56,18 @@ pub fn init(s: &Session, args: &InitArgs) -> Result<i32> {
 }
 
 fn version_row(v: &VersionInfo) -> String {
+    // Pad before colouring: escape codes would otherwise count as width.
+    let padded = format!("{:<12}", v.state.as_str());
     let state = match v.state {
-        KeyState::Active => out::good(v.state.as_str()),
-        KeyState::Compromised | KeyState::Destroyed => out::bad(v.state.as_str()),
-        KeyState::Disabled | KeyState::Pending => out::warn(v.state.as_str()),
-        KeyState::DecryptOnly => v.state.as_str().to_string(),
+        KeyState::Active => out::good(padded),
+        KeyState::Compromised | KeyState::Destroyed => out::bad(padded),
+        KeyState::Disabled | KeyState::Pending => out::warn(padded),
+        KeyState::DecryptOnly => padded,
     };
     let kind = format!("{:?}", v.kind);
     let note = v.note.clone().unwrap_or_default();
     format!(
-        "  {:>10}  {:<10}  {:<22}  {}  {}",
+        "  {:>10}  {:<10}  {}  {}  {}",
         v.version,
         kind,
         state,
