@@ -250,7 +250,9 @@ fn print_breakdown(ring: &Keyring, raw: &LessSafeKey) {
         .expect("encrypt");
     let active = ring.active_version().expect("active");
     let (lookup_ns, header_ns) = paired(
-        || drop(black_box(ring.version(black_box(active)))),
+        || {
+            black_box(ring.version(black_box(active)));
+        },
         || drop(black_box(ring.needs_rewrap(black_box(&token)))),
     );
     println!(
