@@ -1,0 +1,94 @@
+package dev.keyroll.tests
+
+import dev.keyroll.Keyring
+import dev.keyroll.inspect
+import java.security.SecureRandom
+import javax.crypto.Cipher
+import javax.crypto.spec.GCMParameterSpec
+import javax.crypto.spec.SecretKeySpec
+
+/**
+ * keyroll through UniFFI/JNA against javax.crypto AES/GCM/NoPadding, in the same JVM.
+ * Usage: BenchKt [seconds per measurement, default 2]. Prints a Markdown table.
+ *
+ * Both sides do the same work per operation: authenticate and decrypt one AES-256-GCM message
+ * (keyroll: a binary v1 envelope, header as associated data, plus a 13-byte context; javax: the
+ * same sizes, a 12-byte nonce and 29 bytes of AAD). keyroll's `verify` does the same
+ * cryptography but returns no plaintext (so it copies less across the boundary).
+ */
+fun main(args: Array<String>) {
+    val seconds = args.getOrNull(0)?.toDouble() ?: 2.0
+    val now = 1_700_000_000uL
+    val ring = Keyring.generate(now)
+    val ctx = "users:42:card".encodeToByteArray()
+    val rnd = SecureRandom()
+
+    val key = SecretKeySpec(ByteArray(32).also(rnd::nextBytes), "AES")
+    val rows = ArrayList<List<String>>()
+    var sink = 0L
+
+    fun measure(block: () -> Int): Double {
+        // Warm up (JIT), then run batches until the time is up.
+        val warmEnd = System.nanoTime() + (seconds * 0.25 * 1e9).toLong()
+        while (System.nanoTime() < warmEnd) repeat(100) { sink += block() }
+        var ops = 0L
+        val t0 = System.nanoTime()
+        val end = t0 + (seconds * 1e9).toLong()
+        var t = t0
+        while (t < end) {
+            repeat(100) { sink += block() }
+            ops += 100
+            t = System.nanoTime()
+        }
+        return ops / ((t - t0) / 1e9)
+    }
+
+    for (size in listOf(64, 65536)) {
+        val plaintext = ByteArray(size).also(rnd::nextBytes)
+        val envelope = ring.encryptBinary(plaintext, ctx, now)
+        val nonce = ByteArray(12).also(rnd::nextBytes)
+        val aad = ByteArray(29).also(rnd::nextBytes)
+        val sealed = Cipher.getInstance("AES/GCM/NoPadding").run {
+            init(Cipher.ENCRYPT_MODE, key, GCMParameterSpec(128, nonce))
+            updateAAD(aad)
+            doFinal(plaintext)
+        }
+        val cipher = Cipher.getInstance("AES/GCM/NoPadding")
+        check(ring.decrypt(envelope, ctx).contentEquals(plaintext))
+
+        val kDecrypt = measure { ring.decrypt(envelope, ctx).size }
+        val kVerify = measure { ring.verify(envelope, ctx).keyVersion.toInt() }
+        val jDecrypt = measure {
+            cipher.init(Cipher.DECRYPT_MODE, key, GCMParameterSpec(128, nonce))
+            cipher.updateAAD(aad)
+            cipher.doFinal(sealed).size
+        }
+        val label = if (size == 64) "64 B" else "64 KiB"
+        rows.add(listOf("decrypt $label", fmt(kDecrypt), fmt(jDecrypt), "%.2f".format(kDecrypt / jDecrypt), mbps(kDecrypt, size), mbps(jDecrypt, size)))
+        rows.add(listOf("verify $label", fmt(kVerify), fmt(jDecrypt), "%.2f".format(kVerify / jDecrypt), mbps(kVerify, size), mbps(jDecrypt, size)))
+    }
+
+    // What the boundary itself costs: calls that do (almost) no work in Rust.
+    val small = ring.encryptBinary(ByteArray(64), ctx, now)
+    val noArgs = measure { ring.minVersion().toInt() }
+    val headerOnly = measure { if (ring.needsRewrap(small)) 1 else 0 }
+    val record = measure { inspect(small).headerLen.toInt() }
+
+    println("| operation | keyroll via UniFFI (ops/s) | javax.crypto AES/GCM (ops/s) | keyroll / javax | keyroll MB/s | javax MB/s |")
+    println("|---|---:|---:|---:|---:|---:|")
+    rows.forEach { println("| ${it.joinToString(" | ")} |") }
+    println()
+    println("| boundary cost (UniFFI + JNA) | calls/s | ns per call |")
+    println("|---|---:|---:|")
+    for ((what, rate) in listOf(
+        "`minVersion()`: object method, no arguments, returns u32" to noArgs,
+        "`needsRewrap(64 B)`: one ByteArray in, bool out (header parse only)" to headerOnly,
+        "`inspect(64 B)`: top-level function, ByteArray in, 9-field record out" to record,
+    )) println("| $what | ${fmt(rate)} | ${"%.0f".format(1e9 / rate)} |")
+    println()
+    println("(${seconds}s per measurement after warm-up, one thread, ${System.getProperty("java.vm.name")} ${System.getProperty("java.version")}; checksum $sink)")
+}
+
+private fun fmt(rate: Double): String = "%,d".format(rate.toLong())
+
+private fun mbps(rate: Double, size: Int): String = "%,.0f".format(rate * size / 1e6)

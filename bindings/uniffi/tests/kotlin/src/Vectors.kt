@@ -1,0 +1,169 @@
+package dev.keyroll.tests
+
+import dev.keyroll.Keyring
+import dev.keyroll.KeyrollException
+import dev.keyroll.RawGcmImport
+import dev.keyroll.RawGcmKey
+import dev.keyroll.Ttl
+import dev.keyroll.errorCodes
+import dev.keyroll.inspect
+import java.io.File
+
+/**
+ * Runs every case of every file in tests/vectors/v1 (schema: tests/vectors/README.md) through
+ * the Kotlin bindings: positive cases must give exactly the expected values, every `fail_*`
+ * case exactly its error code.
+ */
+class Vectors(private val report: Report) {
+    var positive = 0
+        private set
+    var negative = 0
+        private set
+    val codesSeen = sortedSetOf<String>()
+
+    fun runDir(dir: File) {
+        val files = dir.listFiles { f -> f.name.endsWith(".json") }?.sortedBy { it.name }.orEmpty()
+        report.check(files.size >= 5) { "vectors: only ${files.size} files in $dir" }
+        for (file in files) runFile(file)
+    }
+
+    private fun open(entry: Map<String, Any?>): Result<Keyring> = attempt {
+        val doc = entry.str("document").encodeToByteArray()
+        val passphrase = entry.strOrNull("passphrase")
+        if (passphrase != null) {
+            Keyring.fromDocumentWithPassphrase(doc, passphrase.encodeToByteArray())
+        } else {
+            Keyring.fromDocumentWithMasterKey(doc, entry.str("master_key_hex").unhex())
+        }
+    }
+
+    private fun runFile(file: File) {
+        val doc = Json.parse(file.readText()).obj()
+        val rings = doc["keyrings"].obj().mapValues { (_, v) -> open(v.obj()) }
+        for (c in doc["cases"].list()) {
+            val case = c.obj()
+            val name = "${file.name}:${case.str("name")}"
+            val result = attempt { run(case, rings) }
+            if (case.str("name").startsWith("fail_")) {
+                val want = case.str("error")
+                codesSeen.add(want)
+                result.fold(
+                    { report.fail("$name: succeeded with $it, wanted $want") },
+                    { e -> val code = (e as KeyrollException).code(); report.check(code == want) { "$name: got $code (${e.message}), wanted $want" } },
+                )
+                negative++
+            } else {
+                result.fold(
+                    { got ->
+                        for ((field, value) in got) {
+                            report.check(same(case[field], value)) { "$name: $field: got ${Json.write(value)}, want ${Json.write(case[field])}" }
+                        }
+                    },
+                    { e -> report.fail("$name: ${(e as KeyrollException).code()}: ${e.message}") },
+                )
+                positive++
+            }
+        }
+    }
+
+    private fun token(case: Map<String, Any?>): ByteArray {
+        val text = case.strOrNull("token")
+        val hex = case.strOrNull("token_hex")
+        require((text == null) != (hex == null)) { "${case["name"]}: needs token or token_hex" }
+        return text?.encodeToByteArray() ?: hex!!.unhex()
+    }
+
+    private fun summary(r: Keyring): Map<String, Any?> = linkedMapOf(
+        "keyring_id" to r.id(),
+        "active_version" to r.activeVersion()?.big(),
+        "min_version" to r.minVersion().big(),
+        "read_only" to r.isReadOnly(),
+        "versions" to r.versions().map {
+            linkedMapOf("version" to it.version.big(), "kind" to it.kind.name.lowercase(), "state" to it.state.name.lowercase())
+        },
+    )
+
+    private fun run(case: Map<String, Any?>, rings: Map<String, Result<Keyring>>): Map<String, Any?> {
+        val ring = { rings.getValue(case.str("keyring")).getOrThrow() }
+        val ctx = (case.strOrNull("context_hex") ?: "").unhex()
+        return when (val op = case.str("op")) {
+            "decrypt" -> {
+                val ttl = (case["ttl"] as Map<*, *>?)?.obj()?.let { Ttl(it.u64("seconds"), it.u64("now")) }
+                mapOf("plaintext_hex" to ring().decrypt(token(case), ctx, ttl).hex())
+            }
+            "rewrap" -> {
+                val r = ring()
+                val fresh = r.rewrap(token(case), ctx).encodeToByteArray()
+                val info = inspect(fresh)
+                val plaintext = r.decrypt(fresh, ctx)
+                // Raw GCM blobs have no time (and no structure inspect knows).
+                val before = attempt { inspect(token(case)).issuedAt }.getOrNull()
+                report.check(info.issuedAt == before) { "${case["name"]}: rewrap changed issued-at ${info.issuedAt} -> $before" }
+                mapOf("plaintext_hex" to plaintext.hex(), "expect_version" to info.keyVersion?.big())
+            }
+            "inspect" -> {
+                val i = inspect(token(case))
+                mapOf(
+                    "expect" to linkedMapOf(
+                        "format" to i.format.name.lowercase(),
+                        "algorithm" to i.algorithm,
+                        "keyring_id" to i.keyringId,
+                        "key_version" to i.keyVersion?.big(),
+                        "issued_at" to i.issuedAt?.big(),
+                        "token_len" to i.tokenLen.big(),
+                        "binary_len" to i.binaryLen.big(),
+                        "header_len" to i.headerLen.big(),
+                        "plaintext_len" to i.plaintextLen.big(),
+                    ),
+                )
+            }
+            "load" -> mapOf("expect" to summary(ring()))
+            "policy" -> {
+                val s = ring().checkPolicy(case.u64("now"))
+                mapOf(
+                    "expect" to linkedMapOf(
+                        "state" to s.state.name.lowercase(),
+                        "active_version" to s.activeVersion?.big(),
+                        "age_seconds" to s.ageSeconds.big(),
+                        "warn_at" to s.warnAt?.big(),
+                        "due_at" to s.dueAt?.big(),
+                    ),
+                )
+            }
+            "derive" -> {
+                val d = ring().deriveKey(case.str("purpose").encodeToByteArray(), case.u64("length").toUInt())
+                mapOf("expect_hex" to d.key.hex(), "expect_version" to d.version.big())
+            }
+            "fernet_compat" -> {
+                val keys = case["fernet_keys"].list().map { it as String }
+                mapOf("expect" to summary(Keyring.fromFernetKeys(keys, 0u)))
+            }
+            "import_raw_gcm" -> {
+                val spec = case["import"].obj()
+                val key = when {
+                    spec.strOrNull("key_utf8") != null -> RawGcmKey.Bytes(spec.str("key_utf8").encodeToByteArray())
+                    spec.strOrNull("key_hex") != null -> RawGcmKey.Bytes(spec.str("key_hex").unhex())
+                    else -> RawGcmKey.Pbkdf2(spec.str("password_utf8").encodeToByteArray(), spec.str("salt_pattern"), spec.u64("iterations").toUInt())
+                }
+                val r = Keyring.generate(0u)
+                r.importRawGcm(RawGcmImport(key, spec.u64OrNull("version_byte")?.toUByte()), 0u)
+                mapOf("plaintext_hex" to r.decrypt(token(case), ByteArray(0)).hex())
+            }
+            else -> error("unknown op $op")
+        }
+    }
+
+    /** Every code the vectors expect is one the bindings know. */
+    fun checkCodes() {
+        val known = errorCodes().toSet()
+        report.check(errorCodes().size == known.size) { "errorCodes() has duplicates" }
+        for (code in codesSeen) report.check(code in known) { "vector code $code not in errorCodes()" }
+    }
+}
+
+/** JSON equality where numbers compare by value. */
+fun same(a: Any?, b: Any?): Boolean = when {
+    a is Map<*, *> && b is Map<*, *> -> a.keys == b.keys && a.keys.all { same(a[it], b[it]) }
+    a is List<*> && b is List<*> -> a.size == b.size && a.indices.all { same(a[it], b[it]) }
+    else -> a == b
+}
