@@ -7,8 +7,24 @@
 
 import init from './wasm/keyroll_wasm.js';
 import { setup } from './setup.js';
+import { type OffloadReply, setRunner } from './offload.js';
 
 await init({ module_or_path: new URL('./wasm/keyroll_wasm_bg.wasm', import.meta.url) });
 setup();
+setRunner(
+  (request, transfer) =>
+    new Promise<OffloadReply>((resolve, reject) => {
+      const worker = new Worker(new URL('./worker-browser.js', import.meta.url), { type: 'module' });
+      worker.onmessage = (event: MessageEvent<OffloadReply>) => {
+        resolve(event.data);
+        worker.terminate();
+      };
+      worker.onerror = (event) => {
+        reject(new Error(`keyroll: worker failed: ${event.message}`));
+        worker.terminate();
+      };
+      worker.postMessage(request, transfer);
+    }),
+);
 
 export * from './index.js';

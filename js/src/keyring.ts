@@ -2,7 +2,8 @@
 
 import { WasmKeyring } from './wasm/keyroll_wasm.js';
 import { type Bytes, type Time, bytes, fromJson, seconds, utf8 } from './convert.js';
-import type { KeyrollError } from './errors.js';
+import { type ErrorCode, KeyrollError } from './errors.js';
+import { type OffloadReply, getRunner } from './offload.js';
 import type { KeyState, Policy, PolicyStatus, Verified, VersionInfo } from './types.js';
 
 /** How to open a keyring document. */
@@ -57,6 +58,11 @@ function issued(value: Time | null | undefined): number | undefined {
   return value === null ? undefined : seconds(value);
 }
 
+function unwrap(reply: OffloadReply): { document: Uint8Array; masterKey?: Uint8Array } {
+  if (!reply.ok) throw new KeyrollError(reply.code as ErrorCode, reply.message);
+  return reply;
+}
+
 function ttlNow(options: DecryptOptions): number {
   return options.ttl === undefined ? 0 : seconds(options.now);
 }
@@ -88,7 +94,7 @@ export class Keyring {
   /**
    * Opens a keyring document (JSON, as `dump` writes it). A wrong passphrase or key gives
    * `bad_passphrase`; any change to the document gives `keyring_corrupt`. With a passphrase
-   * this runs PBKDF2 (600,000 iterations by default) and blocks; see `loadAsync` in browsers.
+   * this runs PBKDF2 (600,000 iterations by default) and blocks for ~1 s; `loadAsync` does not.
    */
   static load(document: Bytes, options: LoadOptions): Keyring {
     const doc = bytes(document);
@@ -96,6 +102,24 @@ export class Keyring {
       return new Keyring(WasmKeyring.fromDocumentMasterKey(doc, options.masterKey));
     }
     return new Keyring(WasmKeyring.fromDocumentPassphrase(doc, bytes(options.passphrase)));
+  }
+
+  /**
+   * `load` with PBKDF2 in a worker (Web Worker / worker thread), so a page or an event loop
+   * never blocks on it; see offload.ts for how the keyring comes back. A master key needs no
+   * worker (HKDF only) and opens here.
+   */
+  static async loadAsync(document: Bytes, options: LoadOptions): Promise<Keyring> {
+    if ('masterKey' in options) return Keyring.load(document, options);
+    const doc = bytes(document).slice();
+    const passphrase = bytes(options.passphrase).slice();
+    const reply = unwrap(await getRunner()({ op: 'load', document: doc, passphrase }, [doc.buffer, passphrase.buffer]));
+    const masterKey = reply.masterKey ?? new Uint8Array(0);
+    try {
+      return Keyring.load(reply.document, { masterKey });
+    } finally {
+      masterKey.fill(0);
+    }
   }
 
   /**
@@ -114,6 +138,23 @@ export class Keyring {
     }
     const iterations = options.iterations ?? DEFAULT_ITERATIONS;
     return utf8(this.#ring.toDocumentPassphrase(bytes(options.passphrase), iterations));
+  }
+
+  /** `dump` with PBKDF2 in a worker; a master key needs none and seals here. */
+  async dumpAsync(options: DumpOptions): Promise<string> {
+    if ('masterKey' in options) return this.dump(options);
+    const masterKey = crypto.getRandomValues(new Uint8Array(32));
+    const document = this.#ring.toDocumentMasterKey(masterKey.slice());
+    const passphrase = bytes(options.passphrase).slice();
+    const iterations = options.iterations ?? DEFAULT_ITERATIONS;
+    const reply = unwrap(
+      await getRunner()({ op: 'seal', document, masterKey, passphrase, iterations }, [
+        document.buffer as ArrayBuffer,
+        masterKey.buffer,
+        passphrase.buffer,
+      ]),
+    );
+    return utf8(reply.document);
   }
 
   /** The keyring id (16 hex digits), written into every envelope. */

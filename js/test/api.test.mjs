@@ -141,6 +141,23 @@ test('documents: passphrase and master key; wrong unlock and tampering refused',
   throwsCode(() => ring.dump({ passphrase: 'p', iterations: 0 }), 'invalid_argument');
 });
 
+test('loadAsync and dumpAsync run PBKDF2 in a worker thread, same documents', async () => {
+  const ring = Keyring.generate(T0);
+  const token = ring.encrypt('async', { issuedAt: T0 });
+  const doc = await ring.dumpAsync({ passphrase: 'pw', iterations: 2000 });
+  assert.equal(JSON.parse(doc).body.kek.iterations, 2000);
+  assert.equal(Keyring.load(doc, { passphrase: 'pw' }).decryptString(token), 'async');
+  const loaded = await Keyring.loadAsync(doc, { passphrase: enc('pw') });
+  assert.equal(loaded.id, ring.id);
+  assert.deepEqual(loaded.versions, ring.versions);
+  assert.equal(loaded.decryptString(token), 'async');
+  await assert.rejects(Keyring.loadAsync(doc, { passphrase: 'wrong' }), (e) => isKeyrollError(e) && e.code === 'bad_passphrase');
+  await assert.rejects(Keyring.loadAsync('{}', { passphrase: 'pw' }), (e) => isKeyrollError(e) && e.code === 'keyring_corrupt');
+  await assert.rejects(ring.dumpAsync({ passphrase: 'pw', iterations: 0 }), (e) => isKeyrollError(e) && e.code === 'invalid_argument');
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  assert.equal((await Keyring.loadAsync(await ring.dumpAsync({ masterKey: key }), { masterKey: key })).id, ring.id);
+});
+
 test('decrypt-only export and derived keys', () => {
   const ring = Keyring.generate(T0);
   const token = ring.encrypt('x');

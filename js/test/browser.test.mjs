@@ -27,3 +27,21 @@ test('Chromium: every vector file, every case', async (t) => {
     });
   }
 });
+
+test('Chromium: 600k-iteration PBKDF2 runs in a Web Worker, the page stays responsive', async () => {
+  const { result, errors } = await runPage(env.browser, env.origin, '/test/browser/pbkdf2.html');
+  assert.deepEqual(errors, []);
+  assert.equal(result.iterations, 600_000);
+  assert.equal(result.defaultIterations, 600_000);
+  assert.equal(result.syncDecrypts, 'browser secret');
+  assert.equal(result.asyncDecrypts, 'browser secret');
+  assert.equal(result.sameId, true);
+  assert.equal(result.wrong, 'bad_passphrase');
+  console.log(
+    `PBKDF2 600k in Chromium: synchronous load blocks ${result.syncMs.toFixed(0)} ms; loadAsync takes ` +
+      `${result.asyncMs.toFixed(0)} ms with a worst main-thread stall of ${result.asyncWorstStallMs.toFixed(0)} ms`,
+  );
+  // The worker path must not block like the synchronous one (> 300 ms here).
+  assert.ok(result.asyncWorstStallMs < 300, `worst stall ${result.asyncWorstStallMs} ms`);
+  assert.ok(result.dumpAsyncWorstStallMs < 300, `worst stall ${result.dumpAsyncWorstStallMs} ms`);
+});
