@@ -1,6 +1,6 @@
 // Serves the package to a real headless Chromium from 127.0.0.1, as a web app would load it:
 //   /pkg/...      the package (js/, or an unpacked `npm pack` tarball) (the page imports /pkg/dist/browser.js through an import map)
-//   /test/...     js/test/ (the shared vector runner, the pages)
+//   /test/...     js/test/ (the shared vector runner, the pages); /bench/... js/bench/
 //   /vectors/...  tests/vectors/v1/, plus /vectors/index.json listing the files
 // Used by test/browser.test.mjs and bench/browser.mjs.
 import { createServer } from 'node:http';
@@ -49,7 +49,7 @@ export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
  * (default: js/ itself; the pack test serves the unpacked tarball).
  */
 export async function start({ pkg = JS } = {}) {
-  const roots = { pkg, test: join(JS, 'test'), vectors: VECTORS };
+  const roots = { pkg, test: join(JS, 'test'), bench: join(JS, 'bench'), vectors: VECTORS };
   const server = createServer((req, res) => {
     serve(roots, req, res).catch(() => res.writeHead(500).end());
   });
