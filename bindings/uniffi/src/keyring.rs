@@ -1,7 +1,7 @@
 //! The `Keyring` object: one method per core operation, each delegating to `keyroll`.
 
 use crate::error::Result;
-use crate::types::{DerivedKey, RawGcmImport, Ttl};
+use crate::types::{DecryptOutcome, DerivedKey, RawGcmImport, Ttl};
 use keyroll::{PolicyStatus, Protection, SecretKey, Unlock, Verified, VersionInfo};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use zeroize::Zeroizing;
@@ -118,6 +118,23 @@ impl Keyring {
     #[uniffi::method(default(ttl = None))]
     pub fn decrypt(&self, token: Vec<u8>, context: Vec<u8>, ttl: Option<Ttl>) -> Result<Vec<u8>> {
         Ok(self.read().decrypt(&token, &context, ttl.map(Into::into))?)
+    }
+
+    /// Decrypts many tokens in one call (one result per token, so one bad row does not hide
+    /// the others). Each call through UniFFI/JNA has a fixed cost (see docs/benchmarks.md);
+    /// a list pays it once.
+    #[uniffi::method(default(ttl = None))]
+    pub fn decrypt_many(
+        &self,
+        tokens: Vec<Vec<u8>>,
+        context: Vec<u8>,
+        ttl: Option<Ttl>,
+    ) -> Vec<DecryptOutcome> {
+        let ring = self.read();
+        ring.decrypt_many(&tokens, &context, ttl.map(Into::into))
+            .into_iter()
+            .map(Into::into)
+            .collect()
     }
 
     /// Authenticates a token without returning its plaintext (wiped in Rust): the key version

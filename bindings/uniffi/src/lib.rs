@@ -14,7 +14,7 @@ mod types;
 
 pub use error::KeyrollError;
 pub use keyring::Keyring;
-pub use types::{DerivedKey, RawGcmImport, RawGcmKey, TokenInfo, Ttl};
+pub use types::{DecryptOutcome, DerivedKey, RawGcmImport, RawGcmKey, TokenInfo, Ttl};
 
 uniffi::setup_scaffolding!("keyroll");
 

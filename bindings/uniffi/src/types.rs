@@ -197,3 +197,45 @@ impl From<RawGcmImport> for keyroll::RawGcmImport {
         }
     }
 }
+
+/// One result of `decryptMany`.
+#[derive(uniffi::Enum)]
+pub enum DecryptOutcome {
+    /// The token opened.
+    Plaintext {
+        /// Its plaintext.
+        plaintext: Vec<u8>,
+    },
+    /// The token did not open; `code` as in `KeyrollException`.
+    Failure {
+        /// The stable error code.
+        code: String,
+        /// The message (no secrets).
+        reason: String,
+    },
+}
+
+impl core::fmt::Debug for DecryptOutcome {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            DecryptOutcome::Plaintext { plaintext } => {
+                write!(f, "Plaintext(<{} bytes>)", plaintext.len())
+            }
+            DecryptOutcome::Failure { code, .. } => write!(f, "Failure({code})"),
+        }
+    }
+}
+
+impl From<keyroll::Result<Vec<u8>>> for DecryptOutcome {
+    fn from(r: keyroll::Result<Vec<u8>>) -> Self {
+        match r {
+            Ok(plaintext) => DecryptOutcome::Plaintext { plaintext },
+            // Through the one conversion (error.rs), so codes and messages stay identical.
+            Err(e) => match crate::KeyrollError::from(e) {
+                crate::KeyrollError::Failed { code, reason } => {
+                    DecryptOutcome::Failure { code, reason }
+                }
+            },
+        }
+    }
+}

@@ -262,6 +262,17 @@ final class VectorsTests: XCTestCase {
         }
     }
 
+    func testDecryptManyGivesOneResultPerToken() throws {
+        let ring = try Keyring.generate(now: now)
+        let good = try ring.encryptBinary(plaintext: secret, context: ctx)
+        let out = ring.decryptMany(tokens: [good, good.dropLast(1), Data()], context: ctx)
+        XCTAssertEqual(out.count, 3)
+        XCTAssertEqual(out[0], .plaintext(plaintext: secret))
+        guard case let .failure(code, _) = out[1] else { return XCTFail("\(out[1])") }
+        XCTAssertEqual(code, "decrypt_failed")
+        guard case .failure = out[2] else { return XCTFail("\(out[2])") }
+    }
+
     func testOneKeyringManyThreads() throws {
         let ring = try Keyring.generate(now: now)
         let tokens = try (0..<64).map { try ring.encryptBinary(plaintext: Data("row \($0)".utf8), context: ctx) }

@@ -1,5 +1,6 @@
 package dev.keyroll.tests
 
+import dev.keyroll.DecryptOutcome
 import dev.keyroll.KeyKind
 import dev.keyroll.KeyState
 import dev.keyroll.Keyring
@@ -57,6 +58,11 @@ class ApiChecks(private val r: Report) {
         r.check(info.format == TokenFormat.KEYROLL_V1_TEXT && info.keyringId == ring.id() && info.keyVersion == 1u && info.issuedAt == now) { "inspect: $info" }
         r.check(info.plaintextLen == secret.size.toULong()) { "inspect plaintext length ${info.plaintextLen}" }
         r.check(inspect(binary).format == TokenFormat.KEYROLL_V1_BINARY) { "inspect binary" }
+
+        val batch = ring.decryptMany(listOf(binary, token.encodeToByteArray(), binary.copyOf(binary.size - 1), ByteArray(0)), ctx)
+        r.check(batch.size == 4 && (batch[0] as? DecryptOutcome.Plaintext)?.plaintext?.contentEquals(secret) == true &&
+            (batch[1] as? DecryptOutcome.Plaintext)?.plaintext?.contentEquals(secret) == true) { "decryptMany good rows: $batch" }
+        r.check((batch[2] as? DecryptOutcome.Failure)?.code == "decrypt_failed" && (batch[3] as? DecryptOutcome.Failure)?.code != null) { "decryptMany bad rows: $batch" }
 
         val v2 = ring.rotate(now + 10u)
         r.check(v2 == 2u && ring.activeVersion() == 2u) { "rotate gave $v2" }

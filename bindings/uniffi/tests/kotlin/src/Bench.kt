@@ -56,23 +56,35 @@ fun main(args: Array<String>) {
         val cipher = Cipher.getInstance("AES/GCM/NoPadding")
         check(ring.decrypt(envelope, ctx).contentEquals(plaintext))
 
-        val kDecrypt = measure { ring.decrypt(envelope, ctx).size }
-        val kVerify = measure { ring.verify(envelope, ctx).keyVersion.toInt() }
-        val jDecrypt = measure {
-            cipher.init(Cipher.DECRYPT_MODE, key, GCMParameterSpec(128, nonce))
-            cipher.updateAAD(aad)
-            cipher.doFinal(sealed).size
+        // Three alternating rounds, best of each: the machine is shared, and alternating keeps
+        // a burst of outside load from landing on one side only.
+        var kDecrypt = 0.0
+        var kVerify = 0.0
+        var jDecrypt = 0.0
+        repeat(3) {
+            kDecrypt = maxOf(kDecrypt, measure { ring.decrypt(envelope, ctx).size })
+            kVerify = maxOf(kVerify, measure { ring.verify(envelope, ctx).keyVersion.toInt() })
+            jDecrypt = maxOf(jDecrypt, measure {
+                cipher.init(Cipher.DECRYPT_MODE, key, GCMParameterSpec(128, nonce))
+                cipher.updateAAD(aad)
+                cipher.doFinal(sealed).size
+            })
         }
         val label = if (size == 64) "64 B" else "64 KiB"
         rows.add(listOf("decrypt $label", fmt(kDecrypt), fmt(jDecrypt), "%.2f".format(kDecrypt / jDecrypt), mbps(kDecrypt, size), mbps(jDecrypt, size)))
         rows.add(listOf("verify $label", fmt(kVerify), fmt(jDecrypt), "%.2f".format(kVerify / jDecrypt), mbps(kVerify, size), mbps(jDecrypt, size)))
     }
 
+    // A list pays the boundary once: decryptMany over 100 tokens of 64 B, counted per token.
+    val batch = List(100) { ring.encryptBinary(ByteArray(64), ctx, now) }
+    val perToken = (1..3).maxOf { measure { ring.decryptMany(batch, ctx).size } } * batch.size
+    rows.add(listOf("decryptMany 100 × 64 B (per token)", fmt(perToken), rows[0][2], "%.2f".format(perToken / rows[0][2].replace(",", "").toDouble()), mbps(perToken, 64), rows[0][5]))
+
     // What the boundary itself costs: calls that do (almost) no work in Rust.
     val small = ring.encryptBinary(ByteArray(64), ctx, now)
-    val noArgs = measure { ring.minVersion().toInt() }
-    val headerOnly = measure { if (ring.needsRewrap(small)) 1 else 0 }
-    val record = measure { inspect(small).headerLen.toInt() }
+    val noArgs = (1..3).maxOf { measure { ring.minVersion().toInt() } }
+    val headerOnly = (1..3).maxOf { measure { if (ring.needsRewrap(small)) 1 else 0 } }
+    val record = (1..3).maxOf { measure { inspect(small).headerLen.toInt() } }
 
     println("| operation | keyroll via UniFFI (ops/s) | javax.crypto AES/GCM (ops/s) | keyroll / javax | keyroll MB/s | javax MB/s |")
     println("|---|---:|---:|---:|---:|---:|")
@@ -86,7 +98,7 @@ fun main(args: Array<String>) {
         "`inspect(64 B)`: top-level function, ByteArray in, 9-field record out" to record,
     )) println("| $what | ${fmt(rate)} | ${"%.0f".format(1e9 / rate)} |")
     println()
-    println("(${seconds}s per measurement after warm-up, one thread, ${System.getProperty("java.vm.name")} ${System.getProperty("java.version")}; checksum $sink)")
+    println("(best of 3 alternating rounds of ${seconds}s after warm-up, one thread, ${System.getProperty("java.vm.name")} ${System.getProperty("java.version")}; checksum $sink)")
 }
 
 private fun fmt(rate: Double): String = "%,d".format(rate.toLong())
