@@ -33,6 +33,8 @@ const info: TokenInfo = inspect(token);
 const doc: string = ring.dump({ passphrase: 'pw', iterations: 600_000 });
 const again: Keyring = Keyring.load(doc, { passphrase: 'pw' });
 const sealed: string = ring.dump({ masterKey: new Uint8Array(32) });
+const later: Promise<Keyring> = Keyring.loadAsync(doc, { passphrase: new Uint8Array(2) });
+const sealedLater: Promise<string> = ring.dumpAsync({ passphrase: 'pw' });
 const compat: Keyring = Keyring.fromFernetKeys([generateFernetKey()]);
 const codes: ErrorCode[] = errorCodes();
 ring.setState(1, 'disabled', { note: 'retired' });
@@ -56,4 +58,4 @@ Keyring.load(doc, {});
 // @ts-expect-error: a master key is bytes, not a string
 ring.dump({ masterKey: 'hex' });
 
-void [binary, plain, text, moved, many, version, emergency, state, status, derived, info, sealed, codes];
+void [later, sealedLater, binary, plain, text, moved, many, version, emergency, state, status, derived, info, sealed, codes];
