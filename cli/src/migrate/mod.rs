@@ -142,7 +142,11 @@ pub fn run(s: &Session, args: &MigrateArgs) -> Result<i32> {
         failed: stats.failed,
         conflicts: stats.conflicts,
         failures: stats.failures.clone(),
-        by_source: stats.by_source.clone(),
+        by_source: stats
+            .by_source
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
         remaining,
         duration_seconds: elapsed,
         rows_per_second: if elapsed > 0.0 {
@@ -252,10 +256,7 @@ pub(crate) fn tally(stats: &mut Stats, batch: &[rows::Row], outcomes: &[Outcome]
             Outcome::Current => stats.current += 1,
             Outcome::Migrated(_) => {
                 stats.migrated += 1;
-                *stats
-                    .by_source
-                    .entry(rows::source_label(&row.value))
-                    .or_default() += 1;
+                *stats.by_source.entry(rows::source(&row.value)).or_default() += 1;
             }
             Outcome::Failed(code) => stats.fail(&row.id, code),
         }

@@ -99,7 +99,7 @@ pub struct Stats {
     /// First failures.
     pub failures: Vec<Failure>,
     /// Migrated rows per source.
-    pub by_source: BTreeMap<String, u64>,
+    pub by_source: BTreeMap<Source, u64>,
     failed_ids: HashSet<RowId>,
 }
 
@@ -128,26 +128,45 @@ fn is_keyroll(token: &[u8]) -> bool {
 }
 
 /// Where a token comes from, by its first bytes (for the summary).
-pub fn source_label(value: &Value) -> String {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Source {
+    /// A keyroll version.
+    Version(u32),
+    /// A Fernet token.
+    Fernet,
+    /// Anything else.
+    Other,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Version(v) => write!(f, "v{v}"),
+            Source::Fernet => f.write_str("fernet"),
+            Source::Other => f.write_str("other"),
+        }
+    }
+}
+
+/// Classifies a token by its first bytes, without allocating.
+pub fn source(value: &Value) -> Source {
     let b = value.bytes();
     if let Some(rest) = b.strip_prefix(keyroll::envelope::TEXT_PREFIX.as_bytes()) {
-        let digits: String = rest
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .map(|&c| c as char)
-            .collect();
-        if !digits.is_empty() {
-            return format!("v{digits}");
+        let end = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+        if let Some(v) = std::str::from_utf8(&rest[..end])
+            .ok()
+            .and_then(|d| d.parse().ok())
+        {
+            return Source::Version(v);
         }
     }
     if b.starts_with(&keyroll::envelope::MAGIC) && b.len() >= 18 {
-        let v = u32::from_be_bytes([b[14], b[15], b[16], b[17]]);
-        return format!("v{v}");
+        return Source::Version(u32::from_be_bytes([b[14], b[15], b[16], b[17]]));
     }
     if b.starts_with(b"gAAAAA") {
-        return "fernet".into();
+        return Source::Fernet;
     }
-    "other".into()
+    Source::Other
 }
 
 enum Part {
@@ -341,9 +360,15 @@ mod tests {
 
     #[test]
     fn labels_sources() {
-        assert_eq!(source_label(&Value::Text("kr1:v12:abc".into())), "v12");
-        assert_eq!(source_label(&Value::Text("gAAAAABl".into())), "fernet");
-        assert_eq!(source_label(&Value::Text("hello".into())), "other");
+        assert_eq!(
+            source(&Value::Text("kr1:v12:abc".into())).to_string(),
+            "v12"
+        );
+        assert_eq!(
+            source(&Value::Text("gAAAAABl".into())).to_string(),
+            "fernet"
+        );
+        assert_eq!(source(&Value::Text("hello".into())).to_string(), "other");
     }
 
     #[test]
