@@ -461,7 +461,7 @@ impl Keyring {
             version,
             issued_at,
         };
-        let nonce = self.rng.array()?;
+        let nonce = self.rng.nonce()?;
         Ok(envelope::seal(
             &material.aead,
             &header,
