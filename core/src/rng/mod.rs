@@ -130,6 +130,7 @@ fn nonce_fill(dest: &mut [u8; 12]) -> Result<()> {
 }
 
 #[cfg(all(test, unix, not(target_arch = "wasm32")))]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
