@@ -295,8 +295,8 @@ fn sigkill_at_random_points_then_resume_loses_nothing() {
     let mut kills = 0;
     let mut finished = false;
     while kills < 12 {
-        let mut child = spawn_plain(&env, &url, rng.range(200, 2000), rng.range(1, 3));
-        let after = rng.range(1, 4);
+        let mut child = spawn_plain(&env, &url, rng.range(200, 1000), rng.range(1, 3));
+        let after = rng.range(1, 3);
         let mut seen = 0;
         let mut killed = false;
         for line in std::io::BufReader::new(child.stderr.take().unwrap()).lines() {

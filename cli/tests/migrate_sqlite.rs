@@ -369,8 +369,8 @@ fn sigkill_at_random_points_then_resume_loses_nothing() {
     let mut rng = Rng::from_time();
     let mut kills = 0;
     while kills < 12 {
-        let batch = rng.range(200, 2000);
-        let after = rng.range(1, 4);
+        let batch = rng.range(200, 1000);
+        let after = rng.range(1, 3);
         if kill_after(&env, &db, batch, after) {
             break;
         }
