@@ -2,6 +2,8 @@ package dev.keyroll.tests
 
 import dev.keyroll.Keyring
 import dev.keyroll.inspect
+import com.sun.jna.Native
+import java.lang.management.ManagementFactory
 import java.security.SecureRandom
 import javax.crypto.Cipher
 import javax.crypto.spec.GCMParameterSpec
@@ -27,11 +29,15 @@ fun main(args: Array<String>) {
     val rows = ArrayList<List<String>>()
     var sink = 0L
 
-    fun measure(block: () -> Int): Double {
+    val os = ManagementFactory.getOperatingSystemMXBean() as com.sun.management.OperatingSystemMXBean
+    val cpuPerOp = HashMap<String, Double>()
+
+    fun measureCpu(label: String, block: () -> Int): Double {
         // Warm up (JIT), then run batches until the time is up.
         val warmEnd = System.nanoTime() + (seconds * 0.25 * 1e9).toLong()
         while (System.nanoTime() < warmEnd) repeat(100) { sink += block() }
         var ops = 0L
+        val cpu0 = os.processCpuTime
         val t0 = System.nanoTime()
         val end = t0 + (seconds * 1e9).toLong()
         var t = t0
@@ -40,8 +46,12 @@ fun main(args: Array<String>) {
             ops += 100
             t = System.nanoTime()
         }
+        val cpu = (os.processCpuTime - cpu0).toDouble() / ops
+        if (label.isNotEmpty()) cpuPerOp[label] = minOf(cpuPerOp[label] ?: Double.MAX_VALUE, cpu)
         return ops / ((t - t0) / 1e9)
     }
+
+    fun measure(block: () -> Int): Double = measureCpu("", block)
 
     for (size in listOf(64, 65536)) {
         val plaintext = ByteArray(size).also(rnd::nextBytes)
@@ -82,21 +92,23 @@ fun main(args: Array<String>) {
 
     // What the boundary itself costs: calls that do (almost) no work in Rust.
     val small = ring.encryptBinary(ByteArray(64), ctx, now)
-    val noArgs = (1..3).maxOf { measure { ring.minVersion().toInt() } }
-    val headerOnly = (1..3).maxOf { measure { if (ring.needsRewrap(small)) 1 else 0 } }
-    val record = (1..3).maxOf { measure { inspect(small).headerLen.toInt() } }
+    val jna = (1..3).maxOf { measureCpu("jna") { LibC.getpid() } }
+    val noArgs = (1..3).maxOf { measureCpu("noArgs") { ring.minVersion().toInt() } }
+    val headerOnly = (1..3).maxOf { measureCpu("headerOnly") { if (ring.needsRewrap(small)) 1 else 0 } }
+    val record = (1..3).maxOf { measureCpu("record") { inspect(small).headerLen.toInt() } }
 
     println("| operation | keyroll via UniFFI (ops/s) | javax.crypto AES/GCM (ops/s) | keyroll / javax | keyroll MB/s | javax MB/s |")
     println("|---|---:|---:|---:|---:|---:|")
     rows.forEach { println("| ${it.joinToString(" | ")} |") }
     println()
-    println("| boundary cost (UniFFI + JNA) | calls/s | ns per call |")
-    println("|---|---:|---:|")
-    for ((what, rate) in listOf(
-        "`minVersion()`: object method, no arguments, returns u32" to noArgs,
-        "`needsRewrap(64 B)`: one ByteArray in, bool out (header parse only)" to headerOnly,
-        "`inspect(64 B)`: top-level function, ByteArray in, 9-field record out" to record,
-    )) println("| $what | ${fmt(rate)} | ${"%.0f".format(1e9 / rate)} |")
+    println("| boundary cost | calls/s | ns per call (wall) | process CPU ns per call |")
+    println("|---|---:|---:|---:|")
+    for ((what, rate, label) in listOf(
+        Triple("JNA alone: direct-mapped `getpid()` from libc, no structures", jna, "jna"),
+        Triple("`minVersion()`: object method, no arguments, returns u32", noArgs, "noArgs"),
+        Triple("`needsRewrap(64 B)`: one ByteArray in, bool out (header parse only)", headerOnly, "headerOnly"),
+        Triple("`inspect(64 B)`: top-level function, ByteArray in, 9-field record out", record, "record"),
+    )) println("| $what | ${fmt(rate)} | ${"%.0f".format(1e9 / rate)} | ${"%.0f".format(cpuPerOp.getValue(label))} |")
     println()
     println("(best of 3 alternating rounds of ${seconds}s after warm-up, one thread, ${System.getProperty("java.vm.name")} ${System.getProperty("java.version")}; checksum $sink)")
 }
@@ -104,3 +116,13 @@ fun main(args: Array<String>) {
 private fun fmt(rate: Double): String = "%,d".format(rate.toLong())
 
 private fun mbps(rate: Double, size: Int): String = "%,.0f".format(rate * size / 1e6)
+
+/** A direct-mapped libc call: what JNA itself costs, without UniFFI's structures. */
+private object LibC {
+    init {
+        Native.register(LibC::class.java, "c")
+    }
+
+    @JvmStatic
+    external fun getpid(): Int
+}
