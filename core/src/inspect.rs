@@ -17,6 +17,17 @@ pub enum TokenFormat {
     Fernet,
 }
 
+impl TokenFormat {
+    /// The format's name as in every binding.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenFormat::KeyrollV1Binary => "keyroll_v1_binary",
+            TokenFormat::KeyrollV1Text => "keyroll_v1_text",
+            TokenFormat::Fernet => "fernet",
+        }
+    }
+}
+
 /// What can be learnt from a token without a key. Nothing here is authenticated until the
 /// token is decrypted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -17,9 +17,12 @@ pub use crate::version::KeyState;
 /// the first 8 bytes of SHA-256("keyroll/v1 fernet keyring"). Any keyring holding the same
 /// Fernet key reads them, whichever process wrote them.
 pub fn fernet_keyring_id() -> KeyringId {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(b"keyroll/v1 fernet keyring");
-    KeyringId(digest[..8].try_into().expect("8 bytes"))
+    static ID: std::sync::OnceLock<KeyringId> = std::sync::OnceLock::new();
+    *ID.get_or_init(|| {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(b"keyroll/v1 fernet keyring");
+        KeyringId(digest[..8].try_into().expect("8 bytes"))
+    })
 }
 
 /// A set of key versions, at most one of them active.

@@ -37,6 +37,18 @@ pub enum PolicyState {
     NoActiveKey,
 }
 
+impl PolicyState {
+    /// The verdict's name as in every binding.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyState::Ok => "ok",
+            PolicyState::Warn => "warn",
+            PolicyState::Due => "due",
+            PolicyState::NoActiveKey => "no_active_key",
+        }
+    }
+}
+
 /// The result of [`crate::Keyring::check_policy`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct PolicyStatus {

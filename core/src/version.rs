@@ -85,6 +85,15 @@ pub enum KeyKind {
 }
 
 impl KeyKind {
+    /// The kind's name as in documents and every binding.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Aes256Gcm => "aes256_gcm",
+            KeyKind::Fernet => "fernet",
+            KeyKind::RawGcm => "raw_gcm",
+        }
+    }
+
     /// Whether this kind can be the primary (write v1 envelopes).
     pub fn can_encrypt(self) -> bool {
         !matches!(self, KeyKind::RawGcm)

@@ -427,3 +427,37 @@ fn key_text_forms() {
     );
     assert!(FernetKey::parse_list(" , ").unwrap().is_empty());
 }
+
+#[test]
+fn names_match_serde() {
+    use keyroll::{KeyKind, TokenFormat};
+    for kind in [KeyKind::Aes256Gcm, KeyKind::Fernet, KeyKind::RawGcm] {
+        assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+    }
+    for state in [
+        PolicyState::Ok,
+        PolicyState::Warn,
+        PolicyState::Due,
+        PolicyState::NoActiveKey,
+    ] {
+        assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+    }
+    for format in [
+        TokenFormat::KeyrollV1Binary,
+        TokenFormat::KeyrollV1Text,
+        TokenFormat::Fernet,
+    ] {
+        assert_eq!(serde_json::to_value(format).unwrap(), format.as_str());
+    }
+    let import = keyroll::RawGcmImport {
+        key: keyroll::RawGcmKey::Bytes(zeroize::Zeroizing::new(
+            b"0123456789abcdef0123456789abcdef".to_vec(),
+        )),
+        version_byte: Some(1),
+    };
+    let shown = format!("{import:?}");
+    assert!(
+        !shown.contains("0123456789abcdef") && shown.contains("redacted"),
+        "{shown}"
+    );
+}

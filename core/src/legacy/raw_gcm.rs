@@ -62,6 +62,32 @@ impl RawGcmImport {
     }
 }
 
+impl core::fmt::Debug for RawGcmKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            RawGcmKey::Bytes(_) => f.write_str("Bytes(<redacted>)"),
+            RawGcmKey::Pbkdf2 {
+                salt_pattern,
+                iterations,
+                ..
+            } => f
+                .debug_struct("Pbkdf2")
+                .field("salt_pattern", salt_pattern)
+                .field("iterations", iterations)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+impl core::fmt::Debug for RawGcmImport {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RawGcmImport")
+            .field("key", &self.key)
+            .field("version_byte", &self.version_byte)
+            .finish()
+    }
+}
+
 /// Decodes a blob in any strict base64 alphabet (standard or URL-safe, padded or not).
 pub(crate) fn decode(token: &[u8]) -> Result<Vec<u8>> {
     [STANDARD, URL_SAFE, STANDARD_NO_PAD, URL_SAFE_NO_PAD]
