@@ -5,14 +5,6 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-/// The snake_case name core's serde gives a unit enum (`"decrypt_only"`, `"aes256_gcm"`).
-fn name_of<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::from("unknown"),
-    }
-}
-
 /// `None` or the value, as Python prints it.
 pub(crate) fn py_opt<T: std::fmt::Display>(value: Option<T>) -> String {
     value.map_or_else(|| "None".to_owned(), |v| v.to_string())
@@ -38,7 +30,7 @@ impl From<&keyroll::VersionInfo> for VersionInfo {
     fn from(v: &keyroll::VersionInfo) -> Self {
         VersionInfo {
             version: v.version,
-            kind: name_of(&v.kind),
+            kind: v.kind.as_str().to_owned(),
             state: v.state.as_str().to_owned(),
             created_at: v.created_at,
             activated_at: v.activated_at,
@@ -102,7 +94,7 @@ pub struct PolicyStatus {
 impl From<keyroll::PolicyStatus> for PolicyStatus {
     fn from(s: keyroll::PolicyStatus) -> Self {
         PolicyStatus {
-            state: name_of(&s.state),
+            state: s.state.as_str().to_owned(),
             active_version: s.active_version,
             age_seconds: s.age_seconds,
             warn_at: s.warn_at,
@@ -141,7 +133,7 @@ pub struct TokenInfo {
 impl From<keyroll::TokenInfo> for TokenInfo {
     fn from(t: keyroll::TokenInfo) -> Self {
         TokenInfo {
-            format: name_of(&t.format),
+            format: t.format.as_str().to_owned(),
             algorithm: t.algorithm.to_owned(),
             keyring_id: t.keyring_id,
             key_version: t.key_version,
