@@ -301,3 +301,26 @@ impl Keyring {
         Ok(ring)
     }
 }
+
+/// How a keyring document is sealed, read without any key (e.g. to re-seal a keyring the way
+/// it was, or to run PBKDF2 elsewhere). Nothing here is authenticated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sealing {
+    /// Under a passphrase, with these PBKDF2 iterations.
+    Passphrase {
+        /// PBKDF2-HMAC-SHA256 iterations.
+        iterations: u32,
+    },
+    /// Under a master key.
+    MasterKey,
+}
+
+/// Reads how `document` is sealed; `keyring_corrupt` if it is not a keyring document.
+pub fn document_sealing(document: &[u8]) -> Result<Sealing> {
+    let doc: Document = serde_json::from_slice(document)
+        .map_err(|_| Error::KeyringCorrupt("not a keyroll keyring document"))?;
+    Ok(match doc.body.kek {
+        Kek::Pbkdf2HmacSha256 { iterations, .. } => Sealing::Passphrase { iterations },
+        Kek::MasterKey => Sealing::MasterKey,
+    })
+}

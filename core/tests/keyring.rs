@@ -461,3 +461,96 @@ fn names_match_serde() {
         "{shown}"
     );
 }
+
+#[test]
+fn rewrap_to_context_moves_legacy_tokens_to_row_contexts() {
+    let mut ring = Keyring::generate(NOW).unwrap();
+    let key = FernetKey::generate().unwrap();
+    ring.import_fernet(std::slice::from_ref(&key), NOW).unwrap();
+    let old = keyroll::legacy::fernet::encrypt(&key, b"row 42", NOW - 10, &[9; 16]);
+    let moved = ring
+        .rewrap_to_context(old.as_bytes(), b"", b"users:42:ssn")
+        .unwrap();
+    assert_eq!(
+        ring.decrypt(moved.as_bytes(), b"users:42:ssn", None)
+            .unwrap(),
+        b"row 42"
+    );
+    assert_eq!(
+        ring.decrypt(moved.as_bytes(), b"", None)
+            .unwrap_err()
+            .code(),
+        "decrypt_failed"
+    );
+    assert_eq!(
+        keyroll::inspect(moved.as_bytes()).unwrap().issued_at,
+        Some(NOW - 10)
+    );
+    let bin = ring
+        .rewrap_binary_to_context(moved.as_bytes(), b"users:42:ssn", b"x")
+        .unwrap();
+    assert_eq!(ring.decrypt(&bin, b"x", None).unwrap(), b"row 42");
+    // A compromised legacy key is still readable here, as by every rewrap.
+    let v = ring.version(ring.versions()[1].version).unwrap().version;
+    ring.set_state(v, KeyState::Compromised, None, NOW).unwrap();
+    assert!(ring.rewrap_to_context(old.as_bytes(), b"", b"c").is_ok());
+}
+
+#[test]
+fn needs_rewrap_reads_only_the_header_of_text_tokens() {
+    let mut ring = Keyring::generate(NOW).unwrap();
+    let t1 = ring.encrypt(b"a", b"", Some(NOW)).unwrap();
+    ring.rotate(NOW).unwrap();
+    let t2 = ring.encrypt(&[7; 300], b"", None).unwrap();
+    assert!(ring.needs_rewrap(t1.as_bytes()).unwrap());
+    assert!(!ring.needs_rewrap(t2.as_bytes()).unwrap());
+    // A damaged body after the header does not matter to the header check...
+    let damaged = format!("{}!!!!", &t2[..60]);
+    assert!(!ring.needs_rewrap(damaged.as_bytes()).unwrap());
+    // ...but a damaged prefix, header or another keyring does.
+    let other = Keyring::generate(NOW).unwrap();
+    let mut o = other.encrypt(b"x", b"", None).unwrap();
+    o = o.replacen("kr1:v1:", "kr1:v2:", 1);
+    assert_eq!(
+        ring.needs_rewrap(o.as_bytes()).unwrap_err().code(),
+        "malformed"
+    );
+    let foreign = Keyring::generate(NOW).unwrap();
+    let mut f = foreign;
+    f.rotate(NOW).unwrap();
+    let ft = f.encrypt(b"x", b"", None).unwrap();
+    assert!(
+        ring.needs_rewrap(ft.as_bytes()).unwrap(),
+        "same version, other keyring"
+    );
+    assert!(ring.needs_rewrap(b"gAAAAAsomething").unwrap());
+    assert_eq!(
+        ring.needs_rewrap(b"kr1:v2:xGty").unwrap_err().code(),
+        "unsupported_format"
+    );
+}
+
+#[test]
+fn document_sealing_is_readable_without_a_key() {
+    let ring = Keyring::generate(NOW).unwrap();
+    let doc = ring
+        .to_document(Protection::Passphrase {
+            passphrase: b"p",
+            iterations: 1234,
+        })
+        .unwrap();
+    assert_eq!(
+        keyroll::document_sealing(&doc).unwrap(),
+        keyroll::Sealing::Passphrase { iterations: 1234 }
+    );
+    let key = SecretKey::generate().unwrap();
+    let doc = ring.to_document(Protection::MasterKey(&key)).unwrap();
+    assert_eq!(
+        keyroll::document_sealing(&doc).unwrap(),
+        keyroll::Sealing::MasterKey
+    );
+    assert_eq!(
+        keyroll::document_sealing(b"{}").unwrap_err().code(),
+        "keyring_corrupt"
+    );
+}
