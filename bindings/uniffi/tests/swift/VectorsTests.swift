@@ -94,7 +94,7 @@ final class VectorsTests: XCTestCase {
             .appendingPathComponent("tests/vectors/v1")
     }()
 
-    func open(_ entry: J) -> Result<Keyring, KeyrollError> {
+    func openRing(_ entry: J) -> Result<Keyring, KeyrollError> {
         Result {
             let doc = Data(entry["document"].string!.utf8)
             if let pass = entry["passphrase"].string {
@@ -188,7 +188,7 @@ final class VectorsTests: XCTestCase {
         let known = Set(errorCodes())
         for file in files {
             let doc = try JSONDecoder().decode(J.self, from: Data(contentsOf: file))
-            let rings = doc["keyrings"].object.mapValues(open)
+            let rings = doc["keyrings"].object.mapValues(openRing)
             for c in doc["cases"].array {
                 let name = "\(file.lastPathComponent):\(c["name"].string!)"
                 if c["name"].string!.hasPrefix("fail_") {
