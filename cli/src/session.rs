@@ -3,8 +3,6 @@
 
 use crate::args::Global;
 use crate::error::{exit, CliError, Result};
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-use base64::Engine;
 use keyroll::{Keyring, Protection, SecretKey, Unlock};
 use keyroll_store::{AuditRecord, Store};
 use std::cell::OnceCell;
@@ -28,31 +26,15 @@ pub struct Session {
     credentials: OnceCell<Credentials>,
 }
 
-/// Parses a 256-bit key given as 64 hex digits or base64 (standard or url-safe, padded or not).
+/// A 256-bit key as operators write it (64 hex digits or base64): core's one parser.
 pub fn parse_key32(text: &str) -> Result<SecretKey> {
-    let text = text.trim();
-    let bytes: Option<Zeroizing<Vec<u8>>> =
-        if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
-            let mut out = Zeroizing::new(Vec::with_capacity(32));
-            for pair in text.as_bytes().chunks(2) {
-                let hi = (pair[0] as char).to_digit(16).unwrap_or(0);
-                let lo = (pair[1] as char).to_digit(16).unwrap_or(0);
-                out.push((hi * 16 + lo) as u8);
-            }
-            Some(out)
-        } else {
-            [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD]
-                .iter()
-                .find_map(|engine| engine.decode(text).ok().map(Zeroizing::new))
-        };
-    match bytes {
-        Some(b) if b.len() == 32 => Ok(SecretKey::from_slice(&b)?),
-        _ => Err(CliError::new(
+    SecretKey::from_text(text).map_err(|_| {
+        CliError::new(
             "invalid_key",
             exit::INPUT,
             "a master key must be 32 bytes, as 64 hex digits or base64",
-        )),
-    }
+        )
+    })
 }
 
 /// The current time in Unix seconds (`KEYROLL_NOW` overrides it, for rehearsals and tests).
@@ -170,7 +152,10 @@ impl Session {
         previous: Option<&[u8]>,
         iterations: u32,
     ) -> Result<Vec<u8>> {
-        let iterations = previous.and_then(document_iterations).unwrap_or(iterations);
+        let iterations = match previous.map(keyroll::document_sealing) {
+            Some(Ok(keyroll::Sealing::Passphrase { iterations })) => iterations,
+            _ => iterations,
+        };
         let protection = match self.credentials(previous.is_none())? {
             Credentials::Passphrase(p) => Protection::Passphrase {
                 passphrase: p.as_bytes(),
@@ -263,19 +248,12 @@ fn dialoguer_like_confirm(what: &str) -> Result<bool> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes" | "YES"))
 }
 
-/// The PBKDF2 iteration count recorded in a document, if it is passphrase-sealed.
-fn document_iterations(document: &[u8]) -> Option<u32> {
-    let value: serde_json::Value = serde_json::from_slice(document).ok()?;
-    let kek = value.get("body")?.get("kek")?;
-    kek.get("iterations")?
-        .as_u64()
-        .and_then(|i| u32::try_from(i).ok())
-}
-
 /// How a document is sealed, for `info` ("passphrase (600000 iterations)" / "master key").
 pub fn document_protection(document: &[u8]) -> String {
-    match document_iterations(document) {
-        Some(i) => format!("passphrase (PBKDF2-HMAC-SHA256, {i} iterations)"),
-        None => "master key".to_string(),
+    match keyroll::document_sealing(document) {
+        Ok(keyroll::Sealing::Passphrase { iterations }) => {
+            format!("passphrase (PBKDF2-HMAC-SHA256, {iterations} iterations)")
+        }
+        _ => "master key".to_string(),
     }
 }

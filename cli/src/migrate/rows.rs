@@ -6,7 +6,6 @@ use keyroll::Keyring;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
-use zeroize::Zeroizing;
 
 /// A row's key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -279,37 +278,22 @@ impl Job<'_> {
             Err(e) => return Outcome::Failed(e.code()),
         }
         self.template.render(self.table, &row.id, self.column, ctx);
-        let result = if !ctx.is_empty() && !is_keyroll(token) {
-            self.legacy_with_context(&row.value, ctx)
-        } else {
-            match &row.value {
-                Value::Text(t) => self.ring.rewrap(t.as_bytes(), ctx).map(Value::Text),
-                Value::Blob(b) => self.ring.rewrap_binary(b, ctx).map(Value::Blob),
-            }
+        // Legacy tokens (Fernet, raw GCM) carry no context: they are read with none and
+        // written with the row's; keyroll envelopes keep theirs.
+        let from: &[u8] = if is_keyroll(token) { ctx } else { b"" };
+        let result = match &row.value {
+            Value::Text(t) => self
+                .ring
+                .rewrap_to_context(t.as_bytes(), from, ctx)
+                .map(Value::Text),
+            Value::Blob(b) => self
+                .ring
+                .rewrap_binary_to_context(b, from, ctx)
+                .map(Value::Blob),
         };
         match result {
             Ok(v) => Outcome::Migrated(v),
             Err(e) => Outcome::Failed(e.code()),
-        }
-    }
-
-    /// A legacy token (Fernet, raw GCM) carries no context, and core's `rewrap` keeps the
-    /// context it was given for both sides, so legacy tokens moving to a context are opened
-    /// with none and sealed with the row's. The plaintext lives in a zeroizing buffer for the
-    /// span of these two calls. (Core could offer this as one call; see the CLI notes.)
-    fn legacy_with_context(&self, value: &Value, ctx: &[u8]) -> keyroll::Result<Value> {
-        let token = value.bytes();
-        let issued_at = keyroll::inspect(token).ok().and_then(|i| i.issued_at);
-        let plaintext = Zeroizing::new(self.ring.decrypt(token, b"", None)?);
-        match value {
-            Value::Text(_) => self
-                .ring
-                .encrypt(&plaintext, ctx, issued_at)
-                .map(Value::Text),
-            Value::Blob(_) => self
-                .ring
-                .encrypt_binary(&plaintext, ctx, issued_at)
-                .map(Value::Blob),
         }
     }
 
