@@ -93,6 +93,8 @@ fun main(args: Array<String>) {
     // What the boundary itself costs: calls that do (almost) no work in Rust.
     val small = ring.encryptBinary(ByteArray(64), ctx, now)
     val jna = (1..3).maxOf { measureCpu("jna") { LibC.getpid() } }
+    // Compiled in the same module as the generated code, so its internal call-status type is visible.
+    val status = (1..3).maxOf { measureCpu("status") { dev.keyroll.UniffiRustCallStatus().code.toInt() } }
     val noArgs = (1..3).maxOf { measureCpu("noArgs") { ring.minVersion().toInt() } }
     val headerOnly = (1..3).maxOf { measureCpu("headerOnly") { if (ring.needsRewrap(small)) 1 else 0 } }
     val record = (1..3).maxOf { measureCpu("record") { inspect(small).headerLen.toInt() } }
@@ -105,6 +107,7 @@ fun main(args: Array<String>) {
     println("|---|---:|---:|---:|")
     for ((what, rate, label) in listOf(
         Triple("JNA alone: direct-mapped `getpid()` from libc, no structures", jna, "jna"),
+        Triple("UniFFI's per-call `UniffiRustCallStatus` JNA Structure, allocated alone (no call)", status, "status"),
         Triple("`minVersion()`: object method, no arguments, returns u32", noArgs, "noArgs"),
         Triple("`needsRewrap(64 B)`: one ByteArray in, bool out (header parse only)", headerOnly, "headerOnly"),
         Triple("`inspect(64 B)`: top-level function, ByteArray in, 9-field record out", record, "record"),
