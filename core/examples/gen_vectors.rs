@@ -272,6 +272,182 @@ fn text(ring: &Keyring, pt: &[u8], ctx: &[u8], issued_at: Option<u64>) -> Tok {
     Tok::Text(ring.encrypt(pt, ctx, issued_at).unwrap())
 }
 
+/// The text form of `binary` with the prefix version `v` (which may disagree with the header).
+fn text_with_prefix(binary: &[u8], v: u32) -> Tok {
+    Tok::Text(format!("kr1:v{v}:{}", URL_SAFE_NO_PAD.encode(binary)))
+}
+
+/// The binary form inside a text token.
+fn binary_of(tok: &Tok) -> Vec<u8> {
+    match tok {
+        Tok::Text(s) => URL_SAFE_NO_PAD
+            .decode(s.splitn(3, ':').nth(2).unwrap())
+            .unwrap(),
+        Tok::Bin(b) => b.clone(),
+    }
+}
+
+/// A forgery: `binary` with the last tag bit flipped (every header byte left as it was).
+fn forged(binary: &[u8]) -> Vec<u8> {
+    let mut b = binary.to_vec();
+    *b.last_mut().unwrap() ^= 1;
+    b
+}
+
+/// `binary` with byte `i` xored with `x`.
+fn altered(binary: &[u8], i: usize, x: u8) -> Vec<u8> {
+    let mut b = binary.to_vec();
+    b[i] ^= x;
+    b
+}
+
+/// Which check decides, when several would fail (§1.3, §2): header parsing (steps 1–5), then
+/// the text prefix against the header, then keyring, version, minimum and state (6–9), then
+/// authentication (10), and only then the TTL (11). A forged envelope whose TTL has passed or
+/// that carries no issued-at is `decrypt_failed`, never `expired`/`missing_timestamp`.
+fn order_of_checks(f: &mut File, base: &[u8], ring: &Keyring) {
+    let ttl = |seconds, now| Some(Ttl { seconds, now });
+    let expired = ttl(60, NOW + 61);
+    let fake = forged(base);
+    f.decrypt(
+        "fail_order_forged_binary_ttl_expired",
+        "ring",
+        &Tok::Bin(fake.clone()),
+        CTX,
+        expired,
+        Want::Code("decrypt_failed"),
+    );
+    f.decrypt(
+        "fail_order_forged_text_ttl_expired",
+        "ring",
+        &text_with_prefix(&fake, 1),
+        CTX,
+        expired,
+        Want::Code("decrypt_failed"),
+    );
+    let untimed = ring.encrypt_binary(b"no time", CTX, None).unwrap();
+    f.decrypt(
+        "fail_order_forged_untimed_with_ttl",
+        "ring",
+        &Tok::Bin(forged(&untimed)),
+        CTX,
+        ttl(60, NOW),
+        Want::Code("decrypt_failed"),
+    );
+    // Wrong context and an expired TTL: authentication decides.
+    f.decrypt(
+        "fail_order_wrong_context_ttl_expired",
+        "ring",
+        &Tok::Bin(base.to_vec()),
+        b"users:43:ssn",
+        expired,
+        Want::Code("decrypt_failed"),
+    );
+    // The text prefix is compared after steps 1-5 and before steps 6-10.
+    let cases: Vec<(&str, Vec<u8>, u32, &str, &str)> = vec![
+        // a prefix mismatch beats the keyring check: read by another keyring
+        (
+            "prefix_mismatch_other_keyring",
+            base.to_vec(),
+            2,
+            "other",
+            "malformed",
+        ),
+        // ... and the version lookup (header v5 is unknown; the prefix says v1)
+        (
+            "prefix_mismatch_unknown_version",
+            altered(base, 17, 0x04),
+            1,
+            "ring",
+            "malformed",
+        ),
+        // ... and authentication (a forgery whose prefix also disagrees)
+        (
+            "prefix_mismatch_forged",
+            fake.clone(),
+            3,
+            "ring",
+            "malformed",
+        ),
+        // ... and the TTL is never reached
+        (
+            "prefix_mismatch_max_version",
+            base.to_vec(),
+            u32::MAX,
+            "ring",
+            "malformed",
+        ),
+        // steps 1-5 come first: a bad algorithm byte with a disagreeing prefix
+        (
+            "prefix_mismatch_bad_algorithm",
+            altered(base, 4, 0x02),
+            2,
+            "ring",
+            "unsupported_format",
+        ),
+        (
+            "prefix_mismatch_bad_flags",
+            altered(base, 5, 0x80),
+            2,
+            "ring",
+            "unsupported_format",
+        ),
+        (
+            "prefix_mismatch_format_byte",
+            altered(base, 3, 0x03),
+            2,
+            "ring",
+            "unsupported_format",
+        ),
+        (
+            "prefix_mismatch_version_zero",
+            altered(base, 17, 0x01),
+            1,
+            "ring",
+            "malformed",
+        ),
+        (
+            "prefix_mismatch_truncated",
+            base[..30].to_vec(),
+            2,
+            "ring",
+            "malformed",
+        ),
+        // a consistent prefix: steps 6-10 decide as for the binary form
+        (
+            "prefix_agrees_unknown_version",
+            altered(base, 17, 0x04),
+            5,
+            "ring",
+            "unknown_key_version",
+        ),
+        (
+            "prefix_agrees_other_keyring_id",
+            altered(base, 6, 0x01),
+            1,
+            "ring",
+            "wrong_keyring",
+        ),
+        (
+            "prefix_agrees_forged",
+            fake.clone(),
+            1,
+            "ring",
+            "decrypt_failed",
+        ),
+    ];
+    for (what, binary, prefix, keyring, code) in cases {
+        f.decrypt(
+            &format!("fail_order_{what}"),
+            keyring,
+            &text_with_prefix(&binary, prefix),
+            CTX,
+            expired,
+            Want::Code(code),
+        );
+    }
+}
+
 fn main() {
     let dir = std::env::args().nth(1).expect("usage: gen_vectors <dir>");
     let dir = Path::new(&dir);
@@ -583,6 +759,7 @@ fn envelope(dir: &Path) {
         None,
         Want::Code("malformed"),
     );
+    order_of_checks(&mut f, &base, &ring);
     f.inspect(
         "fail_inspect_garbage",
         &Tok::Text("hello world".into()),
@@ -840,6 +1017,55 @@ fn rotation(dir: &Path) {
         );
         f.decrypt(&name, "ring", &toks[i], CTX, None, want);
     }
+    // For v1 envelopes the version's state is checked before authentication (§1.3 steps 9
+    // and 10): a forgery under a disabled, destroyed or compromised version gets that state's
+    // code, as the real envelope does (a destroyed key could not authenticate anything).
+    // Expired TTLs are asked for too: the TTL is the last check.
+    let expired = Some(Ttl {
+        seconds: 60,
+        now: NOW + 30 * DAY,
+    });
+    for (v, state, code) in [
+        (1u32, "disabled", "key_disabled"),
+        (2, "destroyed", "key_destroyed"),
+        (3, "compromised", "key_compromised"),
+    ] {
+        let binary = binary_of(&toks[v as usize - 1]);
+        let fake = text_with_prefix(&forged(&binary), v);
+        f.decrypt(
+            &format!("fail_order_forged_v{v}_{state}"),
+            "ring",
+            &fake,
+            CTX,
+            expired,
+            Want::Code(code),
+        );
+        f.decrypt(
+            &format!("fail_order_v{v}_{state}_ttl_expired"),
+            "ring",
+            &toks[v as usize - 1],
+            CTX,
+            expired,
+            Want::Code(code),
+        );
+    }
+    let v4 = binary_of(&toks[3]);
+    f.decrypt(
+        "fail_order_forged_v4_active_ttl_expired",
+        "ring",
+        &text_with_prefix(&forged(&v4), 4),
+        CTX,
+        expired,
+        Want::Code("decrypt_failed"),
+    );
+    f.decrypt(
+        "fail_order_v4_active_ttl_expired",
+        "ring",
+        &toks[3],
+        CTX,
+        expired,
+        Want::Code("expired"),
+    );
     f.decrypt(
         "decrypt_v4_active",
         "ring",
@@ -856,12 +1082,13 @@ fn rotation(dir: &Path) {
         None,
         Want::Plain(&pt(5)),
     );
+    // Rewrap reads a compromised version only on explicit opt-in (not a vector field yet).
     f.rewrap(
-        "rewrap_v3_compromised",
+        "fail_rewrap_v3_compromised_by_default",
         "ring",
         &toks[2],
         CTX,
-        Want::Plain(&pt(3)),
+        Want::Code("key_compromised"),
         4,
     );
     f.rewrap(
@@ -899,7 +1126,7 @@ fn rotation(dir: &Path) {
     f.rewrap(
         "fail_rewrap_wrong_context",
         "ring",
-        &toks[2],
+        &toks[4],
         b"x",
         Want::Code("decrypt_failed"),
         4,
@@ -922,6 +1149,15 @@ fn rotation(dir: &Path) {
         None,
         Want::Code("below_minimum_version"),
     );
+    let old_binary = binary_of(&old);
+    f.decrypt(
+        "fail_order_forged_below_min_version",
+        "min_version",
+        &text_with_prefix(&forged(&old_binary), 1),
+        b"",
+        None,
+        Want::Code("below_minimum_version"),
+    );
     f.decrypt(
         "decrypt_at_min_version",
         "min_version",
@@ -931,8 +1167,8 @@ fn rotation(dir: &Path) {
         Want::Plain(b"new"),
     );
 
-    // A decrypt-only export holding v4 and v5: reads them, and nothing else.
-    let mut export = ring.export_decrypt_only(Some(&[4, 5])).unwrap();
+    // A decrypt-only export holding v4 (pending versions are not exported): reads it, and nothing else.
+    let mut export = ring.export_decrypt_only(&[4]).unwrap();
     export.reseed_for_testing(b"rotation export");
     f.ring("export", &export, Cred::Master(master));
     f.load("load_export", "export", None);
@@ -1172,6 +1408,55 @@ fn legacy_fernet(dir: &Path) {
         CTX,
         None,
         Want::Code("invalid_argument"),
+    );
+    // Legacy tokens name no version: authentication comes first, then the state of the key
+    // that authenticated, then the TTL. A forgery is decrypt_failed whatever the keys' states.
+    let mut disabled = Keyring::generate_seeded(b"fernet disabled ring", NOW).unwrap();
+    let v1 = disabled
+        .import_fernet(std::slice::from_ref(&k1), NOW)
+        .unwrap()[0];
+    disabled
+        .set_state(v1, keyroll::KeyState::Disabled, None, NOW)
+        .unwrap();
+    f.ring("fernet_disabled", &disabled, Cred::Master(master));
+    let mut forged_fernet = raw.clone();
+    *forged_fernet.last_mut().unwrap() ^= 1;
+    let expired = ttl(60, NOW + 61);
+    for (name, tok, ttl, code) in [
+        (
+            "fail_order_fernet_disabled",
+            t.clone(),
+            None,
+            "key_disabled",
+        ),
+        (
+            "fail_order_fernet_disabled_ttl_expired",
+            t.clone(),
+            expired,
+            "key_disabled",
+        ),
+        (
+            "fail_order_fernet_forged_disabled",
+            reencode(&forged_fernet),
+            None,
+            "decrypt_failed",
+        ),
+        (
+            "fail_order_fernet_forged_ttl_expired",
+            reencode(&forged_fernet),
+            expired,
+            "decrypt_failed",
+        ),
+    ] {
+        f.decrypt(name, "fernet_disabled", &tok, b"", ttl, Want::Code(code));
+    }
+    f.decrypt(
+        "fail_order_fernet_forged_ttl_expired_enabled",
+        "ring",
+        &reencode(&forged_fernet),
+        b"",
+        expired,
+        Want::Code("decrypt_failed"),
     );
     f.rewrap(
         "rewrap_fernet_key2",
