@@ -424,7 +424,7 @@ pub fn export(s: &Session, args: &ExportArgs) -> Result<i32> {
     }
     let document = s.store.read()?;
     let ring = s.open_document(&document)?;
-    let export = ring.export_decrypt_only(args.versions.as_deref())?;
+    let export = ring.export_decrypt_only(args.versions.as_deref().unwrap_or_default())?;
     let sealed = s.seal(&export, Some(&document), keyroll::DEFAULT_PBKDF2_ITERATIONS)?;
     keyroll_store::write_atomic(&args.out, &sealed).map_err(|e| {
         CliError::new(

@@ -39,7 +39,7 @@ pub use envelope::KeyringId;
 pub use error::{Error, Result};
 pub use inspect::{inspect, TokenFormat, TokenInfo};
 pub use kdf::DEFAULT_PBKDF2_ITERATIONS;
-pub use keyring::{fernet_keyring_id, Keyring, Verified};
+pub use keyring::{fernet_keyring_id, Keyring, RewrapOptions, RewrapRequest, Rewrapped, Verified};
 pub use legacy::fernet::FernetKey;
 pub use legacy::raw_gcm::{RawGcmImport, RawGcmKey};
 pub use policy::{Policy, PolicyState, PolicyStatus};

@@ -2,7 +2,8 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use keyroll::{
-    Error, FernetKey, KeyState, Keyring, Policy, PolicyState, Protection, SecretKey, Ttl, Unlock,
+    Error, FernetKey, KeyState, Keyring, Policy, PolicyState, Protection, RewrapOptions, SecretKey,
+    Ttl, Unlock,
 };
 
 const NOW: u64 = 1_700_000_000;
@@ -128,7 +129,30 @@ fn emergency_rotation_quarantines_the_old_key() {
         "key_compromised"
     );
     assert!(ring.needs_rewrap(old.as_bytes()).unwrap());
-    let moved = ring.rewrap(old.as_bytes(), b"c").unwrap();
+    // Whoever stole v1 can forge envelopes under it: a plain rewrap refuses it rather than
+    // launder such forgeries under v2; moving the data off v1 is an explicit, reported opt-in.
+    assert_eq!(
+        ring.rewrap(old.as_bytes(), b"c").unwrap_err().code(),
+        "key_compromised"
+    );
+    assert_eq!(
+        ring.rewrap_many(&[old.as_bytes()], b"c")[0]
+            .as_ref()
+            .unwrap_err()
+            .code(),
+        "key_compromised"
+    );
+    let opt_in = RewrapOptions {
+        allow_compromised: true,
+    };
+    let out = ring
+        .rewrap_to_context_with(old.as_bytes(), b"c", b"c", opt_in)
+        .unwrap();
+    assert_eq!((out.from_version, out.from_compromised), (1, true));
+    let moved = out.token;
+    let again = ring.rewrap_many_with(&[moved.as_bytes()], b"c", opt_in);
+    let again = again[0].as_ref().unwrap();
+    assert_eq!((again.from_version, again.from_compromised), (2, false));
     assert!(!ring.needs_rewrap(moved.as_bytes()).unwrap());
     assert_eq!(
         ring.decrypt(moved.as_bytes(), b"c", None).unwrap(),
@@ -174,7 +198,7 @@ fn decrypt_only_export_reads_and_refuses_changes() {
     let mut ring = Keyring::generate(NOW).unwrap();
     ring.rotate(NOW).unwrap();
     let t2 = ring.encrypt(b"two", b"", None).unwrap();
-    let export = ring.export_decrypt_only(Some(&[2])).unwrap();
+    let export = ring.export_decrypt_only(&[2]).unwrap();
     assert!(export.is_read_only());
     assert_eq!(export.active_version(), None);
     assert_eq!(export.decrypt(t2.as_bytes(), b"", None).unwrap(), b"two");
@@ -190,7 +214,7 @@ fn decrypt_only_export_reads_and_refuses_changes() {
     assert_eq!(back.rotate(NOW).unwrap_err().code(), "read_only");
     assert_eq!(back.promote(2, NOW).unwrap_err().code(), "read_only");
     assert_eq!(
-        ring.export_decrypt_only(Some(&[7])).unwrap_err().code(),
+        ring.export_decrypt_only(&[7]).unwrap_err().code(),
         "unknown_key_version"
     );
 }
@@ -490,10 +514,22 @@ fn rewrap_to_context_moves_legacy_tokens_to_row_contexts() {
         .rewrap_binary_to_context(moved.as_bytes(), b"users:42:ssn", b"x")
         .unwrap();
     assert_eq!(ring.decrypt(&bin, b"x", None).unwrap(), b"row 42");
-    // A compromised legacy key is still readable here, as by every rewrap.
+    // A compromised legacy key is readable by a rewrap only on explicit opt-in.
     let v = ring.version(ring.versions()[1].version).unwrap().version;
     ring.set_state(v, KeyState::Compromised, None, NOW).unwrap();
-    assert!(ring.rewrap_to_context(old.as_bytes(), b"", b"c").is_ok());
+    assert_eq!(
+        ring.rewrap_to_context(old.as_bytes(), b"", b"c")
+            .unwrap_err()
+            .code(),
+        "key_compromised"
+    );
+    let opt_in = RewrapOptions {
+        allow_compromised: true,
+    };
+    let out = ring
+        .rewrap_binary_to_context_with(old.as_bytes(), b"", b"c", opt_in)
+        .unwrap();
+    assert_eq!((out.from_version, out.from_compromised), (v, true));
 }
 
 #[test]

@@ -106,7 +106,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ));
     documents.push((
         "decrypt_only".to_owned(),
-        ring.export_decrypt_only(Some(&[4, 5]))?
+        ring.export_decrypt_only(&[4, 5])?
             .to_document(Protection::MasterKey(&master))?,
     ));
 

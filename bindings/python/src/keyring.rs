@@ -602,12 +602,9 @@ impl Keyring {
         Ok(py.detach(|| self.write().import_raw_gcm(&import, now))?)
     }
 
-    /// A copy that can only decrypt: the chosen versions (all if `None`), nothing active.
-    #[pyo3(signature = (versions=None))]
-    fn export_decrypt_only(&self, versions: Option<Vec<u32>>) -> Result<Self> {
-        Ok(Self::wrap(
-            self.read().export_decrypt_only(versions.as_deref())?,
-        ))
+    /// A copy that can only decrypt exactly `versions` (active or decrypt-only ones).
+    fn export_decrypt_only(&self, versions: Vec<u32>) -> Result<Self> {
+        Ok(Self::wrap(self.read().export_decrypt_only(&versions)?))
     }
 
     fn __repr__(&self) -> String {

@@ -207,9 +207,9 @@ impl Keyring {
 
     /// A copy that can only decrypt: the chosen versions (all if none given), nothing active.
     #[uniffi::method(default(versions = None))]
-    pub fn export_decrypt_only(&self, versions: Option<Vec<u32>>) -> Result<Arc<Keyring>> {
+    pub fn export_decrypt_only(&self, versions: Vec<u32>) -> Result<Arc<Keyring>> {
         Ok(Self::new(
-            self.read().export_decrypt_only(versions.as_deref())?,
+            self.read().export_decrypt_only(&versions)?,
         ))
     }
 

@@ -237,8 +237,8 @@ impl Keyring {
 
     /// A decrypt-only copy holding `versions` (all if absent).
     #[wasm_bindgen(js_name = exportDecryptOnly)]
-    pub fn export_decrypt_only(&self, versions: Option<Vec<u32>>) -> JsResult<Keyring> {
-        js(self.0.export_decrypt_only(versions.as_deref())).map(Keyring)
+    pub fn export_decrypt_only(&self, versions: Vec<u32>) -> JsResult<Keyring> {
+        js(self.0.export_decrypt_only(&versions)).map(Keyring)
     }
 
     /// HKDF-derived key for `purpose` from the active version: `[version, bytes]`.

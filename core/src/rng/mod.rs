@@ -1,17 +1,29 @@
 //! Randomness for keys, salts and nonces.
 //!
-//! Native: AWS-LC's `RAND_bytes` (a CTR-DRBG seeded from the OS, fork- and snapshot-safe). On
-//! this machine one call costs ~400 ns whatever its length, more than sealing 64 bytes, so
-//! nonces come from a per-thread pool of 1 KiB refilled by one call (~85 nonces a call); the
-//! pool is discarded on fork (`fork.rs`) so parent and child never share a nonce. Keys, salts
-//! and ids are drawn from `RAND_bytes` directly.
-//! wasm32: `getrandom` (`crypto.getRandomValues`) refilling a 512-byte buffer, so one call into
-//! JavaScript serves ~40 nonces; wasm has no `fork`, and the module is single-threaded.
+//! **Nothing random is kept across calls.** Every byte is drawn from the system generator at the
+//! time of the call that uses it:
+//!
+//! - native: AWS-LC's `RAND_bytes`. Its per-thread CTR-DRBG detects forks by itself
+//!   (`MADV_WIPEONFORK`, which the kernel honours for every kind of fork: libc `fork`, glibc
+//!   `_Fork`, raw `fork`/`clone` syscalls) and VM snapshots (`sysgenid`/`vmgenid` where the
+//!   platform offers them), and reseeds before its next output. A library-side pool would defeat
+//!   that: bytes drawn before a fork or a snapshot and handed out after it are handed out twice.
+//!   An earlier version of keyroll kept such a pool and relied on `pthread_atfork`, which a raw
+//!   `fork` syscall never runs; parent and child then shared nonces (`tests/fork.rs`).
+//! - wasm32: `getrandom` (`crypto.getRandomValues`), one call per draw.
+//!
+//! A single encrypt draws its 12-byte nonce with one call. A batch call (`encrypt_many`,
+//! `rewrap_many`, `rewrap_batch`) draws all of its nonces with one call into a buffer that lives
+//! only for that call, hands each nonce out once and wipes it. A replay of one call (a snapshot
+//! taken mid-call and resumed twice) replays that call's fixed inputs and outputs identically,
+//! which reveals nothing new; no nonce is carried into a later call.
 //!
 //! With the `testing` feature a keyring can use a seeded generator instead, so that
 //! `examples/gen_vectors.rs` writes the same vectors every time. Nothing else may use it.
 
+use crate::aead::NONCE_LEN;
 use crate::{Error, Result};
+use zeroize::{Zeroize, Zeroizing};
 
 /// Where a keyring draws its random bytes from.
 #[derive(Default)]
@@ -30,7 +42,7 @@ impl Rng {
         Rng::Seeded(std::sync::Mutex::new((seed.to_vec(), 0)))
     }
 
-    /// Fills `dest` with random bytes.
+    /// Fills `dest` with random bytes drawn now.
     pub(crate) fn fill(&self, dest: &mut [u8]) -> Result<()> {
         match self {
             Rng::System => system_fill(dest),
@@ -51,17 +63,17 @@ impl Rng {
         }
     }
 
-    /// A fresh 96-bit nonce (through the per-thread pool for the system generator).
-    pub(crate) fn nonce(&self) -> Result<[u8; 12]> {
-        match self {
-            Rng::System => {
-                let mut out = [0u8; 12];
-                nonce_fill(&mut out)?;
-                Ok(out)
-            }
-            #[cfg(feature = "testing")]
-            Rng::Seeded(_) => self.array(),
-        }
+    /// A fresh 96-bit nonce: one draw from the generator.
+    pub(crate) fn nonce(&self) -> Result<[u8; NONCE_LEN]> {
+        self.array()
+    }
+
+    /// `count` fresh nonces drawn with one call, for one batch call only.
+    pub(crate) fn nonces(&self, count: usize) -> Result<Nonces> {
+        let len = count.checked_mul(NONCE_LEN).ok_or(Error::Rng)?;
+        let mut buf = Zeroizing::new(vec![0u8; len]);
+        self.fill(&mut buf)?;
+        Ok(Nonces { buf, used: 0 })
     }
 
     /// A fresh array of random bytes.
@@ -72,104 +84,54 @@ impl Rng {
     }
 }
 
+/// One batch call's nonces. Each is handed out once and wiped where it was; the rest are wiped
+/// when the batch ends (drop). Not `Clone`, not `Send`-shared: it cannot outlive its call by
+/// accident, since every batch method creates it on its own stack.
+pub(crate) struct Nonces {
+    buf: Zeroizing<Vec<u8>>,
+    used: usize,
+}
+
+impl Nonces {
+    /// The next unused nonce; [`Error::Rng`] if the batch asked for too few.
+    pub(crate) fn take(&mut self) -> Result<[u8; NONCE_LEN]> {
+        let end = self.used + NONCE_LEN;
+        let slot = self.buf.get_mut(self.used..end).ok_or(Error::Rng)?;
+        let mut out = [0u8; NONCE_LEN];
+        out.copy_from_slice(slot);
+        slot.zeroize();
+        self.used = end;
+        Ok(out)
+    }
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 fn system_fill(dest: &mut [u8]) -> Result<()> {
     aws_lc_rs::rand::fill(dest).map_err(|_| Error::Rng)
 }
 
-#[cfg(unix)]
-mod fork;
-
-/// Per-thread nonce pool (native unix): `RAND_bytes` output handed out 12 bytes at a time,
-/// each byte once, and thrown away after a fork.
-#[cfg(all(unix, not(target_arch = "wasm32")))]
-fn nonce_fill(dest: &mut [u8; 12]) -> Result<()> {
-    use std::cell::RefCell;
-    const POOL: usize = 1020; // 85 nonces
-    struct Pool {
-        buf: [u8; POOL],
-        used: usize,
-        generation: usize,
-    }
-    thread_local! {
-        static POOLS: RefCell<Pool> =
-            const { RefCell::new(Pool { buf: [0; POOL], used: POOL, generation: 0 }) };
-    }
-    let generation = fork::generation();
-    if fork::unavailable() {
-        return system_fill(dest);
-    }
-    const N: usize = 12;
-    POOLS.with(|pool| {
-        let pool = &mut *pool.borrow_mut();
-        if pool.used + N > POOL || pool.generation != generation {
-            system_fill(&mut pool.buf)?;
-            pool.used = 0;
-            pool.generation = generation;
-        }
-        let taken = &mut pool.buf[pool.used..pool.used + N];
-        dest.copy_from_slice(taken);
-        taken.fill(0);
-        pool.used += N;
-        #[cfg(test)]
-        LAST_REFILL_STATE.with(|s| s.set((pool.used, pool.generation)));
-        Ok(())
-    })
+#[cfg(target_arch = "wasm32")]
+fn system_fill(dest: &mut [u8]) -> Result<()> {
+    getrandom::fill(dest).map_err(|_| Error::Rng)
 }
 
-#[cfg(all(test, unix, not(target_arch = "wasm32")))]
-thread_local! {
-    /// (bytes used, generation) of this thread's pool after the last nonce, for tests.
-    static LAST_REFILL_STATE: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
-}
-
-/// No `fork` to fear (Windows) or a pool already in `system_fill` (wasm32).
-#[cfg(not(all(unix, not(target_arch = "wasm32"))))]
-fn nonce_fill(dest: &mut [u8; 12]) -> Result<()> {
-    system_fill(dest)
-}
-
-#[cfg(all(test, unix, not(target_arch = "wasm32")))]
+#[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
-    fn nonces_never_repeat_and_the_pool_is_dropped_on_fork() {
+    fn nonces_never_repeat() {
         let mut seen = std::collections::HashSet::new();
         for _ in 0..10_000 {
             assert!(seen.insert(Rng::System.nonce().unwrap()));
         }
-        // Part-way through a pool, a fork: the child's next nonce comes from a fresh pool.
-        let _ = Rng::System.nonce().unwrap();
-        let (used, generation) = LAST_REFILL_STATE.with(|s| s.get());
-        assert!(used >= 12);
-        fork::simulate_fork();
-        let after = Rng::System.nonce().unwrap();
-        assert_eq!(LAST_REFILL_STATE.with(|s| s.get()), (12, generation + 1));
-        assert!(seen.insert(after));
-    }
-}
-#[cfg(target_arch = "wasm32")]
-fn system_fill(dest: &mut [u8]) -> Result<()> {
-    use std::cell::RefCell;
-    const BUF: usize = 512;
-    thread_local! {
-        static POOL: RefCell<([u8; BUF], usize)> = const { RefCell::new(([0; BUF], BUF)) };
-    }
-    if dest.len() > BUF / 4 {
-        return getrandom::fill(dest).map_err(|_| Error::Rng);
-    }
-    POOL.with(|pool| {
-        let (buf, used) = &mut *pool.borrow_mut();
-        if BUF - *used < dest.len() {
-            getrandom::fill(buf).map_err(|_| Error::Rng)?;
-            *used = 0;
+        let mut batch = Rng::System.nonces(1_000).unwrap();
+        for _ in 0..1_000 {
+            assert!(seen.insert(batch.take().unwrap()));
         }
-        dest.copy_from_slice(&buf[*used..*used + dest.len()]);
-        // Bytes handed out are wiped so they cannot be handed out, or read, twice.
-        buf[*used..*used + dest.len()].fill(0);
-        *used += dest.len();
-        Ok(())
-    })
+        // A batch hands out exactly what it drew, each nonce once, and wipes what it gave.
+        assert!(matches!(batch.take(), Err(Error::Rng)));
+        assert!(batch.buf.iter().all(|&b| b == 0));
+    }
 }
