@@ -1644,6 +1644,7 @@ fn legacy_raw_gcm(dir: &Path) {
         1,
     );
 
+    mixed_legacy(&mut f, master, &seal);
     // Importing from the old manager's parameters gives the same keys in every language.
     let cases = [
         (
@@ -1674,5 +1675,141 @@ fn legacy_raw_gcm(dir: &Path) {
         "legacy_raw_gcm.json",
         "raw AES-256-GCM blobs of home-made managers (base64 of [version byte] nonce ct tag): \
          ASCII and PBKDF2 keys, versioned and unversioned readings, the ambiguous case",
+    );
+}
+
+/// A keyring holding both Fernet and raw-GCM keys (§6): a valid Fernet token authenticated
+/// by a Fernet key is read as Fernet; anything else that decodes as base64 goes on to the raw
+/// reading, so a blob that is also a well-formed Fernet token (first byte 80, 73 bytes, padded
+/// base64url) is still opened by its raw key.
+fn mixed_legacy(
+    f: &mut File,
+    master: [u8; 32],
+    seal: &dyn Fn(&[u8; 32], Option<u8>, &[u8], &[u8]) -> Vec<u8>,
+) {
+    use base64::engine::general_purpose::URL_SAFE;
+    let fk = FernetKey::from_secret(SecretKey::from_bytes(key32("mixed fernet key")));
+    let raw_key = key32("mixed raw key (version byte 0x80)");
+    let plain_key = key32("mixed raw key (unversioned)");
+    let mut ring = Keyring::generate_seeded(b"mixed ring", NOW).unwrap();
+    ring.import_fernet(std::slice::from_ref(&fk), NOW).unwrap();
+    for (key, version_byte) in [(raw_key, Some(0x80)), (plain_key, None)] {
+        let import = RawGcmImport {
+            key: RawGcmKey::Bytes(Zeroizing::new(key.to_vec())),
+            version_byte,
+        };
+        ring.import_raw_gcm(&import, NOW).unwrap();
+    }
+    f.ring("mixed", &ring, Cred::Master(master));
+    f.load("load_mixed", "mixed", None);
+
+    let pt = b"mixed keyring plaintext".to_vec();
+    let iv: [u8; 16] = det("mixed iv", 16).try_into().unwrap();
+    let fernet_tok = Tok::Text(fernet::encrypt(&fk, &pt, NOW, &iv));
+    f.decrypt(
+        "mixed_fernet_token",
+        "mixed",
+        &fernet_tok,
+        b"",
+        None,
+        Want::Plain(&pt),
+    );
+    let raw_std = Tok::Text(STANDARD.encode(seal(&raw_key, Some(0x80), &det("m1", 12), &pt)));
+    f.decrypt(
+        "mixed_raw_versioned",
+        "mixed",
+        &raw_std,
+        b"",
+        None,
+        Want::Plain(&pt),
+    );
+    let raw_plain = Tok::Text(STANDARD.encode(seal(&plain_key, None, &det("m2", 12), &pt)));
+    f.decrypt(
+        "mixed_raw_unversioned",
+        "mixed",
+        &raw_plain,
+        b"",
+        None,
+        Want::Plain(&pt),
+    );
+
+    // 0x80 ‖ nonce(12) ‖ 44-byte ciphertext ‖ tag(16) = 73 bytes: exactly the shape of a
+    // Fernet token with one ciphertext block, in padded base64url.
+    let dual_pt = det("dual plaintext", 44);
+    let dual = seal(&raw_key, Some(0x80), &det("dual nonce", 12), &dual_pt);
+    assert_eq!((dual.len(), dual[0]), (73, 0x80));
+    let dual_tok = Tok::Text(URL_SAFE.encode(&dual));
+    f.decrypt(
+        "mixed_dual_blob_read_as_raw",
+        "mixed",
+        &dual_tok,
+        b"",
+        None,
+        Want::Plain(&dual_pt),
+    );
+    // inspect has no key: it reports the Fernet structure it sees (nothing is authenticated).
+    f.inspect("inspect_dual_blob_as_fernet", &dual_tok, None);
+
+    let other = FernetKey::from_secret(SecretKey::from_bytes(key32("mixed other fernet key")));
+    let foreign = Tok::Text(fernet::encrypt(&other, &pt, NOW, &iv));
+    f.decrypt(
+        "fail_mixed_foreign_fernet_token",
+        "mixed",
+        &foreign,
+        b"",
+        None,
+        Want::Code("decrypt_failed"),
+    );
+    // Too short for Fernet (malformed there) but valid base64: the raw reading decides.
+    let short = Tok::Text(URL_SAFE.encode([0x80u8; 20]));
+    f.decrypt(
+        "fail_mixed_short_fernet_like",
+        "mixed",
+        &short,
+        b"",
+        None,
+        Want::Code("decrypt_failed"),
+    );
+    f.decrypt(
+        "fail_mixed_not_base64",
+        "mixed",
+        &Tok::Text("gAAAAA!!".into()),
+        b"",
+        None,
+        Want::Code("malformed"),
+    );
+    // A Fernet token whose key is disabled stops at that state; raw keys are not tried.
+    let mut disabled = Keyring::generate_seeded(b"mixed disabled ring", NOW).unwrap();
+    let fv = disabled
+        .import_fernet(std::slice::from_ref(&fk), NOW)
+        .unwrap()[0];
+    disabled
+        .import_raw_gcm(
+            &RawGcmImport {
+                key: RawGcmKey::Bytes(Zeroizing::new(raw_key.to_vec())),
+                version_byte: Some(0x80),
+            },
+            NOW,
+        )
+        .unwrap();
+    disabled
+        .set_state(fv, keyroll::KeyState::Disabled, None, NOW)
+        .unwrap();
+    f.ring("mixed_fernet_disabled", &disabled, Cred::Master(master));
+    f.decrypt(
+        "fail_mixed_fernet_key_disabled",
+        "mixed_fernet_disabled",
+        &fernet_tok,
+        b"",
+        None,
+        Want::Code("key_disabled"),
+    );
+    f.decrypt(
+        "mixed_fernet_disabled_still_reads_raw",
+        "mixed_fernet_disabled",
+        &dual_tok,
+        b"",
+        None,
+        Want::Plain(&dual_pt),
     );
 }
