@@ -960,6 +960,7 @@ fn keyring(dir: &Path) {
         f.raw_ring(&name, doc, cred);
         f.load(&format!("fail_load_{what}"), &name, Some(code));
     }
+    json_input(&mut f, master);
     f.write(
         dir,
         "keyring.json",
@@ -1678,15 +1679,14 @@ fn legacy_raw_gcm(dir: &Path) {
     );
 }
 
+/// Seals a raw-GCM blob: key, optional version byte, nonce, plaintext.
+type SealRaw<'a> = dyn Fn(&[u8; 32], Option<u8>, &[u8], &[u8]) -> Vec<u8> + 'a;
+
 /// A keyring holding both Fernet and raw-GCM keys (§6): a valid Fernet token authenticated
 /// by a Fernet key is read as Fernet; anything else that decodes as base64 goes on to the raw
 /// reading, so a blob that is also a well-formed Fernet token (first byte 80, 73 bytes, padded
 /// base64url) is still opened by its raw key.
-fn mixed_legacy(
-    f: &mut File,
-    master: [u8; 32],
-    seal: &dyn Fn(&[u8; 32], Option<u8>, &[u8], &[u8]) -> Vec<u8>,
-) {
+fn mixed_legacy(f: &mut File, master: [u8; 32], seal: &SealRaw<'_>) {
     use base64::engine::general_purpose::URL_SAFE;
     let fk = FernetKey::from_secret(SecretKey::from_bytes(key32("mixed fernet key")));
     let raw_key = key32("mixed raw key (version byte 0x80)");
@@ -1812,4 +1812,176 @@ fn mixed_legacy(
         None,
         Want::Plain(&dual_pt),
     );
+}
+
+/// How keyring documents are read as JSON (§7 "Reading the JSON"): RFC 8259 text, parsed
+/// strictly, then the MAC is checked over the canonical form of what was parsed. Each
+/// rejected spelling below stands for a value equal to the original, so a lenient reader
+/// would load it (its MAC still matches): only the parser can refuse it.
+fn json_input(f: &mut File, master: [u8; 32]) {
+    let mut ring = Keyring::generate_seeded(b"keyring json ring", NOW).unwrap();
+    // A note with every kind of character the canonical form treats specially.
+    let note = "a/b \"q\" \\ \t\n\r\u{8}\u{c}\u{1}\u{1f}\u{7f} é \u{2028} 🔑";
+    ring.emergency_rotate(note, NOW + DAY).unwrap();
+    ring.reseed_for_testing(b"keyring json ring sealing");
+    f.ring("json", &ring, Cred::Master(master));
+    f.load("load_json_canonical_escapes", "json", None);
+    let doc = f.keyrings["json"]["document"].as_str().unwrap().to_string();
+    // The canonical form escapes exactly these: \" \\ \n \r \t \b \f and \u00XX (lower-case
+    // hex) for the other controls; '/', DEL, U+2028 and non-ASCII stay raw.
+    for piece in [
+        "a/b \\\"q\\\" \\\\ \\t\\n\\r\\b\\f\\u0001\\u001f\u{7f} é \u{2028} 🔑",
+        "\"generation\": ",
+    ] {
+        assert!(doc.contains(piece), "canonical note spelling: {piece}");
+    }
+    let rep = |from: &str, to: &str| {
+        assert!(doc.contains(from), "{from}");
+        doc.replacen(from, to, 1)
+    };
+    let value: Value = serde_json::from_str(&doc).unwrap();
+    let accepted: Vec<(&str, String)> = vec![
+        // member order and whitespace are free: the MAC is over the canonical form
+        (
+            "compact_sorted_members",
+            serde_json::to_string(&value).unwrap(),
+        ),
+        ("surrounding_whitespace", format!(" \r\n\t{doc}\n \t\r\n")),
+        // escapes decode to the same string (values and member names alike)
+        (
+            "escaped_letter",
+            rep("\"kind\": \"aes256_gcm\"", "\"kind\": \"\\u0061es256_gcm\""),
+        ),
+        (
+            "escaped_member_name",
+            rep("\"kind\": \"aes256_gcm\"", "\"\\u006bind\": \"aes256_gcm\""),
+        ),
+        ("escaped_solidus", rep("a/b", "a\\/b")),
+        ("escaped_non_ascii_lower", rep("é", "\\u00e9")),
+        ("escaped_non_ascii_upper", rep("é", "\\u00E9")),
+        ("escaped_surrogate_pair", rep("🔑", "\\ud83d\\udd11")),
+        ("escaped_del", rep("\u{7f}", "\\u007f")),
+        ("escaped_u2028", rep("\u{2028}", "\\u2028")),
+        ("escaped_control_as_u00", rep("\\t", "\\u0009")),
+        // an explicit null is an absent optional member
+        (
+            "null_optional_member",
+            rep(
+                "\"state\": \"active\",",
+                "\"state\": \"active\", \"note\": null,",
+            ),
+        ),
+    ];
+    for (what, d) in accepted {
+        let name = format!("json_{what}");
+        f.raw_ring(&name, d, Cred::Master(master));
+        f.load(&format!("load_json_{what}"), &name, None);
+        assert_eq!(
+            summary(f.get(&name)),
+            summary(f.get("json")),
+            "{what}: same keyring"
+        );
+    }
+    let sealed_line = {
+        let i = doc.find("\"sealed\": ").unwrap();
+        doc[i..i + doc[i..].find('\n').unwrap()].to_string()
+    };
+    let mut rejected: Vec<(String, String)> = Vec::new();
+    for (field, from) in [
+        ("min_version", "\"min_version\": 0"),
+        ("version", "\"version\": 1,"),
+        ("schema", "\"keyroll_keyring\": 1,"),
+    ] {
+        let (key, n) = from.trim_end_matches(',').split_once(": ").unwrap();
+        let comma = if from.ends_with(',') { "," } else { "" };
+        let spellings: &[(&str, String)] = &[
+            ("fraction", format!("{n}.0")),
+            ("exponent", format!("{n}e0")),
+            ("exponent_upper", format!("{n}E0")),
+            ("leading_zero", format!("0{n}")),
+            ("plus_sign", format!("+{n}")),
+            ("string", format!("\"{n}\"")),
+        ];
+        for (how, spelled) in spellings {
+            rejected.push((
+                format!("{field}_{how}"),
+                rep(from, &format!("{key}: {spelled}{comma}")),
+            ));
+        }
+    }
+    rejected.push((
+        "min_version_negative_zero".into(),
+        rep("\"min_version\": 0", "\"min_version\": -0"),
+    ));
+    rejected.push((
+        "min_version_over_u32".into(),
+        rep("\"min_version\": 0", "\"min_version\": 4294967296"),
+    ));
+    rejected.push((
+        "created_at_exponent".into(),
+        rep(&format!("\"created_at\": {NOW}"), "\"created_at\": 1.7e9"),
+    ));
+    rejected.push((
+        "read_only_as_number".into(),
+        rep("\"read_only\": false", "\"read_only\": 0"),
+    ));
+    for (what, from) in [
+        ("top", "\"keyroll_keyring\": 1,"),
+        ("body", "\"read_only\": false,"),
+        ("version", "\"state\": \"active\","),
+        ("kek", "\"method\": \"master-key\""),
+        ("policy", "\"warn_after_days\": 80"),
+    ] {
+        let sep = if from.ends_with(',') { " " } else { ", " };
+        rejected.push((
+            format!("duplicate_member_{what}"),
+            rep(from, &format!("{from}{sep}{from}")),
+        ));
+    }
+    rejected.push((
+        "duplicate_member_sealed".into(),
+        rep(
+            &sealed_line,
+            &format!("\"sealed\": \"AAAA\", {sealed_line}"),
+        ),
+    ));
+    rejected.push((
+        "unknown_member_version".into(),
+        rep(
+            "\"state\": \"active\",",
+            "\"state\": \"active\", \"extra\": 1,",
+        ),
+    ));
+    rejected.push((
+        "unknown_member_kek".into(),
+        rep(
+            "\"method\": \"master-key\"",
+            "\"method\": \"master-key\", \"extra\": 1",
+        ),
+    ));
+    rejected.push((
+        "unknown_member_policy".into(),
+        rep(
+            "\"warn_after_days\": 80",
+            "\"warn_after_days\": 80, \"extra\": 1",
+        ),
+    ));
+    rejected.push(("raw_tab_in_string".into(), rep("\\t", "\t")));
+    rejected.push(("raw_newline_in_string".into(), rep("\\n", "\n")));
+    rejected.push(("raw_control_in_string".into(), rep("\\u001f", "\u{1f}")));
+    rejected.push(("lone_surrogate".into(), rep("🔑", "\\ud83d")));
+    rejected.push(("bad_escape".into(), rep("a/b", "a\\qb")));
+    rejected.push(("trailing_garbage".into(), format!("{doc}x")));
+    rejected.push(("trailing_second_value".into(), format!("{doc}{{}}")));
+    rejected.push(("trailing_nul".into(), format!("{doc}\u{0}")));
+    rejected.push(("byte_order_mark".into(), format!("\u{feff}{doc}")));
+    for (what, d) in rejected {
+        let name = format!("damaged_json_{what}");
+        f.raw_ring(&name, d, Cred::Master(master));
+        f.load(
+            &format!("fail_load_json_{what}"),
+            &name,
+            Some("keyring_corrupt"),
+        );
+    }
 }

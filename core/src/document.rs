@@ -103,7 +103,9 @@ struct Body {
 #[serde(tag = "method", rename_all = "kebab-case", deny_unknown_fields)]
 enum Kek {
     Pbkdf2HmacSha256 { salt: String, iterations: u32 },
-    MasterKey,
+    /// A struct variant, not a unit one: serde ignores unknown members next to the tag of a
+    /// unit variant even under `deny_unknown_fields`, and §7 refuses unknown members.
+    MasterKey {},
 }
 
 #[derive(Serialize, Deserialize)]
@@ -168,7 +170,7 @@ impl Keyring {
                 let salt = B64.encode(salt);
                 (Kek::Pbkdf2HmacSha256 { salt, iterations }, root)
             }
-            Protection::MasterKey(key) => (Kek::MasterKey, key.clone()),
+            Protection::MasterKey(key) => (Kek::MasterKey {}, key.clone()),
         };
         let keks = Keks::new(&root, &self.id);
         let mut versions = Vec::with_capacity(self.slots.len());
@@ -228,7 +230,7 @@ impl Keyring {
                 }
                 pbkdf2_sha256(p, &salt, *iterations)
             }
-            (Kek::MasterKey, Unlock::MasterKey(key)) => key.clone(),
+            (Kek::MasterKey {}, Unlock::MasterKey(key)) => key.clone(),
             _ => return Err(Error::BadPassphrase),
         };
         let keks = Keks::new(&root, &id);
@@ -321,6 +323,6 @@ pub fn document_sealing(document: &[u8]) -> Result<Sealing> {
         .map_err(|_| Error::KeyringCorrupt("not a keyroll keyring document"))?;
     Ok(match doc.body.kek {
         Kek::Pbkdf2HmacSha256 { iterations, .. } => Sealing::Passphrase { iterations },
-        Kek::MasterKey => Sealing::MasterKey,
+        Kek::MasterKey {} => Sealing::MasterKey,
     })
 }
