@@ -135,3 +135,79 @@ def test_random_fernet_tokens_fuzz(keys) -> None:
         token = pyca.Fernet(key).encrypt_at_time(payload, ts)
         assert compat.Fernet(key).decrypt(token) == payload
         assert compat.Fernet(key).extract_timestamp(token) == ts
+
+
+# Characters outside ASCII, some of which Unicode-aware decoders treat as digits, letters or
+# spaces (Arabic-Indic zero, fullwidth "a", no-break space, zero-width space, BOM, …).
+NON_ASCII = ["é", "\u00a0", "\u0660", "\uff41", "\u200b", "\u2028", "\x80", "\xff", "\ufeff", "🔑"]
+
+
+def _outcome(fn, token):
+    try:
+        return ("ok", fn(token))
+    except Exception as exc:  # noqa: BLE001 (the type is what is compared)
+        return ("raised", exc)
+
+
+def _variants(token: str, char: str) -> list[bytes | str]:
+    """The token with `char` inserted at, or replacing, the start, the version byte, the middle
+    and the end; each as str, UTF-8 bytes and (where it fits) Latin-1 bytes."""
+    texts = []
+    for at in (0, 1, len(token) // 2, len(token) - 1, len(token)):
+        texts += [token[:at] + char + token[at:], token[:at] + char + token[at + 1 :]]
+    out: list[bytes | str] = []
+    for text in texts:
+        out += [text, text.encode("utf-8")]
+        if ord(char) < 256:
+            out.append(text.encode("latin-1"))
+    return out
+
+
+@pytest.mark.parametrize("char", NON_ASCII, ids=ascii)
+def test_non_ascii_tokens_behave_as_pyca(keys, char) -> None:
+    """pyca is the reference: a `str` token with a non-ASCII character raises `ValueError`
+    there (ours is also an `InvalidToken`); a `bytes` token has such bytes skipped by the
+    base64 decoder, so a Fernet token still opens. Both libraries get the same inputs."""
+    ref, ours = pyca.Fernet(keys[0]), compat.Fernet(keys[0])
+    ref_multi, ours_multi = pyca.MultiFernet([ref]), compat.MultiFernet([ours])
+    calls = [
+        ("decrypt", ref.decrypt, ours.decrypt),
+        (
+            "decrypt_at_time",
+            lambda t: ref.decrypt_at_time(t, 10**9, 2_000),
+            lambda t: ours.decrypt_at_time(t, 10**9, 2_000),
+        ),
+        ("extract_timestamp", ref.extract_timestamp, ours.extract_timestamp),
+        ("multi.decrypt", ref_multi.decrypt, ours_multi.decrypt),
+        (
+            "multi.rotate",
+            lambda t: ref_multi.decrypt(ref_multi.rotate(t)),
+            lambda t: ours_multi.decrypt(ours_multi.rotate(t)),
+        ),
+    ]
+    tokens = [
+        ref.encrypt_at_time(b"secret", 1_000).decode(),
+        ours.encrypt_at_time(b"secret", 1_000).decode(),
+    ]
+    seen = {"ok": 0, "ValueError": 0, "InvalidToken": 0}
+    for token in tokens:
+        for variant in _variants(token, char):
+            for name, ref_call, our_call in calls:
+                expected, got = _outcome(ref_call, variant), _outcome(our_call, variant)
+                where = (name, variant)
+                if expected[0] == "ok":
+                    assert got == expected, where
+                    seen["ok"] += 1
+                    continue
+                assert got[0] == "raised", where
+                assert isinstance(got[1], compat.InvalidToken), (where, got[1])
+                if isinstance(expected[1], pyca.InvalidToken):
+                    seen["InvalidToken"] += 1
+                else:
+                    assert type(expected[1]) is ValueError, (where, expected[1])
+                    assert isinstance(got[1], ValueError), (where, got[1])
+                    assert str(got[1]) == str(expected[1])
+                    seen["ValueError"] += 1
+    # Every kind of outcome was exercised: str refused as ValueError, bytes read or refused.
+    assert seen["ValueError"] >= 20 * len(calls), seen
+    assert seen["ok"] > 0 and seen["InvalidToken"] > 0, seen

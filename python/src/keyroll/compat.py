@@ -12,7 +12,8 @@ Change ``from cryptography.fernet import Fernet, MultiFernet, InvalidToken`` to
   keeping its timestamp.
 
 Signatures, return types and exceptions are those of ``cryptography.fernet``: bytes in, bytes
-out, ``InvalidToken`` for any token that does not open, ``ValueError`` for a bad key,
+out, ``InvalidToken`` for any token that does not open, ``ValueError`` for a bad key or a
+``str`` token holding a non-ASCII character (that one is also an ``InvalidToken``),
 ``TypeError`` for a wrong argument type. The keys are held inside a native
 :class:`keyroll.Keyring`, never in a Python attribute, repr or pickle.
 
@@ -40,6 +41,20 @@ class InvalidToken(DecryptError):  # noqa: N818 (the name cryptography.fernet us
         super().__init__(message, code)
 
 
+class _NonAsciiToken(InvalidToken, ValueError):
+    """A ``str`` token with a character outside ASCII.
+
+    ``cryptography.fernet`` decodes tokens with ``base64.urlsafe_b64decode``, which raises a
+    plain ``ValueError`` for such a string before any key is tried (and skips non-alphabet
+    *bytes* in a ``bytes`` token, which keyroll mirrors). This is both a ``ValueError``, so that
+    code written against pyca behaves the same, and an ``InvalidToken``, so that
+    ``except InvalidToken`` also catches it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("string argument should contain only ASCII characters", "malformed")
+
+
 _KEY_ERROR = "Fernet key must be 32 url-safe base64-encoded bytes."
 
 
@@ -58,6 +73,8 @@ def _parse_key(key: bytes | str) -> FernetKey:
 def _check_token(token: object) -> None:
     if not isinstance(token, (str, bytes)):
         raise TypeError("token must be bytes or str")
+    if isinstance(token, str) and not token.isascii():
+        raise _NonAsciiToken
 
 
 def _check_ttl(ttl: int | None) -> None:
