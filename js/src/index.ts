@@ -13,6 +13,7 @@ import type { TokenInfo } from './types.js';
 export { Keyring } from './keyring.js';
 export type {
   ContextOptions,
+  RewrapOptions,
   DecryptOptions,
   DumpOptions,
   EncryptOptions,

@@ -38,6 +38,15 @@ export interface ContextOptions {
   context?: Bytes;
 }
 
+/** Options of `rewrap`. */
+export interface RewrapOptions extends ContextOptions {
+  /**
+   * Also read tokens under a compromised version (to move data off it). Such data is
+   * unverified: whoever stole the key could have forged it. Off by default.
+   */
+  allowCompromised?: boolean;
+}
+
 /** A legacy AES-256-GCM key from a home-made manager. */
 export type RawGcmKey =
   | { key: Uint8Array }
@@ -244,10 +253,13 @@ export class Keyring {
     );
   }
 
-  /** A copy that only decrypts: the chosen versions (all by default), every change refused. */
-  exportDecryptOnly(versions?: readonly number[]): Keyring {
-    const chosen = versions === undefined ? undefined : Uint32Array.from(versions);
-    return new Keyring(this.#ring.exportDecryptOnly(chosen));
+  /**
+   * A copy that only decrypts exactly `versions` (active or decrypt-only ones; never compromised,
+   * disabled, destroyed or pending material), every change refused. Whoever holds it can also
+   * forge envelopes for those versions: seal it under its own credential.
+   */
+  exportDecryptOnly(versions: readonly number[]): Keyring {
+    return new Keyring(this.#ring.exportDecryptOnly(Uint32Array.from(versions)));
   }
 
   /** A key for another purpose, HKDF-derived from the active version (changes on rotation). */
@@ -286,13 +298,13 @@ export class Keyring {
   }
 
   /** Re-encrypts under the active version, keeping the issued-at time; plaintext stays inside. */
-  rewrap(token: Bytes, options: ContextOptions = {}): string {
-    return this.#ring.rewrap(bytes(token), bytes(options.context));
+  rewrap(token: Bytes, options: RewrapOptions = {}): string {
+    return this.#ring.rewrap(bytes(token), bytes(options.context), options.allowCompromised === true);
   }
 
   /** `rewrap` to the binary form. */
-  rewrapBinary(token: Bytes, options: ContextOptions = {}): Uint8Array {
-    return this.#ring.rewrapBinary(bytes(token), bytes(options.context));
+  rewrapBinary(token: Bytes, options: RewrapOptions = {}): Uint8Array {
+    return this.#ring.rewrapBinary(bytes(token), bytes(options.context), options.allowCompromised === true);
   }
 
   /** Whether `rewrap` would change this token (reads the header only, decrypts nothing). */
@@ -311,8 +323,8 @@ export class Keyring {
   }
 
   /** Rewraps each token (text form); a bad one gives a `KeyrollError` in its place. */
-  rewrapMany(tokens: readonly Bytes[], options: ContextOptions = {}): Array<string | KeyrollError> {
-    return this.#ring.rewrapMany(tokens.map(bytes), bytes(options.context));
+  rewrapMany(tokens: readonly Bytes[], options: RewrapOptions = {}): Array<string | KeyrollError> {
+    return this.#ring.rewrapMany(tokens.map(bytes), bytes(options.context), options.allowCompromised === true);
   }
 
   /** Wipes the keys and releases the wasm memory now. Safe to call twice. */

@@ -73,7 +73,9 @@ test('rotation, rewrap, emergency rotation, states, minimum version', () => {
   assert.equal(v2.state, 'compromised');
   assert.equal(v2.note, 'laptop stolen');
   throwsCode(() => ring.decrypt(t2, { context: 'c' }), 'key_compromised');
-  const t3 = ring.rewrap(t2, { context: 'c' });
+  throwsCode(() => ring.rewrap(t2, { context: 'c' }), 'key_compromised');
+  assert.ok(isKeyrollError(ring.rewrapMany([t2], { context: 'c' })[0]));
+  const t3 = ring.rewrap(t2, { context: 'c', allowCompromised: true });
   assert.equal(ring.decryptString(t3, { context: 'c' }), 'secret');
   ring.setState(1, 'disabled', { note: 'retired', now: T0 + 92 * DAY });
   throwsCode(() => ring.decrypt(t1, { context: 'c' }), 'key_disabled');
@@ -103,7 +105,8 @@ test('policy and checkPolicy', () => {
   ring.setPolicy({ rotateAfterDays: 30, warnAfterDays: 20 });
   assert.equal(ring.checkPolicy(T0 + 30 * DAY).state, 'due');
   throwsCode(() => ring.setPolicy({ rotateAfterDays: 10, warnAfterDays: 20 }), 'invalid_argument');
-  assert.equal(ring.exportDecryptOnly().checkPolicy(T0).state, 'no_active_key');
+  assert.equal(ring.exportDecryptOnly([1]).checkPolicy(T0).state, 'no_active_key');
+  throwsCode(() => ring.exportDecryptOnly([]), 'invalid_argument');
 });
 
 test('batch forms give one result per item', () => {

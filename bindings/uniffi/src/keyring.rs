@@ -205,12 +205,9 @@ impl Keyring {
         Ok(self.write().import_raw_gcm(&import.into(), now)?)
     }
 
-    /// A copy that can only decrypt: the chosen versions (all if none given), nothing active.
-    #[uniffi::method(default(versions = None))]
+    /// A copy that can only decrypt exactly `versions` (active or decrypt-only ones).
     pub fn export_decrypt_only(&self, versions: Vec<u32>) -> Result<Arc<Keyring>> {
-        Ok(Self::new(
-            self.read().export_decrypt_only(&versions)?,
-        ))
+        Ok(Self::new(self.read().export_decrypt_only(&versions)?))
     }
 
     /// Seals this keyring into a document under a passphrase (PBKDF2-HMAC-SHA256; the default

@@ -8,7 +8,8 @@ use crate::convert::{json, opt_secs, opt_u64, secs, ttl};
 use crate::error::{js, to_js, JsResult};
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use keyroll::{
-    FernetKey, KeyState, Policy, Protection, RawGcmImport, RawGcmKey, SecretKey, Unlock,
+    FernetKey, KeyState, Policy, Protection, RawGcmImport, RawGcmKey, RewrapOptions, SecretKey,
+    Unlock,
 };
 use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
@@ -311,15 +312,34 @@ impl Keyring {
         Ok(out)
     }
 
-    /// Re-encrypts under the active version (text form), keeping the issued-at time.
-    pub fn rewrap(&self, token: &[u8], context: &[u8]) -> JsResult<String> {
-        js(self.0.rewrap(token, context))
+    /// Re-encrypts under the active version (text form), keeping the issued-at time; reads a
+    /// compromised version only if `allow_compromised`.
+    pub fn rewrap(
+        &self,
+        token: &[u8],
+        context: &[u8],
+        allow_compromised: bool,
+    ) -> JsResult<String> {
+        let options = RewrapOptions { allow_compromised };
+        js(self
+            .0
+            .rewrap_to_context_with(token, context, context, options))
+        .map(|r| r.token)
     }
 
     /// Re-encrypts under the active version (binary form).
     #[wasm_bindgen(js_name = rewrapBinary)]
-    pub fn rewrap_binary(&self, token: &[u8], context: &[u8]) -> JsResult<Vec<u8>> {
-        js(self.0.rewrap_binary(token, context))
+    pub fn rewrap_binary(
+        &self,
+        token: &[u8],
+        context: &[u8],
+        allow_compromised: bool,
+    ) -> JsResult<Vec<u8>> {
+        let options = RewrapOptions { allow_compromised };
+        js(self
+            .0
+            .rewrap_binary_to_context_with(token, context, context, options))
+        .map(|r| r.token)
     }
 
     /// Whether `rewrap` would change `token` (reads its header only).
@@ -362,8 +382,15 @@ impl Keyring {
 
     /// Rewraps each token: a string or a `KeyrollError` per item.
     #[wasm_bindgen(js_name = rewrapMany)]
-    pub fn rewrap_many(&self, tokens: Vec<Uint8Array>, context: &[u8]) -> Array {
+    pub fn rewrap_many(
+        &self,
+        tokens: Vec<Uint8Array>,
+        context: &[u8],
+        allow_compromised: bool,
+    ) -> Array {
         let tokens: Vec<Vec<u8>> = tokens.iter().map(Uint8Array::to_vec).collect();
-        results(self.0.rewrap_many(&tokens, context))
+        let options = RewrapOptions { allow_compromised };
+        let out = self.0.rewrap_many_with(&tokens, context, options);
+        results(out.into_iter().map(|r| r.map(|r| r.token)).collect())
     }
 }

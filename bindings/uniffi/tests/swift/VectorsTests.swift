@@ -229,7 +229,7 @@ final class VectorsTests: XCTestCase {
         _ = try server.rotate(now: now + 86_400)
         let current = try server.encryptBinary(plaintext: secret, context: ctx)
         let masterKey = Data((0..<32).map { UInt8($0) })
-        let shipped = try server.exportDecryptOnly().toDocumentWithMasterKey(masterKey: masterKey)
+        let shipped = try server.exportDecryptOnly(versions: [1, 2]).toDocumentWithMasterKey(masterKey: masterKey)
 
         let app = try Keyring.fromDocumentWithMasterKey(document: shipped, masterKey: masterKey)
         XCTAssertTrue(app.isReadOnly())

@@ -42,7 +42,7 @@ API = [
     # Changing and exporting.
     "open func rotate(now: UInt64) throws -> UInt32 {",
     "open func importRawGcm(`import`: RawGcmImport, now: UInt64) throws -> UInt32 {",
-    "open func exportDecryptOnly(versions: [UInt32]? = nil) throws -> Keyring {",
+    "open func exportDecryptOnly(versions: [UInt32]) throws -> Keyring {",
     "open func toDocumentWithPassphrase(passphrase: Data, iterations: UInt32 = UInt32(600000)) throws -> Data {",
     "open func toDocumentWithMasterKey(masterKey: Data) throws -> Data {",
     "public var debugDescription: String {",

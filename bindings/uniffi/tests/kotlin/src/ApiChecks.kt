@@ -82,7 +82,7 @@ class ApiChecks(private val r: Report) {
         server.rotate(now + 86_400u)
         val current = server.encryptBinary(secret, ctx, now + 86_401u)
         val masterKey = Random(7).nextBytes(32)
-        val shipped = server.exportDecryptOnly().toDocumentWithMasterKey(masterKey)
+        val shipped = server.exportDecryptOnly(listOf(1u, 2u)).toDocumentWithMasterKey(masterKey)
 
         val app = Keyring.fromDocumentWithMasterKey(shipped, masterKey)
         r.check(app.isReadOnly() && app.activeVersion() == null && app.id() == server.id()) { "export: $app" }
