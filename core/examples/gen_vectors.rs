@@ -961,6 +961,7 @@ fn keyring(dir: &Path) {
         f.load(&format!("fail_load_{what}"), &name, Some(code));
     }
     json_input(&mut f, master);
+    structure(&mut f, master);
     f.write(
         dir,
         "keyring.json",
@@ -1983,5 +1984,273 @@ fn json_input(f: &mut File, master: [u8; 32]) {
             &name,
             Some("keyring_corrupt"),
         );
+    }
+}
+
+/// The members of a keyring document in canonical order (§7); unknown ones sort last.
+const CANONICAL_ORDER: &[&str] = &[
+    "keyring_id",
+    "generation",
+    "kek",
+    "method",
+    "salt",
+    "iterations",
+    "check",
+    "read_only",
+    "min_version",
+    "policy",
+    "rotate_after_days",
+    "warn_after_days",
+    "versions",
+    "version",
+    "kind",
+    "state",
+    "created_at",
+    "activated_at",
+    "retired_at",
+    "compromised_at",
+    "destroyed_at",
+    "note",
+    "legacy_version_byte",
+    "sealed",
+];
+
+/// `canonical(body)` of §7, written from the spec (not by the core's serializer).
+fn canonical(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort_by_key(|k| {
+                let rank = CANONICAL_ORDER.iter().position(|o| o == k);
+                (rank.unwrap_or(usize::MAX), k.to_string())
+            });
+            let members: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{}:{}", Value::String(k.to_string()), canonical(&m[*k])))
+                .collect();
+            format!("{{{}}}", members.join(","))
+        }
+        Value::Array(a) => {
+            let items: Vec<String> = a.iter().map(canonical).collect();
+            format!("[{}]", items.join(","))
+        }
+        other => serde_json::to_string(other).unwrap(),
+    }
+}
+
+/// HKDF-SHA256(master key, salt = keyring id, info) as §7 derives `wrap` and `mac`.
+fn document_key(master: &[u8; 32], id_hex: &str, info: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    keyroll::kdf::hkdf_sha256(
+        master,
+        &hex::decode(id_hex).unwrap(),
+        &[info.as_bytes()],
+        &mut out,
+    )
+    .unwrap();
+    out
+}
+
+/// Re-MACs an edited master-key document, so that what is checked after the MAC is reached.
+fn remac(doc: &mut Value, master: &[u8; 32]) {
+    use hmac::{Hmac, Mac};
+    let id = doc["body"]["keyring_id"].as_str().unwrap().to_string();
+    let key = document_key(master, &id, "keyroll/v1 keyring mac");
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap();
+    mac.update(b"keyroll/v1 keyring body");
+    mac.update(canonical(&doc["body"]).as_bytes());
+    doc["mac"] = json!(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()));
+}
+
+/// Seals `key` for `version` of `kind` (id 1 aes256_gcm, 2 fernet, 3 raw_gcm) as §7 does.
+fn seal_key(master: &[u8; 32], id_hex: &str, version: u32, kind: u8, key: &[u8; 32]) -> String {
+    let wrap = keyroll::aead::AeadKey::new(&SecretKey::from_bytes(document_key(
+        master,
+        id_hex,
+        "keyroll/v1 keyring wrap",
+    )));
+    let nonce: [u8; 12] = det(&format!("reseal {version}"), 12).try_into().unwrap();
+    let mut aad = b"keyroll/v1 keyring key".to_vec();
+    aad.extend_from_slice(&hex::decode(id_hex).unwrap());
+    aad.extend_from_slice(&version.to_be_bytes());
+    aad.push(kind);
+    let mut out = nonce.to_vec();
+    wrap.seal_append(&nonce, &aad, key, &mut out);
+    URL_SAFE_NO_PAD.encode(out)
+}
+
+/// §7's checks after the MAC: documents damaged in structure but carrying a valid MAC (the
+/// generator holds the master key and re-MACs them), so each check is reached and refuses
+/// the document with `keyring_corrupt`. Also the value checks made before the MAC.
+fn structure(f: &mut File, master: [u8; 32]) {
+    let fk = key32("structure fernet key");
+    let mut ring = Keyring::generate_seeded(b"keyring structure ring", NOW).unwrap();
+    ring.rotate(NOW + DAY).unwrap();
+    let fv = ring
+        .import_fernet(&[FernetKey::from_secret(SecretKey::from_bytes(fk))], NOW)
+        .unwrap()[0];
+    let raw_import = RawGcmImport {
+        key: RawGcmKey::Bytes(Zeroizing::new(key32("structure raw key").to_vec())),
+        version_byte: Some(1),
+    };
+    let rv = ring.import_raw_gcm(&raw_import, NOW).unwrap();
+    ring.add_version(NOW + 2 * DAY).unwrap();
+    ring.set_state(1, keyroll::KeyState::Destroyed, None, NOW + 2 * DAY)
+        .unwrap();
+    ring.reseed_for_testing(b"keyring structure sealing");
+    f.ring("structure", &ring, Cred::Master(master));
+    f.load("load_structure", "structure", None);
+    let doc: Value =
+        serde_json::from_str(f.keyrings["structure"]["document"].as_str().unwrap()).unwrap();
+    // The spec's canonical form, computed here independently, gives the core's MAC.
+    let mut check = doc.clone();
+    remac(&mut check, &master);
+    assert_eq!(
+        check["mac"], doc["mac"],
+        "canonical(body) as §7 describes it"
+    );
+    let id = doc["body"]["keyring_id"].as_str().unwrap().to_string();
+    let index = |v: u32| {
+        doc["body"]["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|x| x["version"] == json!(v))
+            .unwrap()
+    };
+    let (i1, i2, ir, ifv) = (index(1), index(2), index(rv), index(fv));
+    let i4 = index(4);
+    assert_eq!(doc["body"]["versions"][i2]["state"], json!("active"));
+    type Edit<'a> = Box<dyn Fn(&mut Value) + 'a>;
+    let id2 = id.clone();
+    let cases: Vec<(&str, Edit)> = vec![
+        (
+            "version_zero",
+            Box::new(move |d| d["body"]["versions"][i2]["version"] = json!(0)),
+        ),
+        (
+            "version_repeated",
+            Box::new(move |d| {
+                let copy = d["body"]["versions"][i2].clone();
+                d["body"]["versions"][i4] = copy;
+            }),
+        ),
+        (
+            "sealed_bad_base64",
+            Box::new(move |d| d["body"]["versions"][i2]["sealed"] = json!("not base64!")),
+        ),
+        (
+            "sealed_wrong_length",
+            Box::new(move |d| {
+                d["body"]["versions"][i2]["sealed"] = json!(URL_SAFE_NO_PAD.encode([7u8; 59]))
+            }),
+        ),
+        (
+            "sealed_key_swapped",
+            Box::new(move |d| {
+                let a = d["body"]["versions"][i2]["sealed"].clone();
+                d["body"]["versions"][i2]["sealed"] = d["body"]["versions"][i4]["sealed"].clone();
+                d["body"]["versions"][i4]["sealed"] = a;
+            }),
+        ),
+        (
+            "version_renumbered",
+            Box::new(move |d| d["body"]["versions"][i4]["version"] = json!(9)),
+        ),
+        (
+            "kind_changed",
+            Box::new(move |d| d["body"]["versions"][i4]["kind"] = json!("raw_gcm")),
+        ),
+        (
+            "sealed_missing",
+            Box::new(move |d| {
+                d["body"]["versions"][i4]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("sealed");
+            }),
+        ),
+        (
+            "destroyed_with_sealed",
+            Box::new(move |d| {
+                let sealed = d["body"]["versions"][i4]["sealed"].clone();
+                d["body"]["versions"][i1]["sealed"] = sealed;
+            }),
+        ),
+        (
+            "destroyed_state_set_sealed_kept",
+            Box::new(move |d| d["body"]["versions"][i4]["state"] = json!("destroyed")),
+        ),
+        (
+            "two_active",
+            Box::new(move |d| d["body"]["versions"][i4]["state"] = json!("active")),
+        ),
+        (
+            "raw_gcm_active",
+            Box::new(move |d| {
+                d["body"]["versions"][i2]["state"] = json!("decrypt_only");
+                d["body"]["versions"][ir]["state"] = json!("active");
+            }),
+        ),
+        (
+            "fernet_version_not_its_key",
+            Box::new(move |d| {
+                // Re-sealed under the new number, so the sealed key opens: only the Fernet check
+                // (version = the key's derived number, §5) refuses it.
+                let wrong = fv ^ 1;
+                d["body"]["versions"][ifv]["version"] = json!(wrong);
+                d["body"]["versions"][ifv]["sealed"] =
+                    json!(seal_key(&master, &id2, wrong, 2, &fk));
+            }),
+        ),
+    ];
+    for (what, edit) in cases {
+        let mut d = doc.clone();
+        edit(&mut d);
+        remac(&mut d, &master);
+        let name = format!("damaged_valid_mac_{what}");
+        f.raw_ring(
+            &name,
+            serde_json::to_string_pretty(&d).unwrap(),
+            Cred::Master(master),
+        );
+        match &f.opened[&name] {
+            Err(keyroll::Error::KeyringCorrupt(why)) => {
+                assert_ne!(*why, "authentication failed", "{what}: the MAC must pass");
+            }
+            other => panic!("{what}: {other:?}"),
+        }
+        f.load(
+            &format!("fail_load_valid_mac_{what}"),
+            &name,
+            Some("keyring_corrupt"),
+        );
+    }
+    // Values checked before the key is known (no MAC can vouch for them).
+    let before: Vec<(&str, Edit)> = vec![
+        (
+            "keyring_id_not_hex",
+            Box::new(|d| d["body"]["keyring_id"] = json!("zz18a1eed6275c00")),
+        ),
+        (
+            "keyring_id_short",
+            Box::new(|d| d["body"]["keyring_id"] = json!("616018a1")),
+        ),
+        (
+            "check_bad_base64",
+            Box::new(|d| d["body"]["check"] = json!("***")),
+        ),
+        ("mac_bad_base64", Box::new(|d| d["mac"] = json!("***"))),
+    ];
+    for (what, edit) in before {
+        let mut d = doc.clone();
+        edit(&mut d);
+        let name = format!("damaged_{what}");
+        f.raw_ring(
+            &name,
+            serde_json::to_string_pretty(&d).unwrap(),
+            Cred::Master(master),
+        );
+        f.load(&format!("fail_load_{what}"), &name, Some("keyring_corrupt"));
     }
 }
