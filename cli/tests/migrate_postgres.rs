@@ -364,8 +364,74 @@ fn connection_lost_mid_run_is_an_error_and_resumable() {
         text.contains("PostgreSQL") && text.contains("run the same command again"),
         "{text}"
     );
-    assert_eq!(env.audit().last().unwrap()["result"], "database_error");
+    let audit = env.audit();
+    let record = audit.last().unwrap();
+    assert_eq!(record["result"], "database_error");
+    // The server was still reachable after the error: the run's asynchronous commits were
+    // flushed by one synchronous commit, and only then counted as durable.
+    let migrated = record["details"]["migrated"].as_u64().unwrap();
+    assert!(migrated > 0, "{record}");
+    assert_eq!(record["details"]["durable"], migrated, "{record}");
+    assert!(
+        text.contains(&format!("{migrated} rows migrated and durably committed")),
+        "{text}"
+    );
     // Resume.
+    let v = json(
+        &env.cmd()
+            .args(migrate_args(&url))
+            .args(["--apply", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(v["remaining"], 0);
+    common::assert_all_migrated(&env.ring(), "users", "secret", &rows(&url), 20_000);
+}
+
+#[test]
+fn asynchronous_commits_are_not_reported_durable_when_unconfirmed() {
+    let (env, url) = setup("kr_unconfirmed", 20_000);
+    env.cmd().arg("rotate").assert().success();
+    let mut child = spawn_plain(&env, &url, 100, 1);
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    loop {
+        if lines
+            .next()
+            .expect("progress line")
+            .unwrap()
+            .starts_with("progress:")
+        {
+            break;
+        }
+    }
+    // The database stops accepting connections and every session to it ends: the batches
+    // committed with synchronous_commit=off cannot be confirmed on disk any more.
+    let mut admin = client(&admin_url());
+    admin
+        .batch_execute(
+            "ALTER DATABASE kr_unconfirmed ALLOW_CONNECTIONS false; \
+             SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'kr_unconfirmed'",
+        )
+        .unwrap();
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let status = child.wait().unwrap();
+    admin
+        .batch_execute("ALTER DATABASE kr_unconfirmed ALLOW_CONNECTIONS true")
+        .unwrap();
+    assert_eq!(status.code(), Some(6), "{rest:?}");
+    let text = rest.join("\n");
+    let record = env.audit().last().unwrap().clone();
+    let migrated = record["details"]["migrated"].as_u64().unwrap();
+    assert!(migrated > 0, "{record}");
+    assert_eq!(record["details"]["durable"], 0, "{record}");
+    assert!(
+        text.contains("0 rows migrated and durably committed before the error")
+            && text.contains(&format!(
+                "{migrated} more committed asynchronously and not confirmed on disk"
+            )),
+        "{text}"
+    );
     let v = json(
         &env.cmd()
             .args(migrate_args(&url))

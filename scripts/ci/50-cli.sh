@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # keyroll CLI and keyring store: unit and end-to-end tests on SQLite and on a throwaway
 # PostgreSQL cluster (Debian's postgresql, started on 127.0.0.1 in a temp dir, stopped on exit).
+# The cluster serves TLS with a certificate from a throwaway CA made here with openssl, so the
+# CLI's sslmode handling is tested against a real server (KEYROLL_TEST_PG_CA names the CA file,
+# KEYROLL_TEST_PG_WRONG_CA another CA that did not sign it).
+#
+# `--serve` starts the cluster, prints the environment to use and waits (for running single
+# tests by hand: `bash scripts/ci/50-cli.sh --serve`, then Ctrl-C).
 source "$(dirname "$0")/../lib.sh"
 cd "$ROOT"
 
-apt_install postgresql
+apt_install postgresql openssl
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 PGPORT=${KEYROLL_TEST_PG_PORT:-55450}
 PGTMP=$(mktemp -d)
@@ -12,9 +18,33 @@ AS_PG=()
 if [ "$(id -u)" -eq 0 ]; then chown postgres "$PGTMP"; AS_PG=(runuser -u postgres --); fi
 stop_pg() { "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$PGTMP/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$PGTMP"; }
 trap stop_pg EXIT
+
+# A CA, a server certificate for 127.0.0.1/localhost signed by it, and an unrelated CA.
+TLS="$PGTMP/tls"
+mkdir -p "$TLS"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj "/CN=keyroll test CA" -keyout "$TLS/ca.key" -out "$TLS/ca.crt" 2>/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj "/CN=keyroll unrelated CA" -keyout "$TLS/wrong-ca.key" -out "$TLS/wrong-ca.crt" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+  -subj "/CN=localhost" -keyout "$TLS/server.key" -out "$TLS/server.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$TLS/ext.cnf"
+openssl x509 -req -in "$TLS/server.csr" -CA "$TLS/ca.crt" -CAkey "$TLS/ca.key" -CAcreateserial \
+  -days 2 -extfile "$TLS/ext.cnf" -out "$TLS/server.crt" 2>/dev/null
+chmod 600 "$TLS/server.key"
+if [ "$(id -u)" -eq 0 ]; then chown -R postgres "$TLS"; fi
+
 "${AS_PG[@]}" "$PGBIN/initdb" -D "$PGTMP/data" -A trust -U postgres >/dev/null
 "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/log" -w \
-  -o "-p $PGPORT -k $PGTMP -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200" start >/dev/null
+  -o "-p $PGPORT -k $PGTMP -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200 \
+      -c ssl=on -c ssl_cert_file=$TLS/server.crt -c ssl_key_file=$TLS/server.key" start >/dev/null
 export KEYROLL_TEST_PG_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
+export KEYROLL_TEST_PG_CA="$TLS/ca.crt"
+export KEYROLL_TEST_PG_WRONG_CA="$TLS/wrong-ca.crt"
+
+if [ "${1:-}" = "--serve" ]; then
+  echo "export KEYROLL_TEST_PG_URL=$KEYROLL_TEST_PG_URL KEYROLL_TEST_PG_CA=$KEYROLL_TEST_PG_CA KEYROLL_TEST_PG_WRONG_CA=$KEYROLL_TEST_PG_WRONG_CA"
+  while :; do sleep 3600; done
+fi
 
 cargo test --locked -p keyroll-store -p keyroll-cli

@@ -117,15 +117,12 @@ pub fn run(s: &Session, args: &MigrateArgs) -> Result<i32> {
             record.result = e.code.clone();
             record.details = Some(json!({
                 "database": target.kind(), "target": target.redacted(), "table": args.db.table,
-                "column": args.db.column, "migrated": stats.migrated, "failed": stats.failed,
-                "error": e.message,
+                "column": args.db.column, "migrated": stats.migrated, "durable": stats.durable,
+                "failed": stats.failed, "error": e.message,
             }));
             s.audit(&record)?;
             return Err(CliError {
-                message: format!(
-                    "{} (committed before the error: {} rows; run the same command again to resume)",
-                    e.message, stats.migrated
-                ),
+                message: format!("{} ({})", e.message, committed_before_error(&stats)),
                 ..e
             });
         }
@@ -175,6 +172,25 @@ pub fn run(s: &Session, args: &MigrateArgs) -> Result<i32> {
     } else {
         exit::OK
     })
+}
+
+/// What an interrupted run had done: only commits known to be on disk count as done;
+/// asynchronous ones (PostgreSQL batches before the final synchronous commit) are named as
+/// unconfirmed, since a server crash may undo them.
+fn committed_before_error(stats: &Stats) -> String {
+    let unconfirmed = stats.migrated.saturating_sub(stats.durable);
+    let mut text = format!(
+        "{} rows migrated and durably committed before the error",
+        stats.durable
+    );
+    if unconfirmed > 0 {
+        text.push_str(&format!(
+            "; {unconfirmed} more committed asynchronously and not confirmed on disk (a server \
+             crash may undo them; their old values still decrypt)"
+        ));
+    }
+    text.push_str("; run the same command again to resume");
+    text
 }
 
 /// The human summary.

@@ -123,6 +123,7 @@ pub fn check(client: &mut Client, table: &str, column: &str, id: Option<&str>) -
                     "the id column must be an integer or text",
                 ));
             }
+            check_unique(client, &qt, table, i)?;
             (quote_ident(i, false)?, k)
         }
         None => (String::new(), Kind::Int),
@@ -134,6 +135,41 @@ pub fn check(client: &mut Client, table: &str, column: &str, id: Option<&str>) -
         value_kind,
         id_kind,
     })
+}
+
+/// Refuses an id column that does not name exactly one row: the update is keyed on it, so two
+/// rows sharing an id would both receive the ciphertext made for one of them. Accepted: the
+/// primary key, or a unique, not-null, non-partial, immediately checked single-column index.
+fn check_unique(client: &mut Client, quoted_table: &str, table: &str, id: &str) -> Result<()> {
+    let unique: bool = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_index i \
+               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
+               WHERE i.indrelid = to_regclass($1) AND a.attname = $2 \
+                 AND i.indnkeyatts = 1 AND i.indisvalid AND i.indimmediate \
+                 AND i.indpred IS NULL AND i.indexprs IS NULL \
+                 AND (i.indisprimary OR (i.indisunique AND a.attnotnull)))",
+            &[&quoted_table, &id],
+        )?
+        .get(0);
+    if unique {
+        Ok(())
+    } else {
+        Err(not_unique(table, id))
+    }
+}
+
+/// The error for an id column that may hold duplicates (shared with SQLite).
+pub fn not_unique(table: &str, id: &str) -> CliError {
+    CliError::db(
+        "id_not_unique",
+        format!(
+            "--id-column {id:?} of table {table:?} is neither the primary key nor a unique NOT NULL \
+             column, so one id may name several rows and a migration could overwrite one row with \
+             another's value; nothing was changed (add a primary key or a unique index on a \
+             NOT NULL column, or pass such a column with --id-column)"
+        ),
+    )
 }
 
 /// SQL that is true when the value is (by its text prefix) under `active`.
@@ -153,23 +189,42 @@ struct Queries {
     update: String,
 }
 
-fn queries(t: &Table, active: u32, skip_locked: bool, apply: bool) -> Queries {
+/// Which rows a pass reads, and how it holds them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// Rows not under the active prefix that can be locked now (`SKIP LOCKED`).
+    Claim,
+    /// Rows not under the active prefix, waiting for locks (rows a dead peer had claimed).
+    Sweep,
+    /// Rows under the active prefix, unlocked: the prefix alone does not make a row current
+    /// (another keyring writes the same `kr1:v<N>:`), so each is checked with
+    /// [`Keyring::needs_rewrap`]; one that must move is written by compare-and-swap.
+    Verify,
+}
+
+fn queries(t: &Table, active: u32, pass: Pass, apply: bool) -> Queries {
     let (id_sel, id_param, id_array) = match t.id_kind {
         Kind::Int => (format!("{}::int8", t.id), "$1::int8", "$1::int8[]"),
         _ => (format!("{}::text", t.id), "$1::text", "$1::text[]"),
     };
-    let value_array = if t.value_kind == Kind::Bytes {
-        "$2::bytea[]"
+    let (value_array, old_array) = if t.value_kind == Kind::Bytes {
+        ("$2::bytea[]", "$3::bytea[]")
     } else {
-        "$2::text[]"
+        ("$2::text[]", "$3::text[]")
     };
     let not_current = current_predicate(t, active)
-        .map(|p| format!(" AND NOT ({p})"))
+        .map(|p| {
+            if pass == Pass::Verify {
+                format!(" AND ({p})")
+            } else {
+                format!(" AND NOT ({p})")
+            }
+        })
         .unwrap_or_default();
-    let lock = match (apply, skip_locked) {
-        (false, _) => "",
-        (true, true) => " FOR UPDATE SKIP LOCKED",
-        (true, false) => " FOR UPDATE",
+    let lock = match (apply, pass) {
+        (false, _) | (true, Pass::Verify) => "",
+        (true, Pass::Claim) => " FOR UPDATE SKIP LOCKED",
+        (true, Pass::Sweep) => " FOR UPDATE",
     };
     let (tb, c, id) = (&t.table, &t.column, &t.id);
     let value_sel = if t.value_kind == Kind::Text {
@@ -184,8 +239,12 @@ fn queries(t: &Table, active: u32, skip_locked: bool, apply: bool) -> Queries {
         claim_next: format!(
             "SELECT {id_sel}, {value_sel} FROM {tb} WHERE {c} IS NOT NULL{not_current} AND {id} > {id_param} ORDER BY {id} LIMIT $2{lock}"
         ),
+        // Compare-and-swap, as SQLite's: a row whose value is no longer the one that was read
+        // (changed by the application, or by a peer that does not lock) is left alone and
+        // counted as a conflict; the next run takes it.
         update: format!(
-            "UPDATE {tb} SET {c} = u.v FROM unnest({id_array}, {value_array}) AS u(id, v) WHERE {tb}.{id} = u.id"
+            "UPDATE {tb} SET {c} = u.v FROM unnest({id_array}, {value_array}, {old_array}) AS u(id, v, old) \
+             WHERE {tb}.{id} = u.id AND {tb}.{value_sel} = u.old"
         ),
     }
 }
@@ -199,6 +258,12 @@ pub fn migrate(
 ) -> super::RunResult {
     let stats = Mutex::new(Stats::default());
     let result = run(url, ring, template, args, &stats);
+    if result.is_err() && args.apply {
+        // The batches committed so far were asynchronous: try to make them durable so the
+        // error can say so. If the server cannot be reached they stay unconfirmed, and the
+        // message says that instead of counting them as done.
+        let _ = connect(url).and_then(|mut c| flush(&mut c, &stats));
+    }
     let stats = stats.into_inner().unwrap_or_else(|p| p.into_inner());
     match result {
         Ok(remaining) => Ok((stats, remaining)),
@@ -229,26 +294,35 @@ fn run(
             .map(|p| format!(" AND NOT ({p})"))
             .unwrap_or_default()
     );
-    let current_sql = current_predicate(&t, active)
-        .map(|p| format!("SELECT count(*) FROM {} WHERE {}", t.table, p));
+    let has_prefix = current_predicate(&t, active).is_some();
     let pending = client.query_one(&pending_sql, &[])?.get::<_, i64>(0) as u64;
-    if let Some(sql) = &current_sql {
-        // Rows the SQL filter skips are current: count them once, up front.
-        let n = client.query_one(sql, &[])?.get::<_, i64>(0) as u64;
-        let mut s = stats.lock().unwrap_or_else(|p| p.into_inner());
-        s.current += n;
-        s.scanned += n;
-    }
     let progress = Progress::new(args.progress, pending, false);
     let job = Job {
         ring,
         template,
         table: &args.db.table,
         column: &args.db.column,
-        active_prefix: ring.active_version().map(|v| format!("kr1:v{v}:")),
     };
+    // Phase 0: rows the claim filter skips (the active text prefix) are checked one by one,
+    // before this run writes any (so none is counted twice).
+    let mut verify_failed = 0;
+    if has_prefix {
+        relax_commits(&mut client, args.apply)?;
+        let verify = queries(&t, active, Pass::Verify, args.apply);
+        worker(
+            &mut client,
+            &t,
+            &verify,
+            &job,
+            args,
+            stats,
+            &progress,
+            Pass::Verify,
+        )?;
+        verify_failed = stats.lock().unwrap_or_else(|p| p.into_inner()).failed;
+    }
     // Phase 1: every worker claims batches it can lock now.
-    let claim = queries(&t, active, true, args.apply);
+    let claim = queries(&t, active, Pass::Claim, args.apply);
     let first_error: Mutex<Option<CliError>> = Mutex::new(None);
     std::thread::scope(|scope| {
         for _ in 0..args.workers {
@@ -258,7 +332,16 @@ fn run(
                 let result = (|| {
                     let mut client = connect(url)?;
                     relax_commits(&mut client, args.apply)?;
-                    worker(&mut client, t, claim, job, args, stats, progress, false)
+                    worker(
+                        &mut client,
+                        t,
+                        claim,
+                        job,
+                        args,
+                        stats,
+                        progress,
+                        Pass::Claim,
+                    )
                 })();
                 if let Err(e) = result {
                     let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
@@ -275,20 +358,38 @@ fn run(
         relax_commits(&mut client, true)?;
         // With a text column the count tells whether anything was left behind (rows a dead
         // peer had locked); only then is the ordered sweep needed.
-        let failed = stats.lock().unwrap_or_else(|p| p.into_inner()).failed;
-        let needed = current_sql.is_none()
-            || client.query_one(&pending_sql, &[])?.get::<_, i64>(0) as u64 > failed;
+        // Failures of phase 0 are rows under the prefix, which the count does not include.
+        let failed = stats.lock().unwrap_or_else(|p| p.into_inner()).failed - verify_failed;
+        let needed =
+            !has_prefix || client.query_one(&pending_sql, &[])?.get::<_, i64>(0) as u64 > failed;
         if needed {
-            let sweep = queries(&t, active, false, true);
-            worker(&mut client, &t, &sweep, &job, args, stats, &progress, true)?;
+            let sweep = queries(&t, active, Pass::Sweep, true);
+            worker(
+                &mut client,
+                &t,
+                &sweep,
+                &job,
+                args,
+                stats,
+                &progress,
+                Pass::Sweep,
+            )?;
         }
-        // One durable commit flushes the WAL up to here, and with it every batch above.
-        client
-            .batch_execute("SET synchronous_commit = on; BEGIN; SELECT txid_current(); COMMIT;")?;
+        flush(&mut client, stats)?;
     }
     progress.finish();
-    let remaining = client.query_one(&pending_sql, &[])?.get::<_, i64>(0) as u64;
+    // Rows under the prefix that phase 0 could not move are not current either.
+    let remaining = client.query_one(&pending_sql, &[])?.get::<_, i64>(0) as u64 + verify_failed;
     Ok(Some(remaining))
+}
+
+/// One durable commit flushes the WAL up to here, and with it every asynchronous commit
+/// before it (of every connection): from then on the rows migrated so far are on disk.
+fn flush(client: &mut Client, stats: &Mutex<Stats>) -> Result<()> {
+    client.batch_execute("SET synchronous_commit = on; BEGIN; SELECT txid_current(); COMMIT;")?;
+    let mut s = stats.lock().unwrap_or_else(|p| p.into_inner());
+    s.durable = s.migrated;
+    Ok(())
 }
 
 /// Batches commit without waiting for the WAL flush: a server crash can only undo the last
@@ -310,7 +411,7 @@ fn worker(
     args: &MigrateArgs,
     stats: &Mutex<Stats>,
     progress: &Progress,
-    sweep: bool,
+    pass: Pass,
 ) -> Result<()> {
     let limit = args.batch as i64;
     let threads = 1;
@@ -341,42 +442,17 @@ fn worker(
             })
             .collect();
         cursor = rows.last().map(|r| r.id.clone());
-        let outcomes = job.process(&rows, threads);
-        if args.apply {
-            let mut ids_int: Vec<i64> = Vec::new();
-            let mut ids_text: Vec<&str> = Vec::new();
-            let mut texts: Vec<&str> = Vec::new();
-            let mut blobs: Vec<&[u8]> = Vec::new();
-            for (row, outcome) in rows.iter().zip(&outcomes) {
-                if let Outcome::Migrated(v) = outcome {
-                    match &row.id {
-                        RowId::Int(i) => ids_int.push(*i),
-                        RowId::Text(s) => ids_text.push(s),
-                    }
-                    match v {
-                        Value::Text(s) => texts.push(s),
-                        Value::Blob(b) => blobs.push(b),
-                    }
-                }
-            }
-            if !ids_int.is_empty() || !ids_text.is_empty() {
-                let ids: &(dyn ToSql + Sync) = if t.id_kind == Kind::Int {
-                    &ids_int
-                } else {
-                    &ids_text
-                };
-                let values: &(dyn ToSql + Sync) = if t.value_kind == Kind::Bytes {
-                    &blobs
-                } else {
-                    &texts
-                };
-                tx.execute(q.update.as_str(), &[ids, values])?;
-            }
-        }
+        let outcomes = job.process(&rows, threads)?;
+        let conflicts = if args.apply {
+            write_batch(&mut tx, t, &q.update, &rows, &outcomes)?
+        } else {
+            0
+        };
         tx.commit()?;
         {
             let mut s = stats.lock().unwrap_or_else(|p| p.into_inner());
-            if sweep {
+            s.conflicts += conflicts;
+            if pass == Pass::Sweep {
                 // The sweep meets rows phase 1 already counted: only count what it changes.
                 let (rows, outcomes): (Vec<_>, Vec<_>) = rows
                     .iter()
@@ -388,9 +464,177 @@ fn worker(
             } else {
                 tally(&mut s, &rows, &outcomes);
             }
+            s.migrated -= conflicts;
         }
-        if !sweep {
+        if pass == Pass::Claim {
             progress.batch(rows.len() as u64);
         }
+    }
+}
+
+/// Writes a batch's new values with one compare-and-swap `UPDATE … FROM unnest(…)`; returns
+/// how many migrated rows were not written because their value had changed since the read.
+fn write_batch(
+    tx: &mut postgres::Transaction<'_>,
+    t: &Table,
+    update: &str,
+    rows: &[Row],
+    outcomes: &[Outcome],
+) -> Result<u64> {
+    let mut ids_int: Vec<i64> = Vec::new();
+    let mut ids_text: Vec<&str> = Vec::new();
+    let (mut texts, mut old_texts): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+    let (mut blobs, mut old_blobs): (Vec<&[u8]>, Vec<&[u8]>) = (Vec::new(), Vec::new());
+    for (row, outcome) in rows.iter().zip(outcomes) {
+        if let Outcome::Migrated(v) = outcome {
+            match &row.id {
+                RowId::Int(i) => ids_int.push(*i),
+                RowId::Text(s) => ids_text.push(s),
+            }
+            match (v, &row.value) {
+                (Value::Text(new), Value::Text(old)) => {
+                    texts.push(new);
+                    old_texts.push(old);
+                }
+                (Value::Blob(new), Value::Blob(old)) => {
+                    blobs.push(new);
+                    old_blobs.push(old);
+                }
+                _ => {
+                    return Err(CliError::new(
+                        "internal_error",
+                        crate::error::exit::DATABASE,
+                        "a rewrapped value changed form (text/binary); nothing was written",
+                    ))
+                }
+            }
+        }
+    }
+    let wanted = (ids_int.len() + ids_text.len()) as u64;
+    if wanted == 0 {
+        return Ok(0);
+    }
+    let ids: &(dyn ToSql + Sync) = if t.id_kind == Kind::Int {
+        &ids_int
+    } else {
+        &ids_text
+    };
+    let (values, olds): (&(dyn ToSql + Sync), &(dyn ToSql + Sync)) = if t.value_kind == Kind::Bytes
+    {
+        (&blobs, &old_blobs)
+    } else {
+        (&texts, &old_texts)
+    };
+    let written = tx.execute(update, &[ids, values, olds])?;
+    Ok(wanted.saturating_sub(written))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::args::{DbArgs, ProgressMode};
+
+    /// A fresh database on the test server (`KEYROLL_TEST_PG_URL`, started by
+    /// `scripts/ci/50-cli.sh`).
+    fn fresh_db(name: &str) -> String {
+        let admin = std::env::var("KEYROLL_TEST_PG_URL").expect(
+            "KEYROLL_TEST_PG_URL must name a PostgreSQL server (scripts/ci/50-cli.sh starts one)",
+        );
+        let mut c = Client::connect(&admin, NoTls).unwrap();
+        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .unwrap();
+        c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
+    }
+
+    fn args(url: &str) -> MigrateArgs {
+        MigrateArgs {
+            db: DbArgs {
+                db: url.into(),
+                table: "users".into(),
+                column: "secret".into(),
+            },
+            id_column: "id".into(),
+            context_template: String::new(),
+            batch: 100,
+            workers: 1,
+            apply: true,
+            progress: ProgressMode::None,
+        }
+    }
+
+    #[test]
+    fn a_row_changed_between_read_and_write_is_not_overwritten() {
+        let url = fresh_db("kr_unit_cas");
+        let mut ring = Keyring::generate(1_700_000_000).unwrap();
+        let mut c = Client::connect(&url, NoTls).unwrap();
+        c.batch_execute("CREATE TABLE users (id bigint PRIMARY KEY, secret text)")
+            .unwrap();
+        for i in 1..=3i64 {
+            let t = ring.encrypt(format!("s{i}").as_bytes(), b"", None).unwrap();
+            c.execute("INSERT INTO users VALUES ($1, $2)", &[&i, &t])
+                .unwrap();
+        }
+        // What the application will write in the middle, under the version still active then.
+        let app = ring.encrypt(b"new by app", b"", None).unwrap();
+        ring.rotate(1_700_000_001).unwrap();
+        let template = ContextTemplate::parse("").unwrap();
+        let job = Job {
+            ring: &ring,
+            template: &template,
+            table: "users",
+            column: "secret",
+        };
+        let t = check(&mut c, "users", "secret", Some("id")).unwrap();
+        // Read (as a peer that does not lock would) and rewrap.
+        let q = queries(&t, 2, Pass::Verify, false);
+        let read: Vec<Row> = c
+            .query("SELECT id, secret FROM users ORDER BY id", &[])
+            .unwrap()
+            .iter()
+            .map(|r| Row {
+                id: RowId::Int(r.get(0)),
+                value: Value::Text(r.get(1)),
+            })
+            .collect();
+        let outcomes = job.process(&read, 1).unwrap();
+        assert!(outcomes.iter().all(|o| matches!(o, Outcome::Migrated(_))));
+        // The application writes row 2 in between.
+        Client::connect(&url, NoTls)
+            .unwrap()
+            .execute("UPDATE users SET secret = $1 WHERE id = 2", &[&app])
+            .unwrap();
+        let mut tx = c.transaction().unwrap();
+        let conflicts = write_batch(&mut tx, &t, &q.update, &read, &outcomes).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(conflicts, 1, "row 2 is a conflict, not a write");
+        let now: Vec<String> = c
+            .query("SELECT secret FROM users ORDER BY id", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(now[1], app, "the application's write survives");
+        for (i, v) in [(0, "s1"), (2, "s3")] {
+            assert!(!ring.needs_rewrap(now[i].as_bytes()).unwrap());
+            assert_eq!(
+                ring.decrypt(now[i].as_bytes(), b"", None).unwrap(),
+                v.as_bytes()
+            );
+        }
+        // The conflict is the next run's: the application wrote under the old version.
+        let (stats, remaining) = migrate(&url, &ring, &template, &args(&url)).unwrap();
+        assert_eq!((stats.migrated, stats.current, stats.conflicts), (1, 2, 0));
+        assert_eq!(remaining, Some(0));
+        let two: String = c
+            .query_one("SELECT secret FROM users WHERE id = 2", &[])
+            .unwrap()
+            .get(0);
+        assert!(!ring.needs_rewrap(two.as_bytes()).unwrap());
+        assert_eq!(
+            ring.decrypt(two.as_bytes(), b"", None).unwrap(),
+            b"new by app"
+        );
     }
 }

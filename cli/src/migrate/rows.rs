@@ -89,6 +89,9 @@ pub struct Stats {
     pub scanned: u64,
     /// Rows rewrapped.
     pub migrated: u64,
+    /// Rows rewrapped whose commit is known to be on disk (SQLite: every commit; PostgreSQL:
+    /// those before the run's final synchronous commit, the batches being asynchronous).
+    pub durable: u64,
     /// Rows already current.
     pub current: u64,
     /// Rows the application changed between read and write: left for the next run.
@@ -253,26 +256,14 @@ pub struct Job<'a> {
     pub table: &'a str,
     /// Column name as the template sees it.
     pub column: &'a str,
-    /// `kr1:v<active>:`.
-    pub active_prefix: Option<String>,
 }
 
 impl Job<'_> {
     fn one(&self, row: &Row, ctx: &mut Vec<u8>) -> Outcome {
         let token = row.value.bytes();
-        // A text token whose prefix names another version needs a rewrap: skip the header
-        // parse (rewrap checks everything anyway). Only the active prefix needs a closer look.
-        let settled = match (&row.value, self.active_prefix.as_deref()) {
-            (Value::Text(t), Some(p)) => {
-                t.starts_with(keyroll::envelope::TEXT_PREFIX) && !t.starts_with(p)
-            }
-            _ => false,
-        };
-        match if settled {
-            Ok(true)
-        } else {
-            self.ring.needs_rewrap(token)
-        } {
+        // Current means this keyring's id and active version, read from the header; a text
+        // prefix alone would take another keyring's `kr1:v<N>:` for ours.
+        match self.ring.needs_rewrap(token) {
             Ok(false) => return Outcome::Current,
             Ok(true) => {}
             Err(e) => return Outcome::Failed(e.code()),
@@ -297,31 +288,55 @@ impl Job<'_> {
         }
     }
 
-    /// Rewraps a batch, on `threads` threads when it is large enough to be worth it.
-    pub fn process(&self, rows: &[Row], threads: usize) -> Vec<Outcome> {
-        if threads <= 1 || rows.len() < 256 {
-            let mut ctx = Vec::with_capacity(64);
-            return rows.iter().map(|r| self.one(r, &mut ctx)).collect();
-        }
-        let chunk = rows.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = rows
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        let mut ctx = Vec::with_capacity(64);
-                        part.iter()
-                            .map(|r| self.one(r, &mut ctx))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        })
+    /// Rewraps a batch, on `threads` threads when it is large enough to be worth it. One
+    /// outcome per row, in order; if any chunk's thread panicked the whole batch is refused (an
+    /// error, nothing to write), since a missing chunk would pair later outcomes with the wrong
+    /// rows.
+    pub fn process(&self, rows: &[Row], threads: usize) -> Result<Vec<Outcome>> {
+        process_with(rows, threads, |row, ctx| self.one(row, ctx))
     }
+}
+
+/// [`Job::process`] with the per-row work passed in (tests pass one that panics).
+fn process_with<F>(rows: &[Row], threads: usize, one: F) -> Result<Vec<Outcome>>
+where
+    F: Fn(&Row, &mut Vec<u8>) -> Outcome + Sync,
+{
+    if threads <= 1 || rows.len() < 256 {
+        let mut ctx = Vec::with_capacity(64);
+        return Ok(rows.iter().map(|r| one(r, &mut ctx)).collect());
+    }
+    let chunk = rows.len().div_ceil(threads);
+    let one = &one;
+    let parts: Vec<std::thread::Result<Vec<Outcome>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = rows
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut ctx = Vec::with_capacity(64);
+                    part.iter().map(|r| one(r, &mut ctx)).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join()).collect()
+    });
+    let mut outcomes = Vec::with_capacity(rows.len());
+    for part in parts {
+        outcomes.extend(part.map_err(|_| worker_panicked())?);
+    }
+    if outcomes.len() != rows.len() {
+        return Err(worker_panicked());
+    }
+    Ok(outcomes)
+}
+
+/// A rewrap thread died: the batch is abandoned before anything of it is written.
+fn worker_panicked() -> CliError {
+    CliError::new(
+        "internal_error",
+        crate::error::exit::IO,
+        "a rewrap worker thread failed; nothing of its batch was written",
+    )
 }
 
 #[cfg(test)]
@@ -353,6 +368,44 @@ mod tests {
             "fernet"
         );
         assert_eq!(source(&Value::Text("hello".into())).to_string(), "other");
+    }
+
+    #[test]
+    fn a_panicking_chunk_fails_the_whole_batch() {
+        let rows: Vec<Row> = (0..1000)
+            .map(|i| Row {
+                id: RowId::Int(i),
+                value: Value::Text(format!("row {i}")),
+            })
+            .collect();
+        // Row 300 sits in the second of four chunks: its thread dies, the others finish.
+        let result = process_with(&rows, 4, |row, _| {
+            if row.id == RowId::Int(300) {
+                panic!("injected");
+            }
+            Outcome::Failed(if let RowId::Int(i) = row.id {
+                if i % 2 == 0 {
+                    "even"
+                } else {
+                    "odd"
+                }
+            } else {
+                "text"
+            })
+        });
+        let err = result.expect_err("the batch is refused");
+        assert_eq!(err.code, "internal_error");
+        // Without the panic every outcome is paired with its own row.
+        let outcomes = process_with(&rows, 4, |row, _| match row.id {
+            RowId::Int(i) if i % 2 == 0 => Outcome::Failed("even"),
+            _ => Outcome::Failed("odd"),
+        })
+        .unwrap();
+        assert_eq!(outcomes.len(), rows.len());
+        for (i, o) in outcomes.iter().enumerate() {
+            let want = if i % 2 == 0 { "even" } else { "odd" };
+            assert!(matches!(o, Outcome::Failed(c) if *c == want), "row {i}");
+        }
     }
 
     #[test]

@@ -64,10 +64,62 @@ pub fn check_columns(
                 ),
             ))
         }
-        Some(i) => quote_ident(i, false)?,
+        Some(i) => {
+            let q = quote_ident(i, false)?;
+            check_unique(conn, &qt, table, i)?;
+            q
+        }
         None => String::new(),
     };
     Ok((qt, qc, qi))
+}
+
+/// Refuses an id column that may name several rows (the update is keyed on it): accepted are
+/// `rowid`, an `INTEGER PRIMARY KEY` (the rowid itself), or a column that is `NOT NULL` and
+/// alone in a unique, non-partial index (a `PRIMARY KEY` or `UNIQUE` constraint makes one).
+fn check_unique(conn: &Connection, quoted_table: &str, table: &str, id: &str) -> Result<()> {
+    // (name, declared type, not null, position in the primary key)
+    let mut stmt = conn.prepare(&format!("PRAGMA table_info({quoted_table})"))?;
+    let cols: Vec<(String, String, bool, i64)> = stmt
+        .query_map([], |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?, r.get(5)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let Some((name, ty, not_null, pk)) = cols.iter().find(|c| c.0.eq_ignore_ascii_case(id)) else {
+        // Not a declared column: only the implicit rowid reaches here.
+        return Ok(());
+    };
+    let pk_columns = cols.iter().filter(|c| c.3 > 0).count();
+    if *pk == 1 && pk_columns == 1 && ty.eq_ignore_ascii_case("INTEGER") {
+        return Ok(()); // an alias of the rowid
+    }
+    if *not_null {
+        let mut list = conn.prepare(&format!("PRAGMA index_list({quoted_table})"))?;
+        let indexes: Vec<(String, bool, bool)> = list
+            .query_map([], |r| Ok((r.get(1)?, r.get(2)?, r.get(4)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (index, unique, partial) in indexes {
+            if !unique || partial {
+                continue;
+            }
+            let mut info =
+                conn.prepare(&format!("PRAGMA index_info({})", quote_ident_loose(&index)))?;
+            let keyed: Vec<Option<String>> = info
+                .query_map([], |r| r.get(2))?
+                .collect::<rusqlite::Result<_>>()?;
+            if keyed.len() == 1
+                && keyed[0]
+                    .as_deref()
+                    .is_some_and(|k| k.eq_ignore_ascii_case(name))
+            {
+                return Ok(());
+            }
+        }
+    }
+    Err(super::postgres::not_unique(table, id))
+}
+
+/// Quotes an index name SQLite made or the schema declared (it may hold any character).
+fn quote_ident_loose(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 fn row_id(v: ValueRef<'_>) -> rusqlite::Result<RowId> {
@@ -169,6 +221,9 @@ fn run(
 ) -> Result<()> {
     let reader = open(path)?;
     let mut writer = open(path)?;
+    // Every commit synced before it returns (SQLite's default, set explicitly): what the run
+    // reports as committed is on disk.
+    writer.pragma_update(None, "synchronous", "FULL")?;
     let (t, c, id) = check_columns(
         &reader,
         &args.db.table,
@@ -194,7 +249,6 @@ fn run(
         template,
         table: &args.db.table,
         column: &args.db.column,
-        active_prefix: ring.active_version().map(|v| format!("kr1:v{v}:")),
     };
     let limit = args.batch as i64;
     // Two stages on two threads: the reader reads the next batch and rewraps it while the
@@ -205,9 +259,9 @@ fn run(
         scope.spawn(move || {
             let mut cursor: Option<RowId> = None;
             loop {
-                let batch = read_batch(&reader, first, next, &cursor, limit).map(|rows| {
-                    let outcomes = job.process(&rows, args.workers);
-                    (rows, outcomes)
+                let batch = read_batch(&reader, first, next, &cursor, limit).and_then(|rows| {
+                    let outcomes = job.process(&rows, args.workers)?;
+                    Ok((rows, outcomes))
                 });
                 let done = match &batch {
                     Ok((rows, _)) => match rows.last() {
@@ -270,6 +324,9 @@ fn run(
             }
             tally(stats, &rows, &outcomes);
             stats.migrated -= conflicts;
+            if args.apply {
+                stats.durable = stats.migrated;
+            }
             stats.conflicts += conflicts;
             progress.batch(rows.len() as u64);
         }
