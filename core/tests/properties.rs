@@ -13,8 +13,8 @@
 use keyroll::aead::AeadKey;
 use keyroll::legacy::fernet;
 use keyroll::{
-    inspect, Error, FernetKey, KeyState, Keyring, Protection, RawGcmImport, RawGcmKey, SecretKey,
-    TokenFormat, Ttl, Unlock,
+    inspect, Error, FernetKey, KeyState, Keyring, Protection, RawGcmImport, RawGcmKey,
+    RewrapOptions, SecretKey, TokenFormat, Ttl, Unlock,
 };
 use proptest::prelude::*;
 use zeroize::Zeroizing;
@@ -108,7 +108,7 @@ proptest! {
             let info = inspect(token).unwrap();
             prop_assert_eq!(info.key_version, Some(active));
             prop_assert_eq!(info.issued_at, issued_at);
-            prop_assert_eq!(info.plaintext_len, plaintext.len());
+            prop_assert_eq!(info.plaintext_len, Some(plaintext.len()));
             prop_assert_eq!(info.keyring_id, Some(ring.id().to_hex()));
             prop_assert!(!ring.needs_rewrap(token).unwrap());
             // Another context never opens it.
@@ -436,13 +436,21 @@ proptest! {
         for (token, plaintext, context, version) in &written {
             let state = ring.version(*version).unwrap().state;
             let direct = ring.decrypt(token, context, None);
-            let rewrapped = ring.rewrap_binary(token, context);
+            let opt_in = RewrapOptions { allow_compromised: true };
+            let rewrapped = ring
+                .rewrap_binary_to_context_with(token, context, context, opt_in)
+                .map(|r| r.token);
             match state {
                 KeyState::Active | KeyState::DecryptOnly => {
                     prop_assert_eq!(direct.as_ref().unwrap(), plaintext);
                 }
                 KeyState::Compromised => {
                     prop_assert_eq!(direct.unwrap_err().code(), "key_compromised");
+                    // Without the opt-in a rewrap refuses it like decrypt does.
+                    prop_assert_eq!(
+                        ring.rewrap_binary(token, context).unwrap_err().code(),
+                        "key_compromised"
+                    );
                 }
                 KeyState::Disabled => {
                     prop_assert_eq!(direct.unwrap_err().code(), "key_disabled");
@@ -451,7 +459,7 @@ proptest! {
                 }
                 other => prop_assert!(false, "unexpected state {:?}", other),
             }
-            // Rewrap moves every readable (or compromised) envelope to the active version.
+            // Rewrap moves every readable envelope (compromised ones on opt-in) to the active version.
             let fresh = rewrapped.unwrap();
             prop_assert_eq!(inspect(&fresh).unwrap().key_version, Some(active));
             prop_assert!(!ring.needs_rewrap(&fresh).unwrap());

@@ -1,0 +1,62 @@
+//! Importing legacy keys (Fernet, raw AES-GCM) as decrypt-only versions.
+
+use super::*;
+
+impl Keyring {
+    /// Imports Fernet keys (a key or a `MultiFernet` list) as decrypt-only legacy versions.
+    /// A key already present is not added twice. Returns the versions, in the given order.
+    ///
+    /// All or nothing: if two different keys (in the list, or one in the list and one already
+    /// here) map to the same 31-bit version, the whole import is refused and nothing changes;
+    /// keeping either key silently would make the other's tokens unreadable.
+    pub fn import_fernet(&mut self, keys: &[FernetKey], now: u64) -> Result<Vec<u32>> {
+        self.writable()?;
+        for (i, key) in keys.iter().enumerate() {
+            let version = key.keyroll_version();
+            let same_key = |other: &FernetKey| other.secret() == key.secret();
+            let clash_in_list = keys[..i]
+                .iter()
+                .any(|k| k.keyroll_version() == version && !same_key(k));
+            let clash_here = self.slots.get(&version).is_some_and(|slot| {
+                slot.info.kind != KeyKind::Fernet
+                    || slot
+                        .material
+                        .as_ref()
+                        .is_some_and(|m| m.secret != *key.secret())
+            });
+            if clash_in_list || clash_here {
+                return Err(Error::InvalidKey(
+                    "two different Fernet keys map to the same keyroll version; keep them in separate keyrings",
+                ));
+            }
+        }
+        let mut versions = Vec::with_capacity(keys.len());
+        for key in keys {
+            let version = key.keyroll_version();
+            match self.slots.get(&version) {
+                Some(_) => {}
+                None => {
+                    let mut info =
+                        Self::new_info(version, KeyKind::Fernet, KeyState::DecryptOnly, now);
+                    info.note = Some("imported Fernet key".to_owned());
+                    self.insert(info, key.secret().clone());
+                }
+            }
+            versions.push(version);
+        }
+        Ok(versions)
+    }
+
+    /// Imports a raw AES-256-GCM key from a home-made manager as a decrypt-only legacy version
+    /// (deriving it once, here, if it comes from PBKDF2).
+    pub fn import_raw_gcm(&mut self, import: &RawGcmImport, now: u64) -> Result<u32> {
+        self.writable()?;
+        let secret = import.derive()?;
+        let version = self.next_version()?;
+        let mut info = Self::new_info(version, KeyKind::RawGcm, KeyState::DecryptOnly, now);
+        info.legacy_version_byte = import.version_byte;
+        info.note = Some("imported raw AES-256-GCM key".to_owned());
+        self.insert(info, secret);
+        Ok(version)
+    }
+}
