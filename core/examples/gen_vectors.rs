@@ -164,17 +164,21 @@ impl File {
     }
 
     /// A rewrap case: the result must decrypt to `want` under `version`, keeping issued-at.
+    /// Also recorded: the output's form (`rewrap` always writes the text form, whatever the
+    /// input), its issued-at (the input's authenticated one: v1's, Fernet's timestamp, none for
+    /// raw GCM), and that it differs from the input (a token already under the active version
+    /// is re-encrypted with a fresh nonce, not returned as is).
     fn rewrap(&mut self, name: &str, ring: &str, tok: &Tok, ctx: &[u8], want: Want, version: u32) {
         let r = self.get(ring);
+        let mut fields = Map::new();
         let got = r.rewrap(&tok.bytes(), ctx).and_then(|fresh| {
             let info = keyroll::inspect(fresh.as_bytes())?;
             assert_eq!(info.key_version, Some(version), "{name}: rewrap version");
-            let before = r
-                .verify(&tok.bytes(), ctx, None)
-                .ok()
-                .and_then(|v| v.issued_at);
-            let before = before.or_else(|| keyroll::inspect(&tok.bytes()).ok()?.issued_at);
+            let before = r.verify(&tok.bytes(), ctx, None).unwrap().issued_at;
             assert_eq!(info.issued_at, before, "{name}: rewrap keeps issued-at");
+            assert_ne!(fresh.as_bytes(), &tok.bytes()[..], "{name}: a new envelope");
+            fields.insert("expect_format".into(), json!(info.format.as_str()));
+            fields.insert("expect_issued_at".into(), json!(info.issued_at));
             r.decrypt(fresh.as_bytes(), ctx, None)
         });
         let mut case = Map::new();
@@ -182,6 +186,7 @@ impl File {
         case.insert("context_hex".into(), json!(hex::encode(ctx)));
         if matches!(want, Want::Plain(_)) {
             case.insert("expect_version".into(), json!(version));
+            case.append(&mut fields);
         }
         expect(name, &mut case, got, want);
         self.push(name, "rewrap", Some(ring), case);
@@ -1110,6 +1115,22 @@ fn rotation(dir: &Path) {
         4,
     );
     f.rewrap(
+        "rewrap_binary_input_gives_text",
+        "ring",
+        &Tok::Bin(binary_of(&toks[4])),
+        CTX,
+        Want::Plain(&pt(5)),
+        4,
+    );
+    f.rewrap(
+        "fail_rewrap_forged_v5_pending",
+        "ring",
+        &text_with_prefix(&forged(&binary_of(&toks[4])), 5),
+        CTX,
+        Want::Code("decrypt_failed"),
+        4,
+    );
+    f.rewrap(
         "fail_rewrap_v1_disabled",
         "ring",
         &toks[0],
@@ -1181,6 +1202,14 @@ fn rotation(dir: &Path) {
         CTX,
         None,
         Want::Plain(&pt(4)),
+    );
+    f.rewrap(
+        "fail_rewrap_export_no_active_key",
+        "export",
+        &toks[3],
+        CTX,
+        Want::Code("no_active_key"),
+        4,
     );
     f.decrypt(
         "fail_export_v3_absent",
@@ -1327,6 +1356,18 @@ fn legacy_fernet(dir: &Path) {
         Want::Code("expired"),
     );
     f.inspect("inspect_fernet", &t, None);
+    // Fernet's ciphertext carries 1-16 bytes of PKCS#7 padding: inspect reports the
+    // ciphertext length and no plaintext length (15 B -> 16, 16 B -> 32, 17 B -> 32).
+    for (label, len, ct) in [("15b", 15usize, 16usize), ("16b", 16, 32), ("17b", 17, 32)] {
+        let tok = fernet(&k1, &det(label, len), NOW, label);
+        let info = keyroll::inspect(&tok.bytes()).unwrap();
+        assert_eq!(
+            (info.ciphertext_len, info.plaintext_len),
+            (ct, None),
+            "{label}"
+        );
+        f.inspect(&format!("inspect_fernet_{label}"), &tok, None);
+    }
 
     let raw = base64::engine::general_purpose::URL_SAFE
         .decode(match &t {
@@ -1778,6 +1819,24 @@ fn mixed_legacy(f: &mut File, master: [u8; 32], seal: &SealRaw<'_>) {
         b"",
         None,
         Want::Code("malformed"),
+    );
+    // Rewrap follows the reading that authenticated: raw GCM, so no issued-at (the bytes
+    // that would be a Fernet timestamp are not one).
+    f.rewrap(
+        "rewrap_mixed_dual_blob_no_issued_at",
+        "mixed",
+        &dual_tok,
+        b"",
+        Want::Plain(&dual_pt),
+        1,
+    );
+    f.rewrap(
+        "rewrap_mixed_fernet_keeps_timestamp",
+        "mixed",
+        &fernet_tok,
+        b"",
+        Want::Plain(&pt),
+        1,
     );
     // A Fernet token whose key is disabled stops at that state; raw keys are not tried.
     let mut disabled = Keyring::generate_seeded(b"mixed disabled ring", NOW).unwrap();

@@ -5,6 +5,11 @@ use crate::legacy::fernet;
 use crate::{Error, Result};
 use serde::Serialize;
 
+/// Fernet's header: version byte (1) ‖ timestamp (8) ‖ IV (16).
+const FERNET_HEADER_LEN: usize = 25;
+/// Fernet's HMAC-SHA256 tag.
+const FERNET_HMAC_LEN: usize = 32;
+
 /// The kind of token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -46,10 +51,15 @@ pub struct TokenInfo {
     pub token_len: usize,
     /// Length of the binary form (header + nonce + ciphertext + tag).
     pub binary_len: usize,
-    /// Length of the header.
+    /// Length of the header (v1: 18 or 26; Fernet: 25, version byte ‖ timestamp ‖ IV).
     pub header_len: usize,
-    /// Length of the plaintext (v1: exact; Fernet: padded to 16 bytes).
-    pub plaintext_len: usize,
+    /// Length of the ciphertext alone, without nonce/IV and tag/HMAC. For v1 (GCM) it equals
+    /// the plaintext length; for Fernet (CBC) it includes the PKCS#7 padding, a multiple of 16.
+    pub ciphertext_len: usize,
+    /// Length of the plaintext: exact for v1; `None` for Fernet, whose padding (1 to 16
+    /// bytes) is only known after decryption, so the plaintext is `ciphertext_len − 16` to
+    /// `ciphertext_len − 1` bytes long.
+    pub plaintext_len: Option<usize>,
 }
 
 /// Describes a v1 envelope (either form) or a Fernet token. Raw GCM blobs have no
@@ -71,9 +81,10 @@ pub fn inspect(token: &[u8]) -> Result<TokenInfo> {
             key_version: None,
             issued_at: Some(tok.timestamp()),
             token_len: token.len(),
-            binary_len: 25 + tok.ciphertext_len() + 32,
-            header_len: 25,
-            plaintext_len: tok.ciphertext_len(),
+            binary_len: FERNET_HEADER_LEN + tok.ciphertext_len() + FERNET_HMAC_LEN,
+            header_len: FERNET_HEADER_LEN,
+            ciphertext_len: tok.ciphertext_len(),
+            plaintext_len: None,
         }),
         Err(Error::Malformed(_)) if !token.starts_with(b"g") => Err(Error::UnsupportedFormat(
             "not a keyroll envelope or Fernet token",
@@ -89,6 +100,7 @@ fn v1_info(binary: &[u8], format: TokenFormat, token_len: usize) -> Result<Token
     } else {
         envelope::HEADER_LEN
     };
+    let ciphertext_len = binary.len() - header_len - crate::aead::NONCE_LEN - crate::aead::TAG_LEN;
     Ok(TokenInfo {
         format,
         algorithm: "aes-256-gcm",
@@ -98,6 +110,7 @@ fn v1_info(binary: &[u8], format: TokenFormat, token_len: usize) -> Result<Token
         token_len,
         binary_len: binary.len(),
         header_len,
-        plaintext_len: binary.len() - header_len - crate::aead::NONCE_LEN - crate::aead::TAG_LEN,
+        ciphertext_len,
+        plaintext_len: Some(ciphertext_len),
     })
 }

@@ -13,8 +13,9 @@ fuzz_target!(|data: &[u8]| match inspect(data) {
             TokenFormat::KeyrollV1Binary | TokenFormat::KeyrollV1Text => {
                 assert_eq!(
                     info.binary_len,
-                    info.header_len + 12 + info.plaintext_len + 16
+                    info.header_len + 12 + info.ciphertext_len + 16
                 );
+                assert_eq!(info.plaintext_len, Some(info.ciphertext_len));
                 assert!(info.header_len == 18 || info.header_len == 26);
                 assert_eq!(info.header_len == 26, info.issued_at.is_some());
                 let version = info.key_version.expect("v1 has a key version");
@@ -34,8 +35,9 @@ fuzz_target!(|data: &[u8]| match inspect(data) {
                 }
             }
             TokenFormat::Fernet => {
-                assert_eq!(info.binary_len, 25 + info.plaintext_len + 32);
-                assert!(info.plaintext_len >= 16 && info.plaintext_len % 16 == 0);
+                assert_eq!(info.binary_len, 25 + info.ciphertext_len + 32);
+                assert!(info.ciphertext_len >= 16 && info.ciphertext_len % 16 == 0);
+                assert_eq!(info.plaintext_len, None);
                 assert!(info.key_version.is_none() && info.issued_at.is_some());
             }
         }

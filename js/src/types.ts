@@ -45,7 +45,10 @@ export interface TokenInfo {
   tokenLen: number;
   binaryLen: number;
   headerLen: number;
-  plaintextLen: number;
+  /** Ciphertext alone (Fernet: with its CBC padding, a multiple of 16). */
+  ciphertextLen: number;
+  /** Exact for v1; absent for Fernet, whose padding is known only after decryption. */
+  plaintextLen?: number;
 }
 
 /** What `verify` learns from an authentic token. */

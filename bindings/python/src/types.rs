@@ -127,7 +127,8 @@ pub struct TokenInfo {
     token_len: usize,
     binary_len: usize,
     header_len: usize,
-    plaintext_len: usize,
+    ciphertext_len: usize,
+    plaintext_len: Option<usize>,
 }
 
 impl From<keyroll::TokenInfo> for TokenInfo {
@@ -141,6 +142,7 @@ impl From<keyroll::TokenInfo> for TokenInfo {
             token_len: t.token_len,
             binary_len: t.binary_len,
             header_len: t.header_len,
+            ciphertext_len: t.ciphertext_len,
             plaintext_len: t.plaintext_len,
         }
     }
@@ -154,7 +156,7 @@ impl TokenInfo {
             self.format,
             py_opt(self.key_version),
             py_opt(self.issued_at),
-            self.plaintext_len
+            py_opt(self.plaintext_len)
         )
     }
 }

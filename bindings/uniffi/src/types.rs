@@ -91,8 +91,10 @@ pub struct TokenInfo {
     pub binary_len: u64,
     /// Length of the header.
     pub header_len: u64,
-    /// Length of the plaintext (Fernet: padded to 16 bytes).
-    pub plaintext_len: u64,
+    /// Length of the ciphertext alone (Fernet: with its CBC padding, a multiple of 16).
+    pub ciphertext_len: u64,
+    /// Length of the plaintext: exact for v1, null for Fernet (known only after decryption).
+    pub plaintext_len: Option<u64>,
 }
 
 impl From<keyroll::TokenInfo> for TokenInfo {
@@ -106,7 +108,8 @@ impl From<keyroll::TokenInfo> for TokenInfo {
             token_len: t.token_len as u64,
             binary_len: t.binary_len as u64,
             header_len: t.header_len as u64,
-            plaintext_len: t.plaintext_len as u64,
+            ciphertext_len: t.ciphertext_len as u64,
+            plaintext_len: t.plaintext_len.map(|n| n as u64),
         }
     }
 }

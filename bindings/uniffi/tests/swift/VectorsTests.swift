@@ -141,6 +141,7 @@ final class VectorsTests: XCTestCase {
                 "format": .string(snake(i.format)), "algorithm": .string(i.algorithm),
                 "keyring_id": i.keyringId.j, "key_version": i.keyVersion.j, "issued_at": i.issuedAt.j,
                 "token_len": i.tokenLen.j, "binary_len": i.binaryLen.j, "header_len": i.headerLen.j,
+                "ciphertext_len": i.ciphertextLen.j,
                 "plaintext_len": i.plaintextLen.j,
             ])]
         case "load":
