@@ -1524,6 +1524,23 @@ fn legacy_fernet(dir: &Path) {
     );
     case.insert("expect".into(), summary(&compat));
     f.push("fernet_compat_derivation", "fernet_compat", None, case);
+    // A Fernet key must be 32 bytes of padded base64url.
+    for (what, key) in [
+        ("short", URL_SAFE_NO_PAD.encode([1u8; 16])),
+        ("not_base64", "not a key!".to_string()),
+    ] {
+        let got = FernetKey::from_base64(key.as_bytes()).map(|_| ());
+        assert_eq!(got.unwrap_err().code(), "invalid_key", "{what}");
+        let mut case = Map::new();
+        case.insert("fernet_keys".into(), json!([key]));
+        case.insert("error".into(), json!("invalid_key"));
+        f.push(
+            &format!("fail_fernet_compat_key_{what}"),
+            "fernet_compat",
+            None,
+            case,
+        );
+    }
     let plain = b"written by a compat process";
     f.decrypt(
         "compat_envelope_by_compat",
