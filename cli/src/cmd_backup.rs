@@ -3,6 +3,7 @@
 use crate::error::{exit, Result};
 use crate::out;
 use crate::session::{now, Session};
+use keyroll::{KeyState, Keyring};
 use keyroll_store::AuditRecord;
 use serde_json::json;
 
@@ -72,33 +73,141 @@ pub fn backups(s: &Session) -> Result<i32> {
     Ok(if damaged > 0 { exit::KEYRING } else { exit::OK })
 }
 
+/// What a restore would undo: versions the current keyring has retired for a reason
+/// (compromised, disabled, destroyed) that the backup can read again, and versions the current
+/// keyring does not have at all.
+fn restore_changes(current: Option<&Keyring>, restored: &Keyring) -> Vec<serde_json::Value> {
+    let mut changes = Vec::new();
+    for v in restored.versions() {
+        let now = current.map(|c| c.version(v.version));
+        let reason = match now {
+            // No current keyring: everything comes back.
+            None => Some("brought back"),
+            Some(None) => Some("brought back"),
+            Some(Some(cur))
+                if matches!(
+                    cur.state,
+                    KeyState::Compromised | KeyState::Disabled | KeyState::Destroyed
+                ) && matches!(v.state, KeyState::Active | KeyState::DecryptOnly) =>
+            {
+                Some("re-activated")
+            }
+            Some(Some(cur))
+                if cur.state == KeyState::Destroyed && v.state != KeyState::Destroyed =>
+            {
+                Some("material brought back")
+            }
+            _ => None,
+        };
+        if let Some(reason) = reason {
+            let from = now.flatten().map(|c| c.state.as_str());
+            changes.push(json!({
+                "version": v.version,
+                "change": reason,
+                "current_state": from,
+                "restored_state": v.state.as_str(),
+            }));
+        }
+    }
+    changes
+}
+
+fn describe(change: &serde_json::Value) -> String {
+    let v = &change["version"];
+    let to = change["restored_state"].as_str().unwrap_or("");
+    match change["current_state"].as_str() {
+        Some(from) => format!(
+            "v{v} {} ({from} -> {to})",
+            change["change"].as_str().unwrap_or("")
+        ),
+        None => format!("v{v} {} ({to})", change["change"].as_str().unwrap_or("")),
+    }
+}
+
 /// `restore NAME`: checks the backup's checksum and that it opens with the current
-/// credentials, then replaces the keyring (which is backed up first).
+/// credentials, lists every version it would re-activate or bring back, asks, then makes the
+/// backup's keyring current (the replaced one is backed up first).
+///
+/// This is the one deliberate way back to older content: the restored keyring is sealed at a
+/// generation above every one seen, so the rollback guard still refuses old copies put in
+/// place by other means, and processes holding the replaced keyring get `keyring_conflict`.
 pub fn restore(s: &Session, name: &str) -> Result<i32> {
     let backup = s.store.find_backup(name)?;
     let bytes = s.store.read_backup(&backup)?;
-    let ring = s.open_document(&bytes)?;
+    let mut ring = s.open_document(&bytes)?;
+    // What is there now, even if it is itself an old copy (then it is exactly what to undo).
+    let current_doc = match s.store.read_unchecked() {
+        Ok(doc) => Some(doc),
+        Err(keyroll_store::Error::NotFound(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let current = match &current_doc {
+        Some(doc) => Some(s.open_document(doc)?),
+        None => None,
+    };
+    let changes = restore_changes(current.as_ref(), &ring);
     let versions: Vec<u32> = ring.versions().iter().map(|v| v.version).collect();
+    let listed = if changes.is_empty() {
+        "it re-activates and brings back no version".to_string()
+    } else {
+        let items: Vec<String> = changes.iter().map(describe).collect();
+        format!("it {}", items.join(", "))
+    };
     s.confirm(&format!(
-        "restore {} (keyring {}, versions {:?}) over the current keyring",
+        "restore {} (keyring {}, versions {:?}) over the current keyring: {listed}",
         backup.name,
         ring.id().to_hex(),
         versions
     ))?;
     let lock = s.store.lock()?;
-    lock.restore(&backup)?;
+    // What was confirmed must still be what is replaced.
+    let now_doc = match s.store.read_unchecked() {
+        Ok(doc) => Some(doc),
+        Err(keyroll_store::Error::NotFound(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    if now_doc != current_doc {
+        let current = now_doc
+            .as_deref()
+            .and_then(|d| Keyring::document_generation(d).ok())
+            .unwrap_or(0);
+        return Err(keyroll::Error::KeyringConflict {
+            base: current_doc
+                .as_deref()
+                .and_then(|d| Keyring::document_generation(d).ok())
+                .unwrap_or(0),
+            current,
+        }
+        .into());
+    }
+    ring.mark_saved(lock.restore_base()?);
+    let sealed = s.seal(&ring, Some(&bytes), keyroll::DEFAULT_PBKDF2_ITERATIONS)?;
     let mut record = AuditRecord::new("restore", now()?);
     record.versions = versions.clone();
-    record.details = Some(json!({ "backup": backup.name }));
+    let generation = Keyring::document_generation(&sealed)?;
+    record.details =
+        Some(json!({ "backup": backup.name, "changes": changes, "generation": generation }));
+    if let Err(e) = lock.restore(&sealed) {
+        record.result = e.code().to_string();
+        s.audit(&record)?;
+        return Err(e.into());
+    }
     s.audit(&record)?;
     drop(lock);
     if s.global.json {
-        out::json(
-            &json!({ "restored": backup.name, "keyring_id": ring.id().to_hex(), "versions": versions }),
-        );
+        out::json(&json!({
+            "restored": backup.name,
+            "keyring_id": ring.id().to_hex(),
+            "versions": versions,
+            "changes": changes,
+            "generation": generation,
+        }));
     } else {
+        for c in &changes {
+            println!("  {}", out::warn(describe(c)));
+        }
         println!(
-            "{} {} (the replaced keyring was backed up)",
+            "{} {} as generation {generation} (the replaced keyring was backed up)",
             out::good("restored"),
             backup.name
         );

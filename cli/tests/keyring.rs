@@ -865,3 +865,151 @@ fn demo_runs_end_to_end() {
         .unwrap();
     assert_eq!(out.status.code(), Some(8));
 }
+
+// ---- Safety issue #5 and #6: generations, conflicts, rollbacks ----
+
+fn store_of(env: &Env) -> keyroll_store::Store {
+    keyroll_store::Store::new(&env.keyring)
+}
+
+fn master(env: &Env) -> keyroll::SecretKey {
+    keyroll::SecretKey::from_bytes(env.master_key)
+}
+
+#[test]
+fn a_process_holding_an_old_keyring_cannot_undo_a_cli_rotation() {
+    let env = Env::new();
+    env.init();
+    // An application loads the keyring (generation 1)...
+    let store = store_of(&env);
+    let mut app = keyroll::Keyring::from_document(
+        &store.read().unwrap(),
+        keyroll::Unlock::MasterKey(&master(&env)),
+    )
+    .unwrap();
+    assert_eq!(app.generation(), 1);
+    // ...the operator rotates with the CLI (generation 2)...
+    env.cmd().arg("rotate").assert().success();
+    let after_cli = std::fs::read(&env.keyring).unwrap();
+    assert_eq!(
+        keyroll::Keyring::document_generation(&after_cli).unwrap(),
+        2
+    );
+    // ...and the application's own rotation and save is refused: it would drop v2.
+    app.rotate(1).unwrap();
+    let doc = app
+        .to_document(keyroll::Protection::MasterKey(&master(&env)))
+        .unwrap();
+    let err = store.save(&doc).unwrap_err();
+    assert_eq!(err.code(), "keyring_conflict");
+    assert_eq!(std::fs::read(&env.keyring).unwrap(), after_cli);
+    assert_eq!(env.ring().active_version(), Some(2));
+    // The CLI keeps building on the stored generation.
+    env.cmd().arg("rotate").assert().success();
+    assert_eq!(env.ring().generation(), 3);
+}
+
+#[test]
+fn a_rolled_back_keyring_is_refused_until_restored_on_purpose() {
+    let env = Env::new();
+    env.init();
+    env.cmd().arg("rotate").assert().success(); // v2 active, generation 2
+    env.cmd()
+        .args(["rotate", "--emergency", "--reason", "leak", "--yes"])
+        .assert()
+        .success(); // v2 compromised, v3 active, generation 3
+    let current = std::fs::read(&env.keyring).unwrap();
+    // Someone copies the generation-2 backup (v2 active) back over the keyring.
+    let store = store_of(&env);
+    let old = store
+        .backups()
+        .unwrap()
+        .into_iter()
+        .find(|b| {
+            keyroll::Keyring::document_generation(&store.read_backup(b).unwrap()).unwrap() == 2
+        })
+        .unwrap();
+    let old_bytes = store.read_backup(&old).unwrap();
+    std::fs::write(&env.keyring, &old_bytes).unwrap();
+    for args in [vec!["info"], vec!["rotate"], vec!["health"]] {
+        let out = env.cmd().args(&args).output().unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("rollback"), "{args:?}: {err}");
+        assert!(err.contains("keyroll restore"), "{err}");
+        assert_eq!(std::fs::read(&env.keyring).unwrap(), old_bytes);
+    }
+    // The same refusal through the store (every binding loads through it).
+    assert_eq!(store.read().unwrap_err().code(), "keyring_rollback");
+    // Restore asks, and says what it re-activates compared with the current keyring.
+    std::fs::write(&env.keyring, &current).unwrap();
+    let out = env.cmd().args(["restore", &old.name]).output().unwrap();
+    assert_eq!(out.status.code(), Some(10));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("v2 re-activated (compromised -> active)"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&env.keyring).unwrap(), current);
+    let out = env
+        .cmd()
+        .args(["restore", &old.name, "--yes", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out.stdout);
+    assert_eq!(
+        v["changes"],
+        serde_json::json!([{"version": 2, "change": "re-activated", "current_state": "compromised", "restored_state": "active"}])
+    );
+    // Restored on purpose: above every generation seen, so it loads, and the mark moved.
+    assert_eq!(v["generation"], 4);
+    assert_eq!(env.ring().generation(), 4);
+    assert_eq!(env.ring().active_version(), Some(2));
+    assert_eq!(store.highest_generation().unwrap(), 4);
+    let audit = env.audit();
+    let last = audit.last().unwrap();
+    assert_eq!(last["event"], "restore");
+    assert_eq!(last["details"]["changes"][0]["version"], 2);
+    // The generation-3 keyring it replaced is now an old copy too.
+    std::fs::write(&env.keyring, &current).unwrap();
+    assert_eq!(store.read().unwrap_err().code(), "keyring_rollback");
+    // And restore is also the way out of a rolled-back file.
+    let out = env
+        .cmd()
+        .args(["restore", &old.name, "--yes"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(env.ring().generation(), 5);
+}
+
+#[test]
+fn restore_lists_versions_it_brings_back() {
+    let env = Env::new();
+    env.init();
+    env.cmd().arg("rotate").assert().success();
+    // Remove v1 entirely from the current keyring is not possible, so destroy it: restore of
+    // the first backup brings its material back and says so.
+    env.cmd()
+        .args(["state", "1", "destroy", "--yes"])
+        .assert()
+        .success();
+    let store = store_of(&env);
+    let first = store.backups().unwrap().remove(0);
+    let out = env.cmd().args(["restore", &first.name]).output().unwrap();
+    assert_eq!(out.status.code(), Some(10));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("v1 re-activated (destroyed -> active)"),
+        "{err}"
+    );
+}

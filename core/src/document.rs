@@ -91,6 +91,9 @@ struct Document {
 #[serde(deny_unknown_fields)]
 struct Body {
     keyring_id: String,
+    /// Counts the saves of this keyring (absent, i.e. 0, in documents from before it existed).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    generation: u64,
     kek: Kek,
     check: String,
     read_only: bool,
@@ -102,7 +105,10 @@ struct Body {
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "kebab-case", deny_unknown_fields)]
 enum Kek {
-    Pbkdf2HmacSha256 { salt: String, iterations: u32 },
+    Pbkdf2HmacSha256 {
+        salt: String,
+        iterations: u32,
+    },
     /// A struct variant, not a unit one: serde ignores unknown members next to the tag of a
     /// unit variant even under `deny_unknown_fields`, and §7 refuses unknown members.
     MasterKey {},
@@ -115,6 +121,10 @@ struct StoredVersion {
     info: VersionInfo,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sealed: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The three keys derived from the KEK root.
@@ -154,8 +164,8 @@ fn key_aad(id: &KeyringId, info: &VersionInfo) -> [u8; 35] {
 }
 
 impl Keyring {
-    /// Serializes and seals this keyring. Data keys are unchanged: sealing under a new
-    /// passphrase re-wraps them only.
+    /// Serializes and seals this keyring as generation [`Keyring::generation`]` + 1`. Data keys
+    /// are unchanged: sealing under a new passphrase re-wraps them only.
     pub fn to_document(&self, protection: Protection<'_>) -> Result<Vec<u8>> {
         let (kek, root) = match protection {
             Protection::Passphrase {
@@ -191,8 +201,15 @@ impl Keyring {
             };
             versions.push(StoredVersion { info, sealed });
         }
+        let generation = self
+            .generation
+            .checked_add(1)
+            .ok_or(Error::InvalidArgument(
+                "the keyring generation is exhausted",
+            ))?;
         let body = Body {
             keyring_id: self.id.to_hex(),
+            generation,
             kek,
             check: B64.encode(keks.check.expose()),
             read_only: self.read_only,
@@ -249,6 +266,7 @@ impl Keyring {
         // From here on the body is authentic: what is checked below guards against our own
         // bugs and documents written by hand with a valid key.
         let mut ring = Keyring::empty(id, Rng::System);
+        ring.generation = body.generation;
         ring.read_only = body.read_only;
         ring.min_version = body.min_version;
         ring.policy = body.policy;
@@ -325,4 +343,60 @@ pub fn document_sealing(document: &[u8]) -> Result<Sealing> {
         Kek::Pbkdf2HmacSha256 { iterations, .. } => Sealing::Passphrase { iterations },
         Kek::MasterKey {} => Sealing::MasterKey,
     })
+}
+
+/// A document's place in its keyring's history, read without any key.
+///
+/// Each save seals the generation its keyring was loaded at plus one, under the document MAC,
+/// so a store holding the current file can tell a save that builds on it from a stale one
+/// (two processes that loaded the same generation) and an old copy put back (a rollback).
+/// The number read here is not authenticated; it is safe to decide on because every document
+/// that is then opened has its generation checked by the MAC with the rest of the body.
+impl Keyring {
+    /// The generation `document` says it is (0 for documents from before generations).
+    /// `keyring_corrupt` if it is not a keyring document.
+    pub fn document_generation(document: &[u8]) -> Result<u64> {
+        let doc: Document = serde_json::from_slice(document)
+            .map_err(|_| Error::KeyringCorrupt("not a keyroll keyring document"))?;
+        Ok(doc.body.generation)
+    }
+
+    /// Checks that `next` may replace `current` (the stored document, `None` if there is
+    /// none): it must be exactly one generation newer, i.e. sealed from a keyring loaded at
+    /// `current`'s generation. Otherwise `keyring_conflict`: someone saved in between, and
+    /// writing `next` would undo their change. Returns `next`'s generation.
+    pub fn check_successor(current: Option<&[u8]>, next: &[u8]) -> Result<u64> {
+        let next_generation = Keyring::document_generation(next)?;
+        if let Some(current) = current {
+            let current = Keyring::document_generation(current)?;
+            if current.checked_add(1) != Some(next_generation) {
+                return Err(Error::KeyringConflict {
+                    base: next_generation.saturating_sub(1),
+                    current,
+                });
+            }
+        }
+        Ok(next_generation)
+    }
+
+    /// Checks that `document` is not older than `highest_seen`, the newest generation ever
+    /// recorded for this keyring (kept outside the document, so an old copy cannot lower it).
+    /// `keyring_rollback` otherwise. Returns the document's generation.
+    pub fn check_not_rolled_back(document: &[u8], highest_seen: u64) -> Result<u64> {
+        let found = Keyring::document_generation(document)?;
+        if found < highest_seen {
+            return Err(Error::KeyringRollback {
+                seen: highest_seen,
+                found,
+            });
+        }
+        Ok(found)
+    }
+
+    /// Records that this keyring is now stored as `generation` (after a successful save, or
+    /// to re-base a keyring restored on purpose over a newer one), so the next
+    /// [`Keyring::to_document`] builds on it.
+    pub fn mark_saved(&mut self, generation: u64) {
+        self.generation = generation;
+    }
 }

@@ -85,6 +85,26 @@ pub enum Error {
     /// The system random generator failed.
     #[error("random number generator failure")]
     Rng,
+    /// The stored keyring changed since this one was loaded: saving would silently undo that
+    /// change (a rotation made in between, and the data written under it). Nothing was
+    /// written; load the keyring again and redo the change.
+    #[error("the keyring was changed by someone else (loaded at generation {base}, the stored one is at generation {current}): nothing was written; load it again and redo the change")]
+    KeyringConflict {
+        /// The generation the saved keyring was loaded at.
+        base: u64,
+        /// The generation of the stored document.
+        current: u64,
+    },
+    /// The document is older than one already seen in this place (a backup or an old copy put
+    /// back): loading it could re-activate a compromised or destroyed key, so it is refused.
+    /// Restoring an older keyring is done on purpose with `keyroll restore`.
+    #[error("the keyring is at generation {found}, older than generation {seen} already seen here: refusing a rollback (restore a backup on purpose with `keyroll restore`)")]
+    KeyringRollback {
+        /// The highest generation recorded for this keyring.
+        seen: u64,
+        /// The generation of the document refused.
+        found: u64,
+    },
 }
 
 impl Error {
@@ -110,6 +130,8 @@ impl Error {
             Error::ReadOnly => "read_only",
             Error::InvalidArgument(_) => "invalid_argument",
             Error::Rng => "rng_failure",
+            Error::KeyringConflict { .. } => "keyring_conflict",
+            Error::KeyringRollback { .. } => "keyring_rollback",
         }
     }
 
@@ -134,5 +156,7 @@ impl Error {
         "read_only",
         "invalid_argument",
         "rng_failure",
+        "keyring_conflict",
+        "keyring_rollback",
     ];
 }

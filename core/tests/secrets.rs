@@ -563,6 +563,14 @@ fn errors_from_every_failure_path_carry_no_secrets() {
         Keyring::from_document(&master.expose()[..], Unlock::MasterKey(&master)).unwrap_err(),
     );
     check(
+        "stale save",
+        Keyring::check_successor(Some(&doc), &doc).unwrap_err(),
+    );
+    check(
+        "rollback",
+        Keyring::check_not_rolled_back(&doc, 7).unwrap_err(),
+    );
+    check(
         "iterations",
         fx.ring
             .to_document(Protection::Passphrase {

@@ -1,6 +1,6 @@
 //! The audit log: one JSON object per line, appended and fsynced, never key material.
 
-use crate::atomic::open_append_private;
+use crate::atomic::{open_append_private, open_read_no_follow};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
@@ -95,7 +95,7 @@ impl AuditLog {
 
     /// Every record, oldest first. A missing log has none.
     pub fn records(&self) -> Result<Vec<AuditRecord>> {
-        let file = match std::fs::File::open(&self.path) {
+        let file = match open_read_no_follow(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(Error::io("read audit log", &self.path, e)),

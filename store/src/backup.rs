@@ -5,7 +5,7 @@
 //! holds plaintext key material. Its name carries the SHA-256 of its content, so a damaged
 //! or altered backup is detected before anyone restores it.
 
-use crate::atomic::{sync_dir, write_atomic};
+use crate::atomic::{read_no_follow, sync_dir, write_atomic};
 use crate::{Error, Result};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -42,7 +42,9 @@ impl Backup {
             return None;
         }
         let path = dir.join(name);
-        let size = std::fs::metadata(&path).ok()?.len();
+        // Not followed: a symlink named like a backup is listed as what it is, and refused
+        // when read (`symlink_refused`).
+        let size = std::fs::symlink_metadata(&path).ok()?.len();
         Some(Backup {
             name: name.to_string(),
             path,
@@ -64,6 +66,10 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Creates the backup directory with mode 0700 (and tightens an existing one).
 pub(crate) fn ensure_dir(dir: &Path) -> Result<()> {
+    if std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+        // chmod would follow it and tighten (or expose) whatever directory it points to.
+        return Err(Error::Symlink(dir.to_path_buf()));
+    }
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -85,16 +91,17 @@ pub(crate) fn ensure_dir(dir: &Path) -> Result<()> {
 
 /// Writes `bytes` as a new backup in `dir`.
 pub(crate) fn take(dir: &Path, bytes: &[u8]) -> Result<Backup> {
-    ensure_dir(dir)?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
+    write_named(dir, now.as_secs(), now.subsec_nanos(), bytes)
+}
+
+/// Writes `bytes` as the backup taken at `secs`.`nanos`.
+fn write_named(dir: &Path, secs: u64, nanos: u32, bytes: &[u8]) -> Result<Backup> {
+    ensure_dir(dir)?;
     let sha = sha256_hex(bytes);
-    let name = format!(
-        "{PREFIX}{:012}.{:09}-{sha}{SUFFIX}",
-        now.as_secs(),
-        now.subsec_nanos()
-    );
+    let name = format!("{PREFIX}{secs:012}.{nanos:09}-{sha}{SUFFIX}");
     let path = dir.join(&name);
     write_atomic(&path, bytes).map_err(|e| Error::io("write backup", &path, e))?;
     Backup::parse(dir, &name).ok_or_else(|| {
@@ -147,7 +154,7 @@ pub(crate) fn find(dir: &Path, name: &str) -> Result<Backup> {
 /// Reads a backup and checks it against the SHA-256 in its name.
 pub(crate) fn read_verified(backup: &Backup) -> Result<Vec<u8>> {
     let bytes =
-        std::fs::read(&backup.path).map_err(|e| Error::io("read backup", &backup.path, e))?;
+        read_no_follow(&backup.path).map_err(|e| Error::io("read backup", &backup.path, e))?;
     if sha256_hex(&bytes) != backup.sha256 {
         return Err(Error::BackupCorrupt(backup.name.clone()));
     }
@@ -167,4 +174,20 @@ pub(crate) fn prune(dir: &Path, keep: usize) -> Result<Vec<Backup>> {
         sync_dir(dir).map_err(|e| Error::io("sync backup directory", dir, e))?;
     }
     Ok(removed)
+}
+
+/// Replaces `backup` with `bytes` (e.g. re-sealed without a destroyed key): the new file keeps
+/// the old one's time and takes the new content's hash, then the old file is deleted.
+pub(crate) fn replace(dir: &Path, backup: &Backup, bytes: &[u8]) -> Result<Backup> {
+    let new = write_named(dir, backup.created_at, backup.created_nanos, bytes)?;
+    if new.path != backup.path {
+        delete(dir, backup)?;
+    }
+    Ok(new)
+}
+
+/// Deletes one backup.
+pub(crate) fn delete(dir: &Path, backup: &Backup) -> Result<()> {
+    std::fs::remove_file(&backup.path).map_err(|e| Error::io("delete backup", &backup.path, e))?;
+    sync_dir(dir).map_err(|e| Error::io("sync backup directory", dir, e))
 }

@@ -35,6 +35,27 @@ pub enum Error {
     /// A backup's content does not match the SHA-256 in its name (damaged or altered).
     #[error("backup {0} is damaged: its content does not match its checksum")]
     BackupCorrupt(String),
+    /// A symlink stands where the store keeps a file of its own (lock, audit log, backup,
+    /// generation mark): following it would let whoever planted it choose the file written or
+    /// read. Nothing was changed.
+    #[error(
+        "{0} is a symlink: refusing to follow it (remove it; keyroll creates the file itself)"
+    )]
+    Symlink(PathBuf),
+    /// The keyring's directory (or the backup directory) can be written by other users, who
+    /// could then replace the keyring or plant files beside it.
+    #[error("{path} is writable by group or others (mode {mode:o}): run `chmod 700 {path}` (or 755) before keeping a keyring there", path = .path.display())]
+    UnsafeDirectory {
+        /// The directory.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The keyring document was refused: a save that would undo someone else's change
+    /// (`keyring_conflict`), an older document than one already seen (`keyring_rollback`), or a
+    /// document that is not a keyring (`keyring_corrupt`). Nothing was written.
+    #[error(transparent)]
+    Keyring(#[from] keyroll::Error),
     /// An audit log line is not a valid record.
     #[error("audit log {path} line {line} is not a valid record")]
     AuditCorrupt {
@@ -56,10 +77,16 @@ impl Error {
             Error::BackupNotFound(_) => "backup_not_found",
             Error::BackupCorrupt(_) => "backup_corrupt",
             Error::AuditCorrupt { .. } => "audit_corrupt",
+            Error::Keyring(e) => e.code(),
+            Error::Symlink(_) => "symlink_refused",
+            Error::UnsafeDirectory { .. } => "unsafe_directory",
         }
     }
 
     pub(crate) fn io(op: &'static str, path: &std::path::Path, source: std::io::Error) -> Self {
+        if crate::atomic::is_symlink_error(&source) {
+            return Error::Symlink(path.to_path_buf());
+        }
         Error::Io {
             op,
             path: path.to_path_buf(),

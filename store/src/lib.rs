@@ -15,17 +15,25 @@
 //! - **Backups** of the sealed document before every change ([`Locked::write`]), named by
 //!   time and SHA-256, checked against that hash before a [`Locked::restore`].
 //! - **An audit log** ([`AuditLog`]) of JSON lines, appended and fsynced.
+//! - **Generations**: a save must build on the stored document (`keyring_conflict`
+//!   otherwise), and a document older than the newest one seen here is refused
+//!   (`keyring_rollback`); see [`Store`].
 //!
 //! ```
-//! # fn main() -> Result<(), keyroll_store::Error> {
-//! let dir = tempfile::tempdir().expect("tempdir");
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use keyroll::{Keyring, Protection, SecretKey, Unlock};
+//! let dir = tempfile::tempdir()?;
 //! let store = keyroll_store::Store::new(dir.path().join("keyring.json"));
+//! let master = SecretKey::generate()?;
+//! let mut ring = Keyring::generate(1_700_000_000)?;
 //! let lock = store.lock()?;                 // exclusive, blocks until free
-//! lock.create(b"{\"sealed\":1}")?;           // fails if a keyring is already there
-//! let backup = lock.write(b"{\"sealed\":2}")?; // backs up version 1 first
-//! assert!(backup.is_some());
+//! lock.create(&ring.to_document(Protection::MasterKey(&master))?)?; // generation 1
+//! ring = Keyring::from_document(&lock.read()?.expect("written"), Unlock::MasterKey(&master))?;
+//! ring.rotate(1_700_000_100)?;
+//! let backup = lock.write(&ring.to_document(Protection::MasterKey(&master))?)?; // generation 2
+//! assert!(backup.is_some());                // generation 1, backed up first
 //! drop(lock);
-//! assert_eq!(store.read()?, b"{\"sealed\":2}");
+//! assert_eq!(Keyring::document_generation(&store.read()?)?, 2);
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs)]

@@ -1,9 +1,10 @@
 //! A keyring file with its lock, backups and audit log.
 
-use crate::atomic::{open_append_private, parent_dir, write_atomic};
+use crate::atomic::{open_append_private, parent_dir, read_no_follow, write_atomic};
 use crate::audit::AuditLog;
 use crate::backup::{self, Backup};
 use crate::{Error, Result};
+use keyroll::Keyring;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -15,10 +16,24 @@ use std::path::{Path, PathBuf};
 /// | lock | `PATH.lock` |
 /// | backups | `PATH.backups/` (mode 0700) |
 /// | audit log | `PATH.audit.jsonl` (mode 0600) |
+/// | generation mark | `PATH.generation` (mode 0600) |
+///
+/// Every save must build on the stored document (its generation plus one, see
+/// [`Keyring::check_successor`]), so a process holding an old copy cannot undo a rotation
+/// made since (`keyring_conflict`). The highest generation ever written is kept in the mark
+/// file, outside the document, and a lower document is refused on every read and write
+/// (`keyring_rollback`): a backup or old copy put in place cannot quietly re-activate a
+/// compromised key. Only [`Locked::restore`] replaces a newer keyring with older content, and
+/// then under a generation above every one seen.
+///
+/// The directory holding the keyring must not be writable by group or others
+/// (`unsafe_directory`), and the store's own files are never opened through a symlink
+/// (`symlink_refused`).
 #[derive(Debug, Clone)]
 pub struct Store {
     path: PathBuf,
     lock_path: PathBuf,
+    generation_path: PathBuf,
     backup_dir: PathBuf,
     audit: AuditLog,
 }
@@ -42,6 +57,7 @@ impl Store {
         let path = path.into();
         Store {
             lock_path: sibling(&path, ".lock"),
+            generation_path: sibling(&path, ".generation"),
             backup_dir: sibling(&path, ".backups"),
             audit: AuditLog::new(sibling(&path, ".audit.jsonl")),
             path,
@@ -81,15 +97,76 @@ impl Store {
     }
 
     /// Reads the sealed document. Needs no lock: writes are atomic renames, so a reader sees
-    /// a whole document, old or new.
+    /// a whole document, old or new. A document older than the highest generation recorded
+    /// here is refused (`keyring_rollback`); one that is not a keyring document at all is
+    /// returned as it is, for the core to report.
     pub fn read(&self) -> Result<Vec<u8>> {
+        self.check_directory()?;
+        let bytes = self.read_raw()?;
+        if Keyring::document_generation(&bytes).is_ok() {
+            Keyring::check_not_rolled_back(&bytes, self.highest_generation()?)?;
+        }
+        Ok(bytes)
+    }
+
+    /// Reads the document without the rollback check: only to show what a restore would
+    /// replace, or to diagnose a refused file. Never open a keyring to use from this.
+    pub fn read_unchecked(&self) -> Result<Vec<u8>> {
+        self.check_directory()?;
+        self.read_raw()
+    }
+
+    fn read_raw(&self) -> Result<Vec<u8>> {
         std::fs::read(&self.path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::NotFound(self.path.clone()),
             _ => Error::io("read", &self.path, e),
         })
     }
 
+    /// The highest generation this store has written or restored (0 if it never has), kept
+    /// in `PATH.generation`.
+    pub fn highest_generation(&self) -> Result<u64> {
+        let p = &self.generation_path;
+        match read_no_follow(p) {
+            Ok(bytes) => std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+                .ok_or_else(|| {
+                    Error::io(
+                        "read generation mark",
+                        p,
+                        std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            "not a generation number",
+                        ),
+                    )
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(Error::io("read generation mark", p, e)),
+        }
+    }
+
+    /// Refuses a keyring directory that group or others may write: they could swap the
+    /// keyring for an old copy, or plant symlinks where the lock and audit log go.
+    fn check_directory(&self) -> Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let dir = parent_dir(&self.path);
+            let meta = std::fs::metadata(dir).map_err(|e| Error::io("stat", dir, e))?;
+            let mode = meta.permissions().mode() & 0o7777;
+            if mode & 0o022 != 0 {
+                return Err(Error::UnsafeDirectory {
+                    path: dir.to_path_buf(),
+                    mode,
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn open_lock_file(&self) -> Result<File> {
+        self.check_directory()?;
         open_append_private(&self.lock_path).map_err(|e| Error::io("open lock", &self.lock_path, e))
     }
 
@@ -116,10 +193,15 @@ impl Store {
         }
     }
 
-    /// Locks, backs up the current document (if any) and writes `document` atomically: the
-    /// whole of a save for callers that hold no lock (e.g. a binding's `Keyring.save()`).
-    pub fn save(&self, document: &[u8]) -> Result<Option<Backup>> {
-        self.lock()?.write(document)
+    /// Locks, checks that `document` builds on the stored one, backs that up and writes
+    /// `document` atomically: the whole of a save for callers that hold no lock (e.g. a
+    /// binding's `Keyring.save()`). `keyring_conflict` if the file changed since the keyring
+    /// was loaded; nothing is written then. Returns the backup taken and the generation saved
+    /// (give it to [`Keyring::mark_saved`] so the next save builds on this one).
+    pub fn save(&self, document: &[u8]) -> Result<(Option<Backup>, u64)> {
+        let lock = self.lock()?;
+        let backup = lock.write(document)?;
+        Ok((backup, Keyring::document_generation(document)?))
     }
 
     /// Every backup, oldest first.
@@ -153,22 +235,72 @@ impl Locked<'_> {
         }
     }
 
-    /// Writes the first document; [`Error::AlreadyExists`] if there is one.
+    /// Writes the first document; [`Error::AlreadyExists`] if there is one. A new keyring
+    /// starts a new history: the generation mark is set to its generation.
     pub fn create(&self, document: &[u8]) -> Result<()> {
         if self.store.path.exists() {
             return Err(Error::AlreadyExists(self.store.path.clone()));
         }
+        let generation = Keyring::document_generation(document)?;
         write_atomic(&self.store.path, document)
-            .map_err(|e| Error::io("write", &self.store.path, e))
+            .map_err(|e| Error::io("write", &self.store.path, e))?;
+        self.set_mark(generation)
     }
 
     /// Backs up the current document (if any), then replaces it with `document` atomically.
     /// Returns the backup taken.
+    ///
+    /// `document` must be the successor of the current one (sealed from a keyring loaded at
+    /// its generation), else `keyring_conflict`; with no current document it must not be
+    /// older than the mark, else `keyring_rollback`. Either way nothing is written.
     pub fn write(&self, document: &[u8]) -> Result<Option<Backup>> {
-        let backup = self.backup()?;
+        let current = self.read()?;
+        let generation = Keyring::check_successor(current.as_deref(), document)?;
+        if current.is_none() {
+            Keyring::check_not_rolled_back(document, self.store.highest_generation()?)?;
+        }
+        self.replace(current.as_deref(), document, generation)
+    }
+
+    fn replace(
+        &self,
+        current: Option<&[u8]>,
+        document: &[u8],
+        generation: u64,
+    ) -> Result<Option<Backup>> {
+        let backup = match current {
+            Some(current) => Some(backup::take(&self.store.backup_dir, current)?),
+            None => None,
+        };
         write_atomic(&self.store.path, document)
             .map_err(|e| Error::io("write", &self.store.path, e))?;
+        // After the keyring: a crash in between leaves the mark one behind (harmless), never
+        // ahead of the file (which would refuse it).
+        if generation > self.store.highest_generation()? {
+            self.set_mark(generation)?;
+        }
         Ok(backup)
+    }
+
+    fn set_mark(&self, generation: u64) -> Result<()> {
+        let p = &self.store.generation_path;
+        if std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(Error::Symlink(p.clone()));
+        }
+        write_atomic(p, format!("{generation}\n").as_bytes())
+            .map_err(|e| Error::io("write generation mark", p, e))
+    }
+
+    /// The generation a restored keyring must be sealed on top of: the newest of the current
+    /// document and the mark (also when the current file was itself rolled back). Give it to
+    /// [`Keyring::mark_saved`] before sealing the keyring to restore.
+    pub fn restore_base(&self) -> Result<u64> {
+        let current = match self.store.read_raw() {
+            Ok(bytes) => Keyring::document_generation(&bytes).unwrap_or(0),
+            Err(Error::NotFound(_)) => 0,
+            Err(e) => return Err(e),
+        };
+        Ok(current.max(self.store.highest_generation()?))
     }
 
     /// Copies the current document into the backup directory; `None` if there is none.
@@ -179,13 +311,40 @@ impl Locked<'_> {
         }
     }
 
-    /// Checks `backup` against its SHA-256 and makes it the current document (backing up the
-    /// one it replaces). Returns the restored bytes. Callers should also check that the bytes
-    /// open as a keyring before calling this (the store cannot: it holds no keys).
-    pub fn restore(&self, backup: &Backup) -> Result<Vec<u8>> {
-        let bytes = backup::read_verified(backup)?;
-        self.write(&bytes)?;
-        Ok(bytes)
+    /// Puts older content back on purpose: `document` (a backup's keyring, re-sealed after
+    /// [`Keyring::mark_saved`]`(`[`Locked::restore_base`]`)`) replaces the current document,
+    /// which is backed up first, even if that one was itself rolled back. Its generation must
+    /// be above every one seen (`keyring_conflict` otherwise), so the mark only ever rises and
+    /// every process still holding the replaced keyring gets `keyring_conflict` on save.
+    /// Callers open the document and confirm with the operator first (the store holds no
+    /// keys).
+    pub fn restore(&self, document: &[u8]) -> Result<Option<Backup>> {
+        let base = self.restore_base()?;
+        let generation = Keyring::document_generation(document)?;
+        if generation <= base {
+            return Err(keyroll::Error::KeyringConflict {
+                base: generation.saturating_sub(1),
+                current: base,
+            }
+            .into());
+        }
+        let current = match self.store.read_raw() {
+            Ok(bytes) => Some(bytes),
+            Err(Error::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        self.replace(current.as_deref(), document, generation)
+    }
+
+    /// Replaces `backup` with `document` (e.g. re-sealed without a destroyed key's
+    /// material), keeping its time; the old file is deleted. Returns the new backup.
+    pub fn replace_backup(&self, backup: &Backup, document: &[u8]) -> Result<Backup> {
+        backup::replace(&self.store.backup_dir, backup, document)
+    }
+
+    /// Deletes one backup.
+    pub fn delete_backup(&self, backup: &Backup) -> Result<()> {
+        backup::delete(&self.store.backup_dir, backup)
     }
 
     /// Deletes all but the newest `keep` backups; returns the deleted ones.

@@ -1,13 +1,54 @@
 #![allow(clippy::unwrap_used, missing_docs)]
-//! Behaviour of the keyring store: atomic writes, modes, locks, backups, audit log.
+//! Behaviour of the keyring store: atomic writes, modes, locks, backups, audit log,
+//! generations (conflicts and rollbacks) and refused symlinks and directories.
 
+use keyroll::{Keyring, Protection, SecretKey, Unlock};
 use keyroll_store::{write_atomic, AuditRecord, Error, Store};
 use std::sync::{Arc, Barrier};
+
+const NOW: u64 = 1_700_000_000;
 
 fn store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::new(dir.path().join("keyring.json"));
     (dir, store)
+}
+
+/// The master key every test keyring is sealed under (fixed: sealing is cheap under it).
+fn key() -> SecretKey {
+    SecretKey::from_bytes([7u8; 32])
+}
+
+fn seal(ring: &Keyring) -> Vec<u8> {
+    ring.to_document(Protection::MasterKey(&key())).unwrap()
+}
+
+fn open(doc: &[u8]) -> Keyring {
+    Keyring::from_document(doc, Unlock::MasterKey(&key())).unwrap()
+}
+
+/// The document that follows the stored one (one more rotation), or a new keyring's first.
+fn next_doc(store: &Store) -> Vec<u8> {
+    match store.read() {
+        Ok(doc) => {
+            let mut ring = open(&doc);
+            ring.rotate(NOW + ring.generation()).unwrap();
+            seal(&ring)
+        }
+        Err(Error::NotFound(_)) => seal(&Keyring::generate(NOW).unwrap()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Saves the next document; returns it.
+fn save_next(store: &Store) -> Vec<u8> {
+    let doc = next_doc(store);
+    store.save(&doc).unwrap();
+    doc
+}
+
+fn generation(doc: &[u8]) -> u64 {
+    Keyring::document_generation(doc).unwrap()
 }
 
 #[cfg(unix)]
@@ -30,14 +71,18 @@ fn create_then_write_backs_up_the_old_document() {
     let (_d, store) = store();
     let lock = store.lock().unwrap();
     assert_eq!(lock.read().unwrap(), None);
-    lock.create(b"one").unwrap();
-    let err = lock.create(b"again").unwrap_err();
+    let one = seal(&Keyring::generate(NOW).unwrap());
+    lock.create(&one).unwrap();
+    let err = lock.create(&one).unwrap_err();
     assert_eq!(err.code(), "keyring_exists");
-    let backup = lock.write(b"two").unwrap().expect("a backup of `one`");
+    let mut ring = open(&one);
+    ring.rotate(NOW + 1).unwrap();
+    let two = seal(&ring);
+    let backup = lock.write(&two).unwrap().expect("a backup of `one`");
     drop(lock);
-    assert_eq!(store.read().unwrap(), b"two");
-    assert_eq!(store.read_backup(&backup).unwrap(), b"one");
-    assert_eq!(backup.size, 3);
+    assert_eq!(store.read().unwrap(), two);
+    assert_eq!(store.read_backup(&backup).unwrap(), one);
+    assert_eq!(backup.size, one.len() as u64);
     assert_eq!(store.backups().unwrap(), vec![backup]);
 }
 
@@ -45,8 +90,8 @@ fn create_then_write_backs_up_the_old_document() {
 #[test]
 fn files_are_private() {
     let (_d, store) = store();
-    store.save(b"one").unwrap();
-    store.save(b"two").unwrap();
+    save_next(&store);
+    save_next(&store);
     store.audit().append(&AuditRecord::new("init", 1)).unwrap();
     assert_eq!(mode(store.path()), 0o600);
     assert_eq!(mode(store.backup_dir()), 0o700);
@@ -63,8 +108,8 @@ fn existing_loose_backup_dir_is_tightened() {
     let (_d, store) = store();
     std::fs::create_dir(store.backup_dir()).unwrap();
     std::fs::set_permissions(store.backup_dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    store.save(b"one").unwrap();
-    store.save(b"two").unwrap();
+    save_next(&store);
+    save_next(&store);
     assert_eq!(mode(store.backup_dir()), 0o700);
 }
 
@@ -104,9 +149,9 @@ fn try_lock_reports_a_held_lock() {
 
 #[test]
 fn concurrent_read_modify_write_loses_nothing() {
-    // Eight threads each append their number to a shared document 10 times, under the lock.
+    // Eight threads each rotate the shared keyring 10 times, under the lock.
     let (_d, store) = store();
-    store.save(b"").unwrap();
+    save_next(&store);
     let threads = 8;
     let barrier = Arc::new(Barrier::new(threads));
     let handles: Vec<_> = (0..threads)
@@ -118,9 +163,9 @@ fn concurrent_read_modify_write_loses_nothing() {
                 barrier.wait();
                 for _ in 0..10 {
                     let lock = store.lock().unwrap();
-                    let mut doc = lock.read().unwrap().unwrap();
-                    doc.push(b'a' + t as u8);
-                    lock.write(&doc).unwrap();
+                    let mut ring = open(&lock.read().unwrap().unwrap());
+                    ring.rotate(NOW + t as u64).unwrap();
+                    lock.write(&seal(&ring)).unwrap();
                 }
             })
         })
@@ -129,33 +174,29 @@ fn concurrent_read_modify_write_loses_nothing() {
         h.join().unwrap();
     }
     let doc = store.read().unwrap();
-    assert_eq!(doc.len(), threads * 10);
-    for t in 0..threads {
-        assert_eq!(doc.iter().filter(|&&b| b == b'a' + t as u8).count(), 10);
-    }
+    assert_eq!(open(&doc).versions().len(), threads * 10 + 1);
+    assert_eq!(generation(&doc), threads as u64 * 10 + 1);
     assert_eq!(store.backups().unwrap().len(), threads * 10);
 }
 
 #[test]
 fn damaged_backup_is_refused_and_nothing_changes() {
     let (_d, store) = store();
-    store.save(b"one").unwrap();
-    store.save(b"two").unwrap();
+    save_next(&store);
+    let two = save_next(&store);
     let backup = store.backups().unwrap().pop().unwrap();
     std::fs::write(&backup.path, b"ONE").unwrap();
-    let lock = store.lock().unwrap();
-    let err = lock.restore(&backup).unwrap_err();
+    let err = store.read_backup(&backup).unwrap_err();
     assert_eq!(err.code(), "backup_corrupt");
-    drop(lock);
-    assert_eq!(store.read().unwrap(), b"two");
+    assert_eq!(store.read().unwrap(), two);
     assert_eq!(store.backups().unwrap().len(), 1);
 }
 
 #[test]
 fn restore_brings_back_a_backup_and_backs_up_the_current() {
     let (_d, store) = store();
-    store.save(b"one").unwrap();
-    store.save(b"two").unwrap();
+    let one = save_next(&store);
+    let two = save_next(&store);
     let backup = store.backups().unwrap().pop().unwrap();
     let found = store.find_backup(&backup.name).unwrap();
     assert_eq!(found, backup);
@@ -165,35 +206,42 @@ fn restore_brings_back_a_backup_and_backs_up_the_current() {
         store.find_backup("nothing").unwrap_err().code(),
         "backup_not_found"
     );
-    let restored = store.lock().unwrap().restore(&backup).unwrap();
-    assert_eq!(restored, b"one");
-    assert_eq!(store.read().unwrap(), b"one");
+    let lock = store.lock().unwrap();
+    let mut ring = open(&store.read_backup(&backup).unwrap());
+    assert_eq!(ring.generation(), 1);
+    ring.mark_saved(lock.restore_base().unwrap());
+    let restored = seal(&ring);
+    lock.restore(&restored).unwrap();
+    drop(lock);
+    assert_eq!(store.read().unwrap(), restored);
+    // One's content, above every generation seen.
+    assert_eq!(open(&restored).versions(), open(&one).versions());
+    assert_eq!(generation(&restored), 3);
+    assert_eq!(store.highest_generation().unwrap(), 3);
     let all = store.backups().unwrap();
     assert_eq!(all.len(), 2);
-    assert_eq!(store.read_backup(all.last().unwrap()).unwrap(), b"two");
+    assert_eq!(store.read_backup(all.last().unwrap()).unwrap(), two);
 }
 
 #[test]
 fn prune_keeps_the_newest() {
     let (_d, store) = store();
-    for i in 0..6u8 {
-        store.save(&[b'0' + i]).unwrap();
-    }
+    let docs: Vec<Vec<u8>> = (0..6).map(|_| save_next(&store)).collect();
     let before = store.backups().unwrap();
     assert_eq!(before.len(), 5);
     let removed = store.lock().unwrap().prune(2).unwrap();
     assert_eq!(removed, before[..3].to_vec());
     let after = store.backups().unwrap();
     assert_eq!(after, before[3..].to_vec());
-    assert_eq!(store.read_backup(&after[1]).unwrap(), b"4");
+    assert_eq!(store.read_backup(&after[1]).unwrap(), docs[4]);
     assert!(store.lock().unwrap().prune(10).unwrap().is_empty());
 }
 
 #[test]
 fn unrelated_files_in_backup_dir_are_ignored() {
     let (_d, store) = store();
-    store.save(b"one").unwrap();
-    store.save(b"two").unwrap();
+    save_next(&store);
+    save_next(&store);
     std::fs::write(store.backup_dir().join("notes.txt"), b"hi").unwrap();
     std::fs::write(store.backup_dir().join("keyring-1.2-zz.json"), b"hi").unwrap();
     assert_eq!(store.backups().unwrap().len(), 1);
@@ -238,8 +286,8 @@ fn custom_sidecar_locations() {
     let store = Store::new(dir.path().join("k.json"))
         .with_backup_dir(dir.path().join("bk"))
         .with_audit_log(dir.path().join("audit.log"));
-    store.save(b"1").unwrap();
-    store.save(b"2").unwrap();
+    save_next(&store);
+    save_next(&store);
     store.audit().append(&AuditRecord::new("x", 1)).unwrap();
     assert!(dir.path().join("bk").is_dir());
     assert!(dir.path().join("audit.log").is_file());
@@ -247,4 +295,82 @@ fn custom_sidecar_locations() {
         store.backups().unwrap()[0].path.parent().unwrap(),
         dir.path().join("bk")
     );
+}
+
+// ---- generations: a stale save is refused (keyring_conflict) ----
+
+#[test]
+fn a_stale_save_is_refused_and_changes_nothing() {
+    let (_d, store) = store();
+    save_next(&store);
+    let doc = store.read().unwrap();
+    let n = generation(&doc);
+    // Two processes load generation N.
+    let mut a = open(&doc);
+    let mut b = open(&doc);
+    assert_eq!((a.generation(), b.generation()), (n, n));
+    // A rotates and saves: N + 1.
+    let a_version = a.rotate(NOW + 10).unwrap();
+    let a_doc = seal(&a);
+    let (_, saved) = store.save(&a_doc).unwrap();
+    assert_eq!(saved, n + 1);
+    a.mark_saved(saved);
+    let backups = store.backups().unwrap();
+    // B rotates and saves: refused, the file and the backups are untouched.
+    b.rotate(NOW + 20).unwrap();
+    let err = store.save(&seal(&b)).unwrap_err();
+    assert_eq!(err.code(), "keyring_conflict");
+    assert!(matches!(
+        err,
+        Error::Keyring(keyroll::Error::KeyringConflict { base, current }) if base == n && current == n + 1
+    ));
+    assert_eq!(store.read().unwrap(), a_doc);
+    assert_eq!(store.backups().unwrap(), backups);
+    assert!(open(&store.read().unwrap()).version(a_version).is_some());
+    // A's handle, told its save landed, saves again on top of it.
+    a.rotate(NOW + 30).unwrap();
+    let (_, again) = store.save(&seal(&a)).unwrap();
+    assert_eq!(again, n + 2);
+}
+
+#[test]
+fn a_document_from_before_generations_reads_as_generation_zero() {
+    let (_d, store) = store();
+    let old = include_bytes!("fixtures/pre-generation.json");
+    let master = SecretKey::from_bytes(hex_decode(
+        "ba2e73ccfef07da5b9721bec5158189376a7489b9c02a2bd48e3bdc0518bbae0",
+    ));
+    std::fs::write(store.path(), old).unwrap();
+    let mut ring =
+        Keyring::from_document(&store.read().unwrap(), Unlock::MasterKey(&master)).unwrap();
+    assert_eq!(ring.generation(), 0);
+    ring.rotate(NOW).unwrap();
+    let doc = ring.to_document(Protection::MasterKey(&master)).unwrap();
+    assert_eq!(store.save(&doc).unwrap().1, 1);
+    // Re-saving the same generation-0 base again is a conflict.
+    let stale = Keyring::from_document(old, Unlock::MasterKey(&master)).unwrap();
+    let err = store
+        .save(&stale.to_document(Protection::MasterKey(&master)).unwrap())
+        .unwrap_err();
+    assert_eq!(err.code(), "keyring_conflict");
+}
+
+fn hex_decode(hex: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+    }
+    out
+}
+
+#[test]
+fn the_generation_is_authenticated() {
+    let (_d, store) = store();
+    save_next(&store);
+    let doc = save_next(&store);
+    let text = String::from_utf8(doc).unwrap();
+    assert!(text.contains("\"generation\": 2"));
+    let forged = text.replacen("\"generation\": 2", "\"generation\": 9", 1);
+    let err = Keyring::from_document(forged.as_bytes(), Unlock::MasterKey(&key())).unwrap_err();
+    assert_eq!(err.code(), "keyring_corrupt");
 }

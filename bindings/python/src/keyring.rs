@@ -179,6 +179,8 @@ impl Keyring {
 
     /// Seals the keyring and writes it to `path`: under an exclusive lock, backing up the
     /// previous file, atomically (temporary file, fsync, rename) and with mode 0600.
+    /// Refused with `keyring_conflict` (nothing written) if the file changed since this
+    /// keyring was loaded or last saved: saving would undo that change.
     #[pyo3(signature = (path, *, passphrase=None, master_key=None, iterations=600_000))]
     fn save(
         &self,
@@ -191,7 +193,8 @@ impl Keyring {
         let secret = Secret::from_args(passphrase, master_key)?;
         py.detach(|| -> Result<()> {
             let document = self.read().to_document(secret.protection(iterations))?;
-            keyroll_store::Store::new(path).save(&document)?;
+            let (_, generation) = keyroll_store::Store::new(path).save(&document)?;
+            self.write().mark_saved(generation);
             Ok(())
         })
     }
