@@ -220,6 +220,11 @@ pub struct MigrateArgs {
     /// Progress display.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+    /// Also move rows under compromised versions. Their data is unverified: whoever holds the
+    /// leaked key could have forged them, and a rewrap makes a forgery look trusted. Without
+    /// it such rows are refused (counted, left as they are).
+    #[arg(long)]
+    pub include_compromised: bool,
 }
 
 /// `export`.

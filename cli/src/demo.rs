@@ -159,6 +159,7 @@ pub fn run(global: &Global, rows: usize, dir: Option<&Path>) -> Result<i32> {
         workers: 1,
         apply: false,
         progress,
+        include_compromised: false,
     };
     step(5, "keyroll migrate (dry run: nothing changes)");
     migrate::run(&session, &margs)?;

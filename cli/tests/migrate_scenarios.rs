@@ -263,3 +263,96 @@ fn already_current_means_this_keyring_and_its_active_version() {
         assert_eq!(db.value("users", 4), foreign, "left untouched");
     });
 }
+
+#[test]
+fn rows_under_a_compromised_version_move_only_on_request_and_are_counted() {
+    both("compromised", |env, db| {
+        db.exec("CREATE TABLE users (id {bigint} PRIMARY KEY, secret text)");
+        db.insert("users", &tokens(env, "users", &[1, 2, 3])); // v1
+        env.cmd().arg("rotate").assert().success();
+        db.insert("users", &tokens(env, "users", &[4, 5])); // v2
+        let out = env
+            .cmd()
+            .args(["rotate", "--emergency", "--reason", "leak", "--yes"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // v2 is compromised now; v1 is an ordinary decrypt-only version; v3 is active.
+        let before = db.dump("users");
+        let out = migrate(env, db, "users", &["--apply"]);
+        assert_eq!(out.status.code(), Some(3), "partial: rows were refused");
+        let v = json(&out.stdout);
+        assert_eq!(v["migrated"], 3, "{v}");
+        assert_eq!(
+            v["refused_compromised"],
+            serde_json::json!({"v2": 2}),
+            "{v}"
+        );
+        assert_eq!(v["from_compromised"], serde_json::json!({}), "{v}");
+        let after = db.dump("users");
+        let untouched = |id: i64| db.value("users", id);
+        assert_ne!(after, before);
+        for id in [4, 5] {
+            assert!(
+                untouched(id).starts_with("kr1:v2:"),
+                "row {id} was not written"
+            );
+        }
+        let record = env.audit().last().unwrap().clone();
+        assert_eq!(record["result"], "partial");
+        assert_eq!(record["details"]["refused_compromised"]["v2"], 2);
+        assert_eq!(record["details"]["include_compromised"], false);
+        // The human summary says what was refused, why, and how to opt in.
+        let out = env
+            .cmd()
+            .args([
+                "migrate",
+                "--db",
+                &db.url(),
+                "--table",
+                "users",
+                "--column",
+                "secret",
+            ])
+            .args(["--context-template", T])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("v2: 2")
+                && text.contains("--include-compromised")
+                && text.contains("unverified"),
+            "{text}"
+        );
+        // Opting in moves them, counted per source version in the summary and the audit log.
+        let out = migrate(env, db, "users", &["--apply", "--include-compromised"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = json(&out.stdout);
+        assert_eq!(v["migrated"], 2, "{v}");
+        assert_eq!(v["from_compromised"], serde_json::json!({"v2": 2}), "{v}");
+        let record = env.audit().last().unwrap().clone();
+        assert_eq!(record["details"]["from_compromised"]["v2"], 2);
+        assert_eq!(record["details"]["include_compromised"], true);
+        let ring = env.ring();
+        for id in 1..=5 {
+            let t = db.value("users", id);
+            assert!(!ring.needs_rewrap(t.as_bytes()).unwrap(), "row {id}");
+            let plain = ring
+                .decrypt(
+                    t.as_bytes(),
+                    common::context("users", id, "secret").as_bytes(),
+                    None,
+                )
+                .unwrap();
+            assert_eq!(plain, common::secret(id).as_bytes());
+        }
+    });
+}

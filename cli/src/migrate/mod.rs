@@ -55,6 +55,11 @@ pub struct Summary {
     pub failures: Vec<rows::Failure>,
     /// Migrated rows per source (`v1`, `fernet`, `binary`, `other`).
     pub by_source: std::collections::BTreeMap<String, u64>,
+    /// Migrated rows read from compromised versions, per version (`v1`: n). Unverified data:
+    /// the leaked key could have forged any of them.
+    pub from_compromised: std::collections::BTreeMap<String, u64>,
+    /// Rows under compromised versions not written (no `--include-compromised`), per version.
+    pub refused_compromised: std::collections::BTreeMap<String, u64>,
     /// Values still not under the active version when the run ended (text prefix count).
     pub remaining: Option<u64>,
     /// Wall time in seconds.
@@ -144,6 +149,8 @@ pub fn run(s: &Session, args: &MigrateArgs) -> Result<i32> {
             .iter()
             .map(|(k, v)| (k.to_string(), *v))
             .collect(),
+        from_compromised: by_version(&stats.from_compromised),
+        refused_compromised: by_version(&stats.refused_compromised),
         remaining,
         duration_seconds: elapsed,
         rows_per_second: if elapsed > 0.0 {
@@ -152,13 +159,17 @@ pub fn run(s: &Session, args: &MigrateArgs) -> Result<i32> {
             0.0
         },
     };
-    if stats.failed > 0 {
+    let refused = stats.refused();
+    if stats.failed > 0 || refused > 0 {
         record.result = "partial".into();
     }
     record.details = Some(json!({
         "database": target.kind(), "target": target.redacted(), "table": summary.table,
         "column": summary.column, "total": summary.total, "migrated": summary.migrated,
         "already_current": summary.already_current, "failed": summary.failed,
+        "include_compromised": args.include_compromised,
+        "from_compromised": summary.from_compromised,
+        "refused_compromised": summary.refused_compromised,
         "duration_seconds": summary.duration_seconds,
     }));
     s.audit(&record)?;
@@ -167,7 +178,7 @@ pub fn run(s: &Session, args: &MigrateArgs) -> Result<i32> {
     } else {
         print_summary(&summary);
     }
-    Ok(if stats.failed > 0 {
+    Ok(if stats.failed > 0 || refused > 0 {
         exit::PARTIAL
     } else {
         exit::OK
@@ -226,6 +237,29 @@ pub fn print_summary(s: &Summary) {
             format!("  ({})", sources.join(", "))
         }
     );
+    if !s.from_compromised.is_empty() {
+        println!(
+            "  {:<16} {} ({}); unverified data: whoever holds a leaked key could have forged it",
+            out::warn("compromised"),
+            s.from_compromised.values().sum::<u64>(),
+            list(&s.from_compromised),
+        );
+    }
+    if !s.refused_compromised.is_empty() {
+        println!(
+            "  {:<16} {} under compromised versions ({}), not {}: their data is unverified \
+             (the leaked key could have forged it); to move it anyway, run again with \
+             --include-compromised",
+            out::warn("refused"),
+            s.refused_compromised.values().sum::<u64>(),
+            list(&s.refused_compromised),
+            if s.mode == "apply" {
+                "written"
+            } else {
+                "to be written"
+            },
+        );
+    }
     println!("  {:<16} {}", "already current", s.already_current);
     let failed = if s.failed > 0 {
         out::bad(s.failed)
@@ -270,11 +304,43 @@ pub(crate) fn tally(stats: &mut Stats, batch: &[rows::Row], outcomes: &[Outcome]
         stats.scanned += 1;
         match outcome {
             Outcome::Current => stats.current += 1,
-            Outcome::Migrated(_) => {
+            Outcome::Migrated {
+                from_version,
+                from_compromised,
+                ..
+            } => {
                 stats.migrated += 1;
                 *stats.by_source.entry(rows::source(&row.value)).or_default() += 1;
+                if *from_compromised {
+                    *stats.from_compromised.entry(*from_version).or_default() += 1;
+                }
             }
+            Outcome::Refused(version) => stats.refuse(&row.id, *version),
+            Outcome::Conflict => stats.conflicts += 1,
             Outcome::Failed(code) => stats.fail(&row.id, code),
         }
     }
+}
+
+/// What `--include-compromised` allows.
+pub(crate) fn rewrap_options(args: &MigrateArgs) -> keyroll::RewrapOptions {
+    keyroll::RewrapOptions {
+        allow_compromised: args.include_compromised,
+    }
+}
+
+/// Per-version counts keyed `v<N>` for the summary and the audit record.
+fn by_version(
+    counts: &std::collections::BTreeMap<u32, u64>,
+) -> std::collections::BTreeMap<String, u64> {
+    counts.iter().map(|(v, n)| (format!("v{v}"), *n)).collect()
+}
+
+/// `v1: 3, v2: 5`.
+fn list(counts: &std::collections::BTreeMap<String, u64>) -> String {
+    counts
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -244,7 +244,7 @@ fn queries(t: &Table, active: u32, pass: Pass, apply: bool) -> Queries {
         // counted as a conflict; the next run takes it.
         update: format!(
             "UPDATE {tb} SET {c} = u.v FROM unnest({id_array}, {value_array}, {old_array}) AS u(id, v, old) \
-             WHERE {tb}.{id} = u.id AND {tb}.{value_sel} = u.old"
+             WHERE {tb}.{id} = u.id AND {tb}.{value_sel} = u.old RETURNING {tb}.{id_sel}"
         ),
     }
 }
@@ -302,6 +302,7 @@ fn run(
         template,
         table: &args.db.table,
         column: &args.db.column,
+        options: super::rewrap_options(args),
     };
     // Phase 0: rows the claim filter skips (the active text prefix) are checked one by one,
     // before this run writes any (so none is counted twice).
@@ -359,7 +360,11 @@ fn run(
         // With a text column the count tells whether anything was left behind (rows a dead
         // peer had locked); only then is the ordered sweep needed.
         // Failures of phase 0 are rows under the prefix, which the count does not include.
-        let failed = stats.lock().unwrap_or_else(|p| p.into_inner()).failed - verify_failed;
+        // Refused rows (compromised versions) stay behind too.
+        let failed = {
+            let s = stats.lock().unwrap_or_else(|p| p.into_inner());
+            s.failed - verify_failed + s.refused()
+        };
         let needed =
             !has_prefix || client.query_one(&pending_sql, &[])?.get::<_, i64>(0) as u64 > failed;
         if needed {
@@ -442,16 +447,13 @@ fn worker(
             })
             .collect();
         cursor = rows.last().map(|r| r.id.clone());
-        let outcomes = job.process(&rows, threads)?;
-        let conflicts = if args.apply {
-            write_batch(&mut tx, t, &q.update, &rows, &outcomes)?
-        } else {
-            0
-        };
+        let mut outcomes = job.process(&rows, threads)?;
+        if args.apply {
+            write_batch(&mut tx, t, &q.update, &rows, &mut outcomes)?;
+        }
         tx.commit()?;
         {
             let mut s = stats.lock().unwrap_or_else(|p| p.into_inner());
-            s.conflicts += conflicts;
             if pass == Pass::Sweep {
                 // The sweep meets rows phase 1 already counted: only count what it changes.
                 let (rows, outcomes): (Vec<_>, Vec<_>) = rows
@@ -464,7 +466,6 @@ fn worker(
             } else {
                 tally(&mut s, &rows, &outcomes);
             }
-            s.migrated -= conflicts;
         }
         if pass == Pass::Claim {
             progress.batch(rows.len() as u64);
@@ -472,21 +473,22 @@ fn worker(
     }
 }
 
-/// Writes a batch's new values with one compare-and-swap `UPDATE … FROM unnest(…)`; returns
-/// how many migrated rows were not written because their value had changed since the read.
+/// Writes a batch's new values with one compare-and-swap `UPDATE … FROM unnest(…) RETURNING
+/// id`; a migrated row the update did not return had changed since the read and becomes a
+/// [`Outcome::Conflict`].
 fn write_batch(
     tx: &mut postgres::Transaction<'_>,
     t: &Table,
     update: &str,
     rows: &[Row],
-    outcomes: &[Outcome],
-) -> Result<u64> {
+    outcomes: &mut [Outcome],
+) -> Result<()> {
     let mut ids_int: Vec<i64> = Vec::new();
     let mut ids_text: Vec<&str> = Vec::new();
     let (mut texts, mut old_texts): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
     let (mut blobs, mut old_blobs): (Vec<&[u8]>, Vec<&[u8]>) = (Vec::new(), Vec::new());
-    for (row, outcome) in rows.iter().zip(outcomes) {
-        if let Outcome::Migrated(v) = outcome {
+    for (row, outcome) in rows.iter().zip(outcomes.iter()) {
+        if let Outcome::Migrated { value: v, .. } = outcome {
             match &row.id {
                 RowId::Int(i) => ids_int.push(*i),
                 RowId::Text(s) => ids_text.push(s),
@@ -510,9 +512,8 @@ fn write_batch(
             }
         }
     }
-    let wanted = (ids_int.len() + ids_text.len()) as u64;
-    if wanted == 0 {
-        return Ok(0);
+    if ids_int.is_empty() && ids_text.is_empty() {
+        return Ok(());
     }
     let ids: &(dyn ToSql + Sync) = if t.id_kind == Kind::Int {
         &ids_int
@@ -525,8 +526,20 @@ fn write_batch(
     } else {
         (&texts, &old_texts)
     };
-    let written = tx.execute(update, &[ids, values, olds])?;
-    Ok(wanted.saturating_sub(written))
+    let written = tx.query(update, &[ids, values, olds])?;
+    let written: std::collections::HashSet<RowId> = written
+        .iter()
+        .map(|r| match t.id_kind {
+            Kind::Int => RowId::Int(r.get(0)),
+            _ => RowId::Text(r.get(0)),
+        })
+        .collect();
+    for (row, outcome) in rows.iter().zip(outcomes.iter_mut()) {
+        if matches!(outcome, Outcome::Migrated { .. }) && !written.contains(&row.id) {
+            *outcome = Outcome::Conflict;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -561,6 +574,7 @@ mod tests {
             workers: 1,
             apply: true,
             progress: ProgressMode::None,
+            include_compromised: false,
         }
     }
 
@@ -585,6 +599,7 @@ mod tests {
             template: &template,
             table: "users",
             column: "secret",
+            options: keyroll::RewrapOptions::default(),
         };
         let t = check(&mut c, "users", "secret", Some("id")).unwrap();
         // Read (as a peer that does not lock would) and rewrap.
@@ -598,17 +613,23 @@ mod tests {
                 value: Value::Text(r.get(1)),
             })
             .collect();
-        let outcomes = job.process(&read, 1).unwrap();
-        assert!(outcomes.iter().all(|o| matches!(o, Outcome::Migrated(_))));
+        let mut outcomes = job.process(&read, 1).unwrap();
+        assert!(outcomes
+            .iter()
+            .all(|o| matches!(o, Outcome::Migrated { .. })));
         // The application writes row 2 in between.
         Client::connect(&url, NoTls)
             .unwrap()
             .execute("UPDATE users SET secret = $1 WHERE id = 2", &[&app])
             .unwrap();
         let mut tx = c.transaction().unwrap();
-        let conflicts = write_batch(&mut tx, &t, &q.update, &read, &outcomes).unwrap();
+        write_batch(&mut tx, &t, &q.update, &read, &mut outcomes).unwrap();
         tx.commit().unwrap();
-        assert_eq!(conflicts, 1, "row 2 is a conflict, not a write");
+        assert!(
+            matches!(outcomes[1], Outcome::Conflict),
+            "row 2 is a conflict, not a write"
+        );
+        assert!(matches!(outcomes[0], Outcome::Migrated { .. }));
         let now: Vec<String> = c
             .query("SELECT secret FROM users ORDER BY id", &[])
             .unwrap()

@@ -2,7 +2,7 @@
 //! and only through core: plaintext never leaves `Keyring::rewrap`).
 
 use crate::error::{CliError, Result};
-use keyroll::Keyring;
+use keyroll::{Keyring, RewrapOptions, RewrapRequest};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -68,7 +68,19 @@ pub enum Outcome {
     /// Already under the active version: untouched.
     Current,
     /// Rewrapped: the new value to store.
-    Migrated(Value),
+    Migrated {
+        /// The new envelope.
+        value: Value,
+        /// The version that authenticated the old one.
+        from_version: u32,
+        /// Whether that version is compromised (read only with `--include-compromised`; the
+        /// data is unverified, since the leaked key could have forged it).
+        from_compromised: bool,
+    },
+    /// Under a compromised version and `--include-compromised` not given: not written.
+    Refused(u32),
+    /// Rewrapped, but the row changed between read and write: left for the next run.
+    Conflict,
     /// Could not be rewrapped (error code): untouched.
     Failed(&'static str),
 }
@@ -102,10 +114,30 @@ pub struct Stats {
     pub failures: Vec<Failure>,
     /// Migrated rows per source.
     pub by_source: BTreeMap<Source, u64>,
+    /// Migrated rows read from a compromised version, per version.
+    pub from_compromised: BTreeMap<u32, u64>,
+    /// Rows under a compromised version left unwritten (no `--include-compromised`), per
+    /// version.
+    pub refused_compromised: BTreeMap<u32, u64>,
     failed_ids: HashSet<RowId>,
+    refused_ids: HashSet<RowId>,
 }
 
 impl Stats {
+    /// Records a row refused for its compromised version (once per id, like failures).
+    pub fn refuse(&mut self, id: &RowId, version: u32) {
+        if self.refused_ids.insert(id.clone()) {
+            *self.refused_compromised.entry(version).or_default() += 1;
+        } else {
+            self.scanned -= 1;
+        }
+    }
+
+    /// Rows refused for their compromised version.
+    pub fn refused(&self) -> u64 {
+        self.refused_compromised.values().sum()
+    }
+
     /// Records a failing row (once per id, even if a later pass meets it again).
     pub fn fail(&mut self, id: &RowId, code: &'static str) {
         if self.failed_ids.insert(id.clone()) {
@@ -256,36 +288,74 @@ pub struct Job<'a> {
     pub table: &'a str,
     /// Column name as the template sees it.
     pub column: &'a str,
+    /// Whether compromised versions may be read (`--include-compromised`).
+    pub options: RewrapOptions,
 }
 
 impl Job<'_> {
-    fn one(&self, row: &Row, ctx: &mut Vec<u8>) -> Outcome {
-        let token = row.value.bytes();
-        // Current means this keyring's id and active version, read from the header; a text
-        // prefix alone would take another keyring's `kr1:v<N>:` for ours.
-        match self.ring.needs_rewrap(token) {
-            Ok(false) => return Outcome::Current,
-            Ok(true) => {}
-            Err(e) => return Outcome::Failed(e.code()),
+    /// Rewraps one chunk with one [`Keyring::rewrap_batch`] call (one draw of nonces for the
+    /// chunk). Rows already current, per [`Keyring::needs_rewrap`] (this keyring's id and active
+    /// version, read from the header; a text prefix alone would take another keyring's
+    /// `kr1:v<N>:` for ours), are not sent.
+    fn chunk(&self, rows: &[Row]) -> Vec<Outcome> {
+        let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(rows.len());
+        let mut contexts: Vec<Vec<u8>> = Vec::new();
+        let mut pending: Vec<usize> = Vec::new();
+        for (i, row) in rows.iter().enumerate() {
+            match self.ring.needs_rewrap(row.value.bytes()) {
+                Ok(false) => outcomes.push(Some(Outcome::Current)),
+                Ok(true) => {
+                    let mut ctx = Vec::with_capacity(64);
+                    self.template
+                        .render(self.table, &row.id, self.column, &mut ctx);
+                    contexts.push(ctx);
+                    pending.push(i);
+                    outcomes.push(None);
+                }
+                Err(e) => outcomes.push(Some(Outcome::Failed(e.code()))),
+            }
         }
-        self.template.render(self.table, &row.id, self.column, ctx);
-        // Legacy tokens (Fernet, raw GCM) carry no context: they are read with none and
-        // written with the row's; keyroll envelopes keep theirs.
-        let from: &[u8] = if is_keyroll(token) { ctx } else { b"" };
-        let result = match &row.value {
-            Value::Text(t) => self
-                .ring
-                .rewrap_to_context(t.as_bytes(), from, ctx)
-                .map(Value::Text),
-            Value::Blob(b) => self
-                .ring
-                .rewrap_binary_to_context(b, from, ctx)
-                .map(Value::Blob),
-        };
-        match result {
-            Ok(v) => Outcome::Migrated(v),
-            Err(e) => Outcome::Failed(e.code()),
+        let requests: Vec<RewrapRequest<'_>> = pending
+            .iter()
+            .zip(&contexts)
+            .map(|(&i, ctx)| {
+                let token = rows[i].value.bytes();
+                RewrapRequest {
+                    token,
+                    // Legacy tokens (Fernet, raw GCM) carry no context: they are read with
+                    // none and written with the row's; keyroll envelopes keep theirs.
+                    from: if is_keyroll(token) { ctx } else { b"" },
+                    to: ctx,
+                    binary: matches!(rows[i].value, Value::Blob(_)),
+                }
+            })
+            .collect();
+        let results = self.ring.rewrap_batch(&requests, self.options);
+        for (&i, result) in pending.iter().zip(results) {
+            outcomes[i] = Some(match result {
+                Ok(r) => match &rows[i].value {
+                    Value::Blob(_) => Outcome::Migrated {
+                        value: Value::Blob(r.token),
+                        from_version: r.from_version,
+                        from_compromised: r.from_compromised,
+                    },
+                    Value::Text(_) => match String::from_utf8(r.token) {
+                        Ok(t) => Outcome::Migrated {
+                            value: Value::Text(t),
+                            from_version: r.from_version,
+                            from_compromised: r.from_compromised,
+                        },
+                        Err(_) => Outcome::Failed("internal_error"),
+                    },
+                },
+                Err(keyroll::Error::KeyCompromised(v)) => Outcome::Refused(v),
+                Err(e) => Outcome::Failed(e.code()),
+            });
         }
+        outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or(Outcome::Failed("internal_error")))
+            .collect()
     }
 
     /// Rewraps a batch, on `threads` threads when it is large enough to be worth it. One
@@ -293,30 +363,28 @@ impl Job<'_> {
     /// error, nothing to write), since a missing chunk would pair later outcomes with the wrong
     /// rows.
     pub fn process(&self, rows: &[Row], threads: usize) -> Result<Vec<Outcome>> {
-        process_with(rows, threads, |row, ctx| self.one(row, ctx))
+        process_with(rows, threads, |chunk| self.chunk(chunk))
     }
 }
 
-/// [`Job::process`] with the per-row work passed in (tests pass one that panics).
-fn process_with<F>(rows: &[Row], threads: usize, one: F) -> Result<Vec<Outcome>>
+/// [`Job::process`] with the per-chunk work passed in (tests pass one that panics).
+fn process_with<F>(rows: &[Row], threads: usize, chunk_work: F) -> Result<Vec<Outcome>>
 where
-    F: Fn(&Row, &mut Vec<u8>) -> Outcome + Sync,
+    F: Fn(&[Row]) -> Vec<Outcome> + Sync,
 {
     if threads <= 1 || rows.len() < 256 {
-        let mut ctx = Vec::with_capacity(64);
-        return Ok(rows.iter().map(|r| one(r, &mut ctx)).collect());
+        let outcomes = chunk_work(rows);
+        if outcomes.len() != rows.len() {
+            return Err(worker_panicked());
+        }
+        return Ok(outcomes);
     }
     let chunk = rows.len().div_ceil(threads);
-    let one = &one;
+    let work = &chunk_work;
     let parts: Vec<std::thread::Result<Vec<Outcome>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = rows
             .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    let mut ctx = Vec::with_capacity(64);
-                    part.iter().map(|r| one(r, &mut ctx)).collect::<Vec<_>>()
-                })
-            })
+            .map(|part| scope.spawn(move || work(part)))
             .collect();
         handles.into_iter().map(|h| h.join()).collect()
     });
@@ -379,28 +447,25 @@ mod tests {
             })
             .collect();
         // Row 300 sits in the second of four chunks: its thread dies, the others finish.
-        let result = process_with(&rows, 4, |row, _| {
-            if row.id == RowId::Int(300) {
+        let parity = |chunk: &[Row]| -> Vec<Outcome> {
+            chunk
+                .iter()
+                .map(|row| match row.id {
+                    RowId::Int(i) if i % 2 == 0 => Outcome::Failed("even"),
+                    _ => Outcome::Failed("odd"),
+                })
+                .collect()
+        };
+        let result = process_with(&rows, 4, |chunk| {
+            if chunk.iter().any(|r| r.id == RowId::Int(300)) {
                 panic!("injected");
             }
-            Outcome::Failed(if let RowId::Int(i) = row.id {
-                if i % 2 == 0 {
-                    "even"
-                } else {
-                    "odd"
-                }
-            } else {
-                "text"
-            })
+            parity(chunk)
         });
         let err = result.expect_err("the batch is refused");
         assert_eq!(err.code, "internal_error");
         // Without the panic every outcome is paired with its own row.
-        let outcomes = process_with(&rows, 4, |row, _| match row.id {
-            RowId::Int(i) if i % 2 == 0 => Outcome::Failed("even"),
-            _ => Outcome::Failed("odd"),
-        })
-        .unwrap();
+        let outcomes = process_with(&rows, 4, parity).unwrap();
         assert_eq!(outcomes.len(), rows.len());
         for (i, o) in outcomes.iter().enumerate() {
             let want = if i % 2 == 0 { "even" } else { "odd" };

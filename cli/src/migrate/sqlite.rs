@@ -249,6 +249,7 @@ fn run(
         template,
         table: &args.db.table,
         column: &args.db.column,
+        options: super::rewrap_options(args),
     };
     let limit = args.batch as i64;
     // Two stages on two threads: the reader reads the next batch and rewraps it while the
@@ -285,15 +286,14 @@ fn run(
             }
         });
         for batch in receive {
-            let (rows, outcomes) = batch?;
-            let mut conflicts = 0;
+            let (rows, mut outcomes) = batch?;
             if args.apply {
                 let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 {
                     let mut stmt = tx.prepare_cached(&update)?;
-                    for (row, outcome) in rows.iter().zip(&outcomes) {
-                        if let Outcome::Migrated(v) = outcome {
-                            let new: &dyn rusqlite::ToSql = match v {
+                    for (row, outcome) in rows.iter().zip(outcomes.iter_mut()) {
+                        if let Outcome::Migrated { value, .. } = outcome {
+                            let new: &dyn rusqlite::ToSql = match value {
                                 Value::Text(s) => s,
                                 Value::Blob(b) => b,
                             };
@@ -306,7 +306,7 @@ fn run(
                                 RowId::Text(s) => s,
                             };
                             if stmt.execute(rusqlite::params![new, key, old])? == 0 {
-                                conflicts += 1;
+                                *outcome = Outcome::Conflict;
                             }
                         }
                     }
@@ -323,11 +323,9 @@ fn run(
                 tx.commit()?;
             }
             tally(stats, &rows, &outcomes);
-            stats.migrated -= conflicts;
             if args.apply {
                 stats.durable = stats.migrated;
             }
-            stats.conflicts += conflicts;
             progress.batch(rows.len() as u64);
         }
         Ok(())
