@@ -215,6 +215,55 @@ impl Session {
         outcome
     }
 
+    /// Removes `version`'s sealed key material from every backup, after `version` was
+    /// destroyed: a destroyed key must not survive in a copy. A backup that opens with the
+    /// current credentials is re-sealed without it (under the same generation and KDF
+    /// settings); one that does not open (sealed under older credentials, or damaged) and may
+    /// hold it is deleted. Backups without it are left alone. Audited as `purge_backups`.
+    pub fn purge_from_backups(&self, version: u32) -> Result<Purged> {
+        let lock = self.store.lock()?;
+        let now = now()?;
+        let mut purged = Purged::default();
+        for backup in self.store.backups()? {
+            let bytes = match self.store.read_backup(&backup) {
+                Ok(bytes) => bytes,
+                Err(_) => {
+                    lock.delete_backup(&backup)?;
+                    purged.deleted.push(backup.name);
+                    continue;
+                }
+            };
+            match self.open_document(&bytes) {
+                Ok(mut ring) => {
+                    if ring.version(version).is_none() || !ring.purge_material(version, now)? {
+                        continue;
+                    }
+                    // Keep the backup's own place in history.
+                    let generation = Keyring::document_generation(&bytes)?;
+                    ring.mark_saved(generation.saturating_sub(1));
+                    let sealed =
+                        self.seal(&ring, Some(&bytes), keyroll::DEFAULT_PBKDF2_ITERATIONS)?;
+                    let new = lock.replace_backup(&backup, &sealed)?;
+                    purged.resealed.push(new.name);
+                }
+                Err(_) if !may_hold_material(&bytes, version) => {}
+                Err(_) => {
+                    lock.delete_backup(&backup)?;
+                    purged.deleted.push(backup.name);
+                }
+            }
+        }
+        let mut record = AuditRecord::new("purge_backups", now);
+        record.versions = vec![version];
+        record.details = Some(serde_json::json!({
+            "resealed": purged.resealed,
+            "deleted": purged.deleted,
+        }));
+        self.store.audit().append(&record)?;
+        drop(lock);
+        Ok(purged)
+    }
+
     /// Appends an audit record.
     pub fn audit(&self, record: &AuditRecord) -> Result<()> {
         Ok(self.store.audit().append(record)?)
@@ -237,6 +286,30 @@ impl Session {
             Err(CliError::aborted("cancelled; nothing was changed"))
         }
     }
+}
+
+/// What [`Session::purge_from_backups`] did (backup file names).
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Purged {
+    /// Backups re-sealed without the version's material (their new names).
+    pub resealed: Vec<String>,
+    /// Backups deleted because they could not be opened with the current credentials.
+    pub deleted: Vec<String>,
+}
+
+/// Whether a document that cannot be opened may hold sealed material of `version`: read
+/// without a key; anything that is not plainly a document without it counts as "may".
+fn may_hold_material(document: &[u8], version: u32) -> bool {
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(document) else {
+        return true;
+    };
+    let Some(versions) = doc.pointer("/body/versions").and_then(|v| v.as_array()) else {
+        return true;
+    };
+    versions.iter().any(|v| {
+        v.get("version").and_then(|n| n.as_u64()) == Some(u64::from(version))
+            && v.get("sealed").is_some()
+    })
 }
 
 fn dialoguer_like_confirm(what: &str) -> Result<bool> {

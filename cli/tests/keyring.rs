@@ -1013,3 +1013,93 @@ fn restore_lists_versions_it_brings_back() {
         "{err}"
     );
 }
+
+// ---- Safety issue #7: destroy purges the key from every backup ----
+
+/// The sealed blob of `version` in a document, if it has one.
+fn sealed_blob(doc: &[u8], version: u32) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(doc).unwrap();
+    v["body"]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["version"] == version)
+        .and_then(|x| x["sealed"].as_str().map(str::to_string))
+}
+
+#[test]
+fn destroy_purges_the_key_from_every_backup() {
+    let env = Env::new();
+    env.init();
+    env.cmd().arg("rotate").assert().success();
+    env.cmd().arg("rotate").assert().success();
+    env.cmd().arg("backup").assert().success();
+    // One backup sealed under other credentials (it cannot be re-sealed: it is deleted).
+    let store = store_of(&env);
+    let other_key = keyroll::SecretKey::from_bytes([9u8; 32]);
+    let mut foreign = env.ring();
+    foreign.mark_saved(0);
+    let foreign_doc = foreign
+        .to_document(keyroll::Protection::MasterKey(&other_key))
+        .unwrap();
+    let oldest = store.backups().unwrap().remove(0);
+    let foreign_name = store
+        .lock()
+        .unwrap()
+        .replace_backup(&oldest, &foreign_doc)
+        .unwrap()
+        .name;
+    // Every sealed copy of v1 that exists anywhere now.
+    let mut blobs: Vec<String> = vec![sealed_blob(&std::fs::read(&env.keyring).unwrap(), 1).unwrap()];
+    for b in store.backups().unwrap() {
+        if let Some(blob) = sealed_blob(&store.read_backup(&b).unwrap(), 1) {
+            blobs.push(blob);
+        }
+    }
+    assert!(blobs.len() >= 4, "{}", blobs.len());
+    let out = env
+        .cmd()
+        .args(["state", "1", "destroy", "--yes", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json(&out.stdout);
+    assert_eq!(v["backups"]["deleted"], serde_json::json!([foreign_name]));
+    assert!(v["backups"]["resealed"].as_array().unwrap().len() >= 3, "{v}");
+    // Every backup left opens, and none holds v1's material.
+    let master = master(&env);
+    let left = store.backups().unwrap();
+    assert!(!left.is_empty());
+    for b in &left {
+        let doc = store.read_backup(b).unwrap();
+        let ring =
+            keyroll::Keyring::from_document(&doc, keyroll::Unlock::MasterKey(&master)).unwrap();
+        if let Some(info) = ring.version(1) {
+            assert_eq!(info.state, KeyState::Destroyed, "{}", b.name);
+        }
+        assert_eq!(sealed_blob(&doc, 1), None, "{}", b.name);
+    }
+    // No file beside the keyring contains any sealed copy of v1.
+    let mut files = vec![env.keyring.clone()];
+    for entry in std::fs::read_dir(store.backup_dir()).unwrap() {
+        files.push(entry.unwrap().path());
+    }
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        for blob in &blobs {
+            assert!(!text.contains(blob.as_str()), "{} still holds v1", f.display());
+        }
+    }
+    // Said and audited.
+    let audit = env.audit();
+    let last = audit.last().unwrap();
+    assert_eq!(last["event"], "purge_backups");
+    assert_eq!(last["versions"], serde_json::json!([1]));
+    assert_eq!(last["details"]["deleted"], serde_json::json!([foreign_name]));
+    let out = env
+        .cmd()
+        .args(["state", "2", "destroy", "--yes"])
+        .output()
+        .unwrap();
+    assert!(stdout(&out).contains("re-sealed without it"), "{}", stdout(&out));
+}

@@ -400,3 +400,26 @@ impl Keyring {
         self.generation = generation;
     }
 }
+
+impl Keyring {
+    /// Removes the key material of `version` from this keyring, whatever its state: it
+    /// becomes `destroyed` (and stops being the active version if it was). For copies of a
+    /// keyring kept after the fact, such as backups, when the version has been destroyed in
+    /// the live keyring: ordinary state rules do not apply to them, since the point is that no
+    /// copy keeps a destroyed key. Returns whether there was material to remove.
+    pub fn purge_material(&mut self, version: u32, now: u64) -> Result<bool> {
+        let slot = self
+            .slots
+            .get_mut(&version)
+            .ok_or(Error::UnknownKeyVersion(version))?;
+        let had = slot.material.take().is_some();
+        if slot.info.state != KeyState::Destroyed {
+            slot.info.state = KeyState::Destroyed;
+            slot.info.destroyed_at = Some(now);
+        }
+        if self.active == Some(version) {
+            self.active = None;
+        }
+        Ok(had)
+    }
+}
