@@ -374,3 +374,104 @@ fn the_generation_is_authenticated() {
     let err = Keyring::from_document(forged.as_bytes(), Unlock::MasterKey(&key())).unwrap_err();
     assert_eq!(err.code(), "keyring_corrupt");
 }
+
+// ---- symlinks, loose directories, owners (Safety issue #13) ----
+
+#[cfg(unix)]
+#[test]
+fn symlinks_where_the_store_keeps_its_files_are_refused() {
+    use std::os::unix::fs::symlink;
+    let (d, store) = store();
+    save_next(&store);
+    let target = d.path().join("victim");
+    std::fs::write(&target, b"precious").unwrap();
+    // Lock file.
+    let lock_path = d.path().join("keyring.json.lock");
+    std::fs::remove_file(&lock_path).unwrap();
+    symlink(&target, &lock_path).unwrap();
+    let err = store.lock().unwrap_err();
+    assert_eq!(err.code(), "symlink_refused");
+    assert!(err.to_string().contains("symlink"), "{err}");
+    assert_eq!(
+        store.save(&next_doc(&store)).unwrap_err().code(),
+        "symlink_refused"
+    );
+    std::fs::remove_file(&lock_path).unwrap();
+    // Audit log.
+    symlink(&target, store.audit().path()).unwrap();
+    let err = store.audit().append(&AuditRecord::new("x", 1)).unwrap_err();
+    assert_eq!(err.code(), "symlink_refused");
+    assert_eq!(
+        store.audit().records().unwrap_err().code(),
+        "symlink_refused"
+    );
+    std::fs::remove_file(store.audit().path()).unwrap();
+    // A backup.
+    save_next(&store);
+    let backup = store.backups().unwrap().pop().unwrap();
+    std::fs::remove_file(&backup.path).unwrap();
+    symlink(&target, &backup.path).unwrap();
+    assert_eq!(
+        store.read_backup(&backup).unwrap_err().code(),
+        "symlink_refused"
+    );
+    // The backup directory itself.
+    let before = store.read().unwrap();
+    std::fs::rename(store.backup_dir(), d.path().join("moved")).unwrap();
+    let elsewhere = d.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    symlink(&elsewhere, store.backup_dir()).unwrap();
+    let err = store.save(&next_doc(&store)).unwrap_err();
+    assert_eq!(err.code(), "symlink_refused");
+    assert_eq!(store.read().unwrap(), before);
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+    // Nothing was written through any of them.
+    assert_eq!(std::fs::read(&target).unwrap(), b"precious");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_directory_others_may_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    for mode in [0o775, 0o757, 0o1777] {
+        let (d, store) = store();
+        save_next(&store);
+        let before = store.read().unwrap();
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+        let err = store.read().unwrap_err();
+        assert_eq!(err.code(), "unsafe_directory", "{mode:o}");
+        assert!(err.to_string().contains("chmod 700"), "{err}");
+        let err = store.save(&b"x"[..]).unwrap_err();
+        assert_eq!(err.code(), "unsafe_directory");
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(store.read().unwrap(), before);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn replacing_the_keyring_keeps_its_owner_and_mode() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let (_d, store) = store();
+    save_next(&store);
+    let root = std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false);
+    let (uid, gid) = if root {
+        // A service account's keyring, rotated by root.
+        std::os::unix::fs::chown(store.path(), Some(4242), Some(4343)).unwrap();
+        (4242, 4343)
+    } else {
+        let m = std::fs::metadata(store.path()).unwrap();
+        (m.uid(), m.gid())
+    };
+    std::fs::set_permissions(store.path(), std::fs::Permissions::from_mode(0o640)).unwrap();
+    save_next(&store);
+    let m = std::fs::metadata(store.path()).unwrap();
+    assert_eq!((m.uid(), m.gid()), (uid, gid));
+    assert_eq!(m.permissions().mode() & 0o777, 0o640);
+    // Never anything for others, even if the old file allowed it.
+    std::fs::set_permissions(store.path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    save_next(&store);
+    assert_eq!(mode(store.path()), 0o640);
+}
