@@ -993,14 +993,12 @@ fn a_rolled_back_keyring_is_refused_until_restored_on_purpose() {
 }
 
 #[test]
-fn restore_lists_versions_it_brings_back() {
+fn restore_lists_versions_it_re_activates() {
     let env = Env::new();
     env.init();
     env.cmd().arg("rotate").assert().success();
-    // Remove v1 entirely from the current keyring is not possible, so destroy it: restore of
-    // the first backup brings its material back and says so.
     env.cmd()
-        .args(["state", "1", "destroy", "--yes"])
+        .args(["state", "1", "disable", "--yes"])
         .assert()
         .success();
     let store = store_of(&env);
@@ -1008,10 +1006,16 @@ fn restore_lists_versions_it_brings_back() {
     let out = env.cmd().args(["restore", &first.name]).output().unwrap();
     assert_eq!(out.status.code(), Some(10));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("v1 re-activated (destroyed -> active)"),
-        "{err}"
-    );
+    assert!(err.contains("v1 re-activated (disabled -> active)"), "{err}");
+    // Destroyed: every backup lost v1's material with it, so no restore brings it back.
+    env.cmd()
+        .args(["state", "1", "destroy", "--yes"])
+        .assert()
+        .success();
+    let first = store.backups().unwrap().remove(0);
+    let out = env.cmd().args(["restore", &first.name]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("re-activates and brings back no version"), "{err}");
 }
 
 // ---- Safety issue #7: destroy purges the key from every backup ----
