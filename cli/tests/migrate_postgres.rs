@@ -443,3 +443,75 @@ fn asynchronous_commits_are_not_reported_durable_when_unconfirmed() {
     assert_eq!(v["remaining"], 0);
     common::assert_all_migrated(&env.ring(), "users", "secret", &rows(&url), 20_000);
 }
+
+#[test]
+fn tls_verify_full_and_a_password_in_the_url_is_warned_about() {
+    let (env, url) = setup("kr_tls", 50);
+    env.cmd().arg("rotate").assert().success();
+    let ca = std::env::var("KEYROLL_TEST_PG_CA").expect("KEYROLL_TEST_PG_CA (50-cli.sh sets it)");
+    let wrong = std::env::var("KEYROLL_TEST_PG_WRONG_CA").unwrap();
+    let tls = format!("{url}?sslmode=verify-full&sslrootcert={ca}");
+    let out = env
+        .cmd()
+        .args(migrate_args(&tls))
+        .args(["--apply", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out.stdout)["migrated"], 50);
+    let out = env
+        .cmd()
+        .args(migrate_args(&format!(
+            "{url}?sslmode=verify-full&sslrootcert={wrong}"
+        )))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sslmode=verify-full") && err.contains("certificate"),
+        "{err}"
+    );
+    // A password in argv still works (the test server trusts everyone) but is warned about,
+    // and never printed.
+    let with_password = url.replacen("postgres@", "postgres:hunter2pw@", 1);
+    let out = env
+        .cmd()
+        .args([
+            "report",
+            "--db",
+            &with_password,
+            "--table",
+            "users",
+            "--column",
+            "secret",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning") && err.contains("PGPASSWORD"),
+        "{err}"
+    );
+    let all = format!("{err}{}", String::from_utf8_lossy(&out.stdout));
+    assert!(!all.contains("hunter2pw"));
+    let out = env
+        .cmd()
+        .env("PGPASSWORD", "hunter2pw")
+        .args([
+            "report", "--db", &url, "--table", "users", "--column", "secret",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+}

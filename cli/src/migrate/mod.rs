@@ -3,6 +3,7 @@
 //! moment. SQLite in `sqlite.rs`, PostgreSQL (with `FOR UPDATE SKIP LOCKED` claiming) in
 //! `postgres.rs`, the per-version census in `report.rs`.
 
+pub mod pgconn;
 pub mod postgres;
 pub mod progress;
 pub mod report;

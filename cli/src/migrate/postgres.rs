@@ -11,7 +11,9 @@ use crate::args::MigrateArgs;
 use crate::error::{CliError, Result};
 use keyroll::Keyring;
 use postgres::types::ToSql;
-use postgres::{Client, NoTls};
+use postgres::Client;
+#[cfg(test)]
+use postgres::NoTls;
 use std::sync::Mutex;
 
 /// Column types this tool handles.
@@ -40,26 +42,9 @@ pub struct Table {
     pub id_kind: Kind,
 }
 
-/// Connects.
+/// Connects (TLS per `sslmode`, password from `PGPASSWORD`/`.pgpass`: see `pgconn`).
 pub fn connect(url: &str) -> Result<Client> {
-    let mut config: postgres::Config = url.parse().map_err(|_| {
-        CliError::input(format!(
-            "--db: not a PostgreSQL connection string: {}",
-            super::target::redact_url(url)
-        ))
-    })?;
-    if config.get_application_name().is_none() {
-        config.application_name("keyroll");
-    }
-    config.connect(NoTls).map_err(|e| {
-        CliError::db(
-            "database_unreachable",
-            format!(
-                "cannot connect to PostgreSQL at {}: {e}",
-                super::target::redact_url(url)
-            ),
-        )
-    })
+    super::pgconn::connect(url)
 }
 
 fn kind_of(data_type: &str) -> Option<Kind> {
