@@ -5,7 +5,13 @@ use std::path::PathBuf;
 
 const EXIT_CODES: &str = "\
 Credentials: KEYROLL_MASTER_KEY (32 bytes, base64 or hex) or KEYROLL_PASSPHRASE; with neither,
-a no-echo prompt on the terminal. Keys are never printed (except by `generate`, whose job it is).
+a no-echo prompt on the terminal. Keys are never printed (except by `generate`, whose job it is)
+and never taken as arguments (they would show in `ps`): environment variables or stdin (`-`).
+
+Environment (the same rules as the Python binding's Keyring.from_env): an empty variable is
+unset; ENCRYPTION_KEY (primary) and ENCRYPTION_KEY_PREVIOUS hold Fernet keys separated by commas
+and/or whitespace; a value that is not UTF-8 is an error; KEYROLL_MASTER_KEY wins over
+KEYROLL_PASSPHRASE. Also KEYROLL_KEYRING, KEYROLL_BACKUP_DIR, KEYROLL_AUDIT_LOG (for the options).
 
 Exit status: 0 ok | 1 health WARNING | 2 health CRITICAL | 3 migrate finished with failed rows
 | 4 wrong passphrase/master key | 5 keyring or backup missing/damaged | 6 database error
@@ -22,21 +28,29 @@ pub struct Cli {
 }
 
 /// Options every command takes.
+///
+/// The path options fall back to their variables through `keyroll_store::env` (the one parser
+/// of the environment contract, so an empty variable is unset here as in every binding), not
+/// through clap's `env`; [`Global::resolve_env`] fills the public fields.
 #[derive(Args, Debug, Clone)]
 pub struct Global {
-    /// The keyring file.
-    #[arg(
-        long,
-        global = true,
-        env = "KEYROLL_KEYRING",
-        default_value = "keyroll.json"
-    )]
+    /// The keyring file [env: KEYROLL_KEYRING] [default: keyroll.json].
+    #[arg(long = "keyring", global = true, value_name = "KEYRING")]
+    keyring_arg: Option<PathBuf>,
+    /// The keyring file (resolved).
+    #[arg(skip)]
     pub keyring: PathBuf,
-    /// Backup directory (default: `<keyring>.backups/`).
-    #[arg(long, global = true, env = "KEYROLL_BACKUP_DIR")]
+    /// Backup directory [env: KEYROLL_BACKUP_DIR] [default: `<keyring>.backups/`].
+    #[arg(long = "backup-dir", global = true, value_name = "BACKUP_DIR")]
+    backup_dir_arg: Option<PathBuf>,
+    /// Backup directory (resolved).
+    #[arg(skip)]
     pub backup_dir: Option<PathBuf>,
-    /// Audit log (default: `<keyring>.audit.jsonl`).
-    #[arg(long, global = true, env = "KEYROLL_AUDIT_LOG")]
+    /// Audit log [env: KEYROLL_AUDIT_LOG] [default: `<keyring>.audit.jsonl`].
+    #[arg(long = "audit-log", global = true, value_name = "AUDIT_LOG")]
+    audit_log_arg: Option<PathBuf>,
+    /// Audit log (resolved).
+    #[arg(skip)]
     pub audit_log: Option<PathBuf>,
     /// Machine-readable JSON on stdout.
     #[arg(long, global = true)]
@@ -44,6 +58,30 @@ pub struct Global {
     /// Answer yes to confirmation prompts (needed for destructive commands without a terminal).
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
+}
+
+impl Global {
+    /// Fills `keyring`, `backup_dir` and `audit_log`: the option, else its variable, else the
+    /// default.
+    pub fn resolve_env(
+        &mut self,
+        lookup: &impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Result<(), keyroll_store::env::EnvError> {
+        use keyroll_store::env::{path, KEYRING};
+        self.keyring = match &self.keyring_arg {
+            Some(p) => p.clone(),
+            None => path(lookup, KEYRING)?.unwrap_or_else(|| PathBuf::from("keyroll.json")),
+        };
+        self.backup_dir = match &self.backup_dir_arg {
+            Some(p) => Some(p.clone()),
+            None => path(lookup, "KEYROLL_BACKUP_DIR")?,
+        };
+        self.audit_log = match &self.audit_log_arg {
+            Some(p) => Some(p.clone()),
+            None => path(lookup, "KEYROLL_AUDIT_LOG")?,
+        };
+        Ok(())
+    }
 }
 
 /// The commands.
@@ -95,17 +133,13 @@ pub enum Command {
         #[arg(long)]
         keep: usize,
     },
-    /// Import Fernet keys (arguments, or ENCRYPTION_KEY and comma-separated ENCRYPTION_KEY_PREVIOUS).
-    ImportFernet {
-        /// Fernet keys (url-safe base64, 32 bytes). Prefer the environment: arguments show in `ps`.
-        #[arg(allow_hyphen_values = true)]
-        keys: Vec<String>,
-    },
+    /// Import Fernet keys from ENCRYPTION_KEY and ENCRYPTION_KEY_PREVIOUS, or from stdin (`-`).
+    ImportFernet(ImportFernetArgs),
     /// Write a decrypt-only copy of the keyring (for apps that must read but never write).
     Export(ExportArgs),
     /// Generate key material (printed on stdout, or written to a 0600 file with --out).
     Generate(GenerateArgs),
-    /// Check key material without printing it (from the argument, or stdin).
+    /// Check key material without printing it (from stdin, or a variable with --env).
     Validate(ValidateArgs),
     /// Show the audit log.
     Audit {
@@ -227,6 +261,16 @@ pub struct MigrateArgs {
     pub include_compromised: bool,
 }
 
+/// `import-fernet`.
+#[derive(Args, Debug)]
+pub struct ImportFernetArgs {
+    /// `-`: read the keys from stdin (separated by commas and/or whitespace). Without it, the
+    /// keys come from ENCRYPTION_KEY and ENCRYPTION_KEY_PREVIOUS. Keys as arguments are refused:
+    /// they would show in `ps` and shell history.
+    #[arg(allow_hyphen_values = true, value_name = "-")]
+    pub source: Vec<std::ffi::OsString>,
+}
+
 /// `export`.
 #[derive(Args, Debug)]
 pub struct ExportArgs {
@@ -236,9 +280,24 @@ pub struct ExportArgs {
     /// Where to write it (mode 0600; refuses to overwrite without --force).
     #[arg(long)]
     pub out: PathBuf,
-    /// Only these versions (comma-separated); default all.
-    #[arg(long, value_delimiter = ',')]
-    pub versions: Option<Vec<u32>>,
+    /// A version to export (repeat for several; required): active or decrypt-only versions
+    /// only. Apps get exactly what is named, nothing compromised, disabled or pending.
+    #[arg(long = "version", value_name = "N", required = true, num_args = 1)]
+    pub versions: Vec<u32>,
+    /// Seal the export under its own passphrase, read from this environment variable (so the
+    /// app never holds the keyring's credential).
+    #[arg(long, value_name = "NAME", group = "export_credential")]
+    pub export_passphrase_env: Option<String>,
+    /// Seal the export under its own master key (64 hex digits or base64), read from this
+    /// environment variable.
+    #[arg(long, value_name = "NAME", group = "export_credential")]
+    pub export_master_key_env: Option<String>,
+    /// Seal the export under its own passphrase, read from stdin (one line).
+    #[arg(long, group = "export_credential")]
+    pub export_passphrase_stdin: bool,
+    /// PBKDF2 iterations when the export is sealed under its own passphrase.
+    #[arg(long, default_value_t = keyroll::DEFAULT_PBKDF2_ITERATIONS)]
+    pub iterations: u32,
     /// Overwrite an existing file.
     #[arg(long)]
     pub force: bool,
@@ -272,9 +331,13 @@ pub struct ValidateArgs {
     /// What it should be.
     #[arg(long, value_enum, default_value_t = KeyKindArg::MasterKey)]
     pub kind: KeyKindArg,
-    /// The key (default: read from stdin, which keeps it out of `ps`).
-    #[arg(allow_hyphen_values = true)]
-    pub key: Option<String>,
+    /// Read the key from this environment variable instead of stdin.
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+    /// `-` (or nothing): read the key from stdin. A key as an argument is refused: it would
+    /// show in `ps` and shell history.
+    #[arg(allow_hyphen_values = true, value_name = "-")]
+    pub source: Option<std::ffi::OsString>,
 }
 
 /// `demo`.

@@ -1,11 +1,15 @@
 //! Keyring commands: init, info, health, rotate, stage, promote, policy, state, import-fernet,
 //! export, audit.
 
-use crate::args::{ExportArgs, InitArgs, PolicyArgs, RotateArgs, StateAction};
+use crate::args::{ExportArgs, ImportFernetArgs, InitArgs, PolicyArgs, RotateArgs, StateAction};
+use crate::cmd_keys::{read_stdin_secret, secret_from_env, secret_in_argv};
 use crate::error::{exit, CliError, Result};
 use crate::out;
 use crate::session::{document_protection, now, Session};
-use keyroll::{FernetKey, KeyState, Keyring, Policy, PolicyState, VersionInfo};
+use keyroll::{
+    FernetKey, KeyState, Keyring, Policy, PolicyState, Protection, SecretKey, VersionInfo,
+};
+use keyroll_store::env;
 use keyroll_store::AuditRecord;
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -371,47 +375,36 @@ pub fn state(s: &Session, version: u32, action: StateAction, note: Option<&str>)
     Ok(exit::OK)
 }
 
-/// `import-fernet`.
-pub fn import_fernet(s: &Session, args: &[String]) -> Result<i32> {
-    let mut texts: Vec<Zeroizing<String>> =
-        args.iter().map(|k| Zeroizing::new(k.clone())).collect();
-    if texts.is_empty() {
-        if let Ok(k) = std::env::var("ENCRYPTION_KEY") {
-            texts.push(Zeroizing::new(k));
+/// `import-fernet`: the keys come from ENCRYPTION_KEY / ENCRYPTION_KEY_PREVIOUS (the
+/// environment contract of `keyroll_store::env`) or from stdin (`-`), never from argv.
+pub fn import_fernet_cmd(s: &Session, args: &ImportFernetArgs) -> Result<i32> {
+    let keys = match args.source.as_slice() {
+        [] => env::fernet_keys(&env::process)?,
+        [dash] if dash == "-" => env::fernet_list("stdin", &read_stdin_secret()?)?,
+        _ => {
+            return Err(secret_in_argv(
+                "a Fernet key",
+                "set ENCRYPTION_KEY (and ENCRYPTION_KEY_PREVIOUS), or run `keyroll import-fernet -` and write the keys to stdin",
+            ))
         }
-        if let Ok(list) = std::env::var("ENCRYPTION_KEY_PREVIOUS") {
-            let list = Zeroizing::new(list);
-            texts.extend(
-                list.split(',')
-                    .map(str::trim)
-                    .filter(|k| !k.is_empty())
-                    .map(|k| Zeroizing::new(k.to_string())),
-            );
-        }
-    }
-    if texts.is_empty() {
+    };
+    if keys.is_empty() {
         return Err(CliError::input(
-            "no Fernet keys: pass them as arguments or set ENCRYPTION_KEY (and ENCRYPTION_KEY_PREVIOUS)",
+            "no Fernet keys: set ENCRYPTION_KEY (and ENCRYPTION_KEY_PREVIOUS), or pass `-` and write them to stdin",
         ));
     }
-    let keys = texts
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            FernetKey::from_base64(t.trim().as_bytes()).map_err(|_| {
-                CliError::new(
-                    "invalid_key",
-                    exit::INPUT,
-                    format!(
-                        "Fernet key #{} is not a valid Fernet key (32 bytes, url-safe base64)",
-                        i + 1
-                    ),
-                )
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    import_keys(s, &keys)
+}
+
+/// Imports Fernet keys given as text (the demo, which made them itself).
+pub fn import_fernet(s: &Session, texts: &[String]) -> Result<i32> {
+    let texts = Zeroizing::new(texts.join(","));
+    import_keys(s, &env::fernet_list("the key list", &texts)?)
+}
+
+fn import_keys(s: &Session, keys: &[FernetKey]) -> Result<i32> {
     let versions = s.change("import_fernet", |ring, now, record| {
-        let versions = ring.import_fernet(&keys, now)?;
+        let versions = ring.import_fernet(keys, now)?;
         record.versions = versions.clone();
         Ok(versions)
     })?;
@@ -439,8 +432,47 @@ pub fn export(s: &Session, args: &ExportArgs) -> Result<i32> {
     }
     let document = s.store.read()?;
     let ring = s.open_document(&document)?;
-    let export = ring.export_decrypt_only(args.versions.as_deref().unwrap_or_default())?;
-    let sealed = s.seal(&export, Some(&document), keyroll::DEFAULT_PBKDF2_ITERATIONS)?;
+    let export = ring.export_decrypt_only(&args.versions)?;
+    // The export's own credential, if asked for: the app then never holds the operator's.
+    let passphrase = match (&args.export_passphrase_env, args.export_passphrase_stdin) {
+        (Some(name), _) => Some(secret_from_env(name)?),
+        (None, true) => {
+            let text = read_stdin_secret()?;
+            let line = text.lines().next().unwrap_or_default();
+            Some(Zeroizing::new(line.to_string()))
+        }
+        (None, false) => None,
+    };
+    if passphrase.as_ref().is_some_and(|p| p.is_empty()) {
+        return Err(CliError::input("the export passphrase is empty"));
+    }
+    let master = match &args.export_master_key_env {
+        Some(name) => Some(SecretKey::from_text(&secret_from_env(name)?).map_err(|_| {
+            CliError::new(
+                "invalid_key",
+                exit::INPUT,
+                format!("{name} must be 32 bytes, as 64 hex digits or base64"),
+            )
+        })?),
+        None => None,
+    };
+    let (sealed, sealed_by) = match (&passphrase, &master) {
+        (Some(p), _) => (
+            export.to_document(Protection::Passphrase {
+                passphrase: p.as_bytes(),
+                iterations: args.iterations,
+            })?,
+            "its own passphrase",
+        ),
+        (None, Some(k)) => (
+            export.to_document(Protection::MasterKey(k))?,
+            "its own master key",
+        ),
+        (None, None) => (
+            s.seal(&export, Some(&document), keyroll::DEFAULT_PBKDF2_ITERATIONS)?,
+            "the keyring's own credential",
+        ),
+    };
     keyroll_store::write_atomic(&args.out, &sealed).map_err(|e| {
         CliError::new(
             "io_error",
@@ -451,16 +483,25 @@ pub fn export(s: &Session, args: &ExportArgs) -> Result<i32> {
     let versions: Vec<u32> = export.versions().iter().map(|v| v.version).collect();
     let mut record = AuditRecord::new("export_decrypt_only", now()?);
     record.versions = versions.clone();
-    record.details = Some(json!({ "out": args.out }));
+    record.details = Some(json!({ "out": args.out, "sealed_by": sealed_by }));
     s.audit(&record)?;
     if s.global.json {
-        out::json(&json!({ "out": args.out, "versions": versions, "read_only": true }));
+        out::json(&json!({
+            "out": args.out,
+            "versions": versions,
+            "read_only": true,
+            "sealed_by": sealed_by,
+        }));
     } else {
         println!(
-            "{} decrypt-only keyring with versions {:?} to {}",
+            "{} decrypt-only keyring with versions {:?} to {}, sealed under {sealed_by}",
             out::good("exported"),
             versions,
             args.out.display()
+        );
+        println!(
+            "{}",
+            out::dim("whoever holds these keys can also forge data under those versions (docs/mobile.md)")
         );
     }
     Ok(exit::OK)

@@ -91,14 +91,50 @@ fn kind_name(kind: KeyKindArg) -> &'static str {
     }
 }
 
+/// Reads all of stdin as key material (wiped when dropped). The buffer is allocated up front so
+/// that no smaller copy is left behind by a reallocation for ordinary key sizes.
+pub fn read_stdin_secret() -> Result<Zeroizing<String>> {
+    let mut buf = Zeroizing::new(String::with_capacity(8192));
+    std::io::stdin()
+        .read_to_string(&mut buf)
+        .map_err(|e| CliError::new("io_error", exit::IO, format!("cannot read stdin: {e}")))?;
+    Ok(buf)
+}
+
+/// The refusal of key material given as a command-line argument (visible in `ps`,
+/// `/proc/<pid>/cmdline` and shell history). The value itself is never repeated.
+pub fn secret_in_argv(what: &str, instead: &str) -> CliError {
+    CliError::new(
+        "secret_in_argv",
+        exit::USAGE,
+        format!(
+            "{what} is not taken as a command-line argument (it would show in `ps` and shell history): {instead}"
+        ),
+    )
+}
+
+/// The value of the environment variable `name` under the contract's rules (empty = unset).
+pub fn secret_from_env(name: &str) -> Result<Zeroizing<String>> {
+    keyroll_store::env::var(&keyroll_store::env::process, name)?
+        .ok_or_else(|| CliError::input(format!("{name} is unset or empty")))
+}
+
 /// `validate`: says whether the key is well formed, never echoing it.
 pub fn validate(s: &Session, args: &ValidateArgs) -> Result<i32> {
-    let text = match &args.key {
-        Some(k) => Zeroizing::new(k.clone()),
-        None => {
-            let mut buf = Zeroizing::new(String::new());
-            std::io::stdin().read_to_string(&mut buf)?;
-            buf
+    let text = match (&args.env, &args.source) {
+        (Some(name), None) => secret_from_env(name)?,
+        (None, None) => read_stdin_secret()?,
+        (None, Some(dash)) if dash == "-" => read_stdin_secret()?,
+        (Some(_), Some(dash)) if dash == "-" => {
+            return Err(CliError::input(
+                "give either --env NAME or `-` (stdin), not both",
+            ))
+        }
+        (_, Some(_)) => {
+            return Err(secret_in_argv(
+                "a key",
+                "write it to stdin (`keyroll validate -`) or name a variable with --env NAME",
+            ))
         }
     };
     let text = text.trim();

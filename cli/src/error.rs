@@ -116,6 +116,17 @@ impl From<keyroll_store::Error> for CliError {
     }
 }
 
+impl From<keyroll_store::env::EnvError> for CliError {
+    fn from(e: keyroll_store::env::EnvError) -> Self {
+        use keyroll_store::env::EnvError as E;
+        let exit = match &e {
+            E::InvalidMasterKey => exit::UNLOCK,
+            _ => exit::INPUT,
+        };
+        CliError::new(e.code(), exit, e.to_string())
+    }
+}
+
 impl From<rusqlite::Error> for CliError {
     fn from(e: rusqlite::Error) -> Self {
         CliError::db("database_error", format!("SQLite: {e}"))

@@ -37,7 +37,7 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::Backups => cmd_backup::backups(&s),
         Command::Restore { name } => cmd_backup::restore(&s, name),
         Command::Prune { keep } => cmd_backup::prune(&s, *keep),
-        Command::ImportFernet { keys } => cmd_keyring::import_fernet(&s, keys),
+        Command::ImportFernet(a) => cmd_keyring::import_fernet_cmd(&s, a),
         Command::Export(a) => cmd_keyring::export(&s, a),
         Command::Generate(a) => cmd_keys::generate(&s, a),
         Command::Validate(a) => cmd_keys::validate(&s, a),
@@ -46,8 +46,36 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
     }
 }
 
+/// No core dump of a process that holds keys: the soft and hard `RLIMIT_CORE` become 0 (so
+/// no child can raise it back either) and, on Linux, the process is marked non-dumpable
+/// (`PR_SET_DUMPABLE` 0: no core even under a `core_pattern` pipe, and no ptrace or
+/// `/proc/<pid>/mem` access by other processes of the same user). Runs before anything is
+/// parsed or read. Failures are reported but not fatal: a sandbox may forbid the calls, and the
+/// CLI is still correct without them.
+fn disable_core_dumps() {
+    #[cfg(unix)]
+    {
+        use rustix::process::{setrlimit, Resource, Rlimit};
+        let zero = Rlimit {
+            current: Some(0),
+            maximum: Some(0),
+        };
+        if let Err(e) = setrlimit(Resource::Core, zero) {
+            eprintln!("keyroll: warning: cannot disable core dumps (setrlimit: {e})");
+        }
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{set_dumpable_behavior, DumpableBehavior};
+        if let Err(e) = set_dumpable_behavior(DumpableBehavior::NotDumpable) {
+            eprintln!("keyroll: warning: cannot mark the process non-dumpable (prctl: {e})");
+        }
+    }
+}
+
 fn main() {
-    let cli = match Cli::try_parse() {
+    disable_core_dumps();
+    let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -60,7 +88,11 @@ fn main() {
         }
     };
     let json = cli.global.json;
-    let code = match dispatch(cli) {
+    let resolved = cli
+        .global
+        .resolve_env(&keyroll_store::env::process)
+        .map_err(CliError::from);
+    let code = match resolved.and_then(|()| dispatch(cli)) {
         Ok(code) => code,
         Err(e) => {
             if json {
@@ -73,4 +105,19 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    #[test]
+    fn core_dumps_are_disabled() {
+        use rustix::process::{dumpable_behavior, getrlimit, DumpableBehavior, Resource};
+        super::disable_core_dumps();
+        let limit = getrlimit(Resource::Core);
+        assert_eq!((limit.current, limit.maximum), (Some(0), Some(0)));
+        assert_eq!(
+            dumpable_behavior().ok(),
+            Some(DumpableBehavior::NotDumpable)
+        );
+    }
 }

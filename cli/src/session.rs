@@ -100,17 +100,13 @@ impl Session {
         if let Some(c) = self.credentials.get() {
             return Ok(c);
         }
-        let creds = if let Ok(key) = std::env::var("KEYROLL_MASTER_KEY") {
-            let key = Zeroizing::new(key);
-            Credentials::MasterKey(parse_key32(&key).map_err(|_| {
-                CliError::new(
-                    "invalid_key",
-                    exit::UNLOCK,
-                    "KEYROLL_MASTER_KEY must be 32 bytes, as 64 hex digits or base64",
-                )
-            })?)
-        } else if let Ok(p) = std::env::var("KEYROLL_PASSPHRASE") {
-            Credentials::Passphrase(Zeroizing::new(p))
+        // The one environment parser (keyroll_store::env): empty = unset, non-UTF-8 refused.
+        use keyroll_store::env::{credential, process, Credential};
+        let creds = if let Some(c) = credential(&process)? {
+            match c {
+                Credential::MasterKey(k) => Credentials::MasterKey(k),
+                Credential::Passphrase(p) => Credentials::Passphrase(p),
+            }
         } else {
             let p = prompt("keyring passphrase: ")?;
             if confirm {

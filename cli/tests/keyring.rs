@@ -285,7 +285,7 @@ fn state_changes_and_destroy_confirmation() {
 }
 
 #[test]
-fn import_fernet_from_arguments_and_environment() {
+fn import_fernet_from_stdin_and_environment() {
     let env = Env::new();
     env.init();
     let k1 = keyroll::FernetKey::generate().unwrap();
@@ -293,7 +293,8 @@ fn import_fernet_from_arguments_and_environment() {
     let k3 = keyroll::FernetKey::generate().unwrap();
     let v = json(
         &env.cmd()
-            .args(["import-fernet", "--json", k1.to_base64().as_str()])
+            .args(["import-fernet", "--json", "-"])
+            .write_stdin(format!("{}\n", k1.to_base64().as_str()))
             .output()
             .unwrap()
             .stdout,
@@ -320,7 +321,8 @@ fn import_fernet_from_arguments_and_environment() {
     }
     let out = env
         .cmd()
-        .args(["import-fernet", "not-a-key"])
+        .env("ENCRYPTION_KEY", "not-a-key")
+        .arg("import-fernet")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(8));
@@ -343,6 +345,10 @@ fn export_decrypt_only() {
             .args([
                 "export",
                 "--decrypt-only",
+                "--version",
+                "1",
+                "--version",
+                "2",
                 "--out",
                 path.to_str().unwrap(),
                 "--json",
@@ -362,7 +368,14 @@ fn export_decrypt_only() {
     );
     let out = env
         .cmd()
-        .args(["export", "--decrypt-only", "--out", path.to_str().unwrap()])
+        .args([
+            "export",
+            "--decrypt-only",
+            "--version",
+            "2",
+            "--out",
+            path.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(8), "no overwrite without --force");
@@ -371,7 +384,7 @@ fn export_decrypt_only() {
         .args([
             "export",
             "--decrypt-only",
-            "--versions",
+            "--version",
             "2",
             "--force",
             "--out",

@@ -36,7 +36,8 @@ fn setup(db: &str, n: i64) -> (Env, String) {
     env.init();
     let fernet = keyroll::FernetKey::generate().unwrap();
     env.cmd()
-        .args(["import-fernet", fernet.to_base64().as_str()])
+        .arg("import-fernet")
+        .env("ENCRYPTION_KEY", fernet.to_base64().as_str())
         .assert()
         .success();
     let url = fresh_db(db);

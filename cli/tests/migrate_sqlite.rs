@@ -14,7 +14,8 @@ fn setup(n: i64) -> (Env, std::path::PathBuf) {
     env.init();
     let fernet = keyroll::FernetKey::generate().unwrap();
     env.cmd()
-        .args(["import-fernet", fernet.to_base64().as_str()])
+        .arg("import-fernet")
+        .env("ENCRYPTION_KEY", fernet.to_base64().as_str())
         .assert()
         .success();
     let ring = env.ring();

@@ -6,6 +6,9 @@ mod common;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
 use common::{mixed_tokens, sqlite_table, Env};
+use std::ffi::OsString;
+use std::io::Write;
+use std::os::unix::ffi::OsStringExt;
 
 /// Every way a secret could be written out.
 fn encodings(secret: &[u8]) -> Vec<Vec<u8>> {
@@ -136,7 +139,17 @@ fn no_key_material_or_plaintext_anywhere() {
     run("promote", with(p(), &["promote", "4"]));
     run(
         "export",
-        with(p(), &["export", "--decrypt-only", "--out", "reader.json"]),
+        with(
+            p(),
+            &[
+                "export",
+                "--decrypt-only",
+                "--version",
+                "4",
+                "--out",
+                "reader.json",
+            ],
+        ),
     );
     run("backup", with(p(), &["backup"]));
     run("wrong passphrase", with(env.cmd_pass("not it"), &["info"]));
@@ -208,4 +221,303 @@ fn no_key_material_or_plaintext_anywhere() {
         .decode(String::from_utf8(out.stdout.clone()).unwrap().trim())
         .unwrap();
     assert!(encodings(&key).iter().any(|e| contains(&out.stdout, e)));
+}
+
+// ---- #15: secrets never on the command line; no core dumps ----
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn keys_as_arguments_are_refused_and_name_the_replacement() {
+    let env = Env::new();
+    env.init();
+    let before = std::fs::read(&env.keyring).unwrap();
+    let fernet = keyroll::FernetKey::generate()
+        .unwrap()
+        .to_base64()
+        .to_string();
+    let master = STANDARD.encode([7u8; 32]);
+    for (args, replacement) in [
+        (vec!["import-fernet", fernet.as_str()], "ENCRYPTION_KEY"),
+        (
+            vec!["import-fernet", "-", fernet.as_str()],
+            "import-fernet -",
+        ),
+        (
+            vec!["validate", "--kind", "fernet", fernet.as_str()],
+            "--env",
+        ),
+        (vec!["validate", master.as_str()], "validate -"),
+    ] {
+        let out = env.cmd().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(64), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains("secret_in_argv"), "{err}");
+        assert!(err.contains(replacement), "{err}");
+        assert!(err.contains("ps"), "the message says why: {err}");
+        let echoed = String::from_utf8_lossy(&out.stdout) + err.as_str();
+        assert!(!echoed.contains(&fernet) && !echoed.contains(&master));
+    }
+    assert_eq!(
+        std::fs::read(&env.keyring).unwrap(),
+        before,
+        "nothing changed"
+    );
+    assert_eq!(env.ring().versions().len(), 1);
+}
+
+#[test]
+fn keys_come_from_stdin_or_the_environment() {
+    let env = Env::new();
+    env.init();
+    let keys: Vec<keyroll::FernetKey> = (0..3)
+        .map(|_| keyroll::FernetKey::generate().unwrap())
+        .collect();
+    let text: Vec<String> = keys.iter().map(|k| k.to_base64().to_string()).collect();
+    // stdin: the list rules of the environment contract (commas and/or whitespace).
+    let out = env
+        .cmd()
+        .args(["import-fernet", "--json", "-"])
+        .write_stdin(format!("{},\n{} {}\n", text[0], text[1], text[2]))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let versions: Vec<u32> = keys.iter().map(|k| k.keyroll_version()).collect();
+    assert_eq!(
+        common::json(&out.stdout)["imported_versions"],
+        serde_json::json!(versions)
+    );
+    // validate: stdin with `-` (or nothing), or a named variable.
+    for args in [
+        vec!["validate", "--kind", "fernet", "-"],
+        vec!["validate", "--kind", "fernet"],
+    ] {
+        let out = env
+            .cmd()
+            .args(&args)
+            .write_stdin(text[0].clone())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+    let out = env
+        .cmd()
+        .env("MY_KEY", &text[1])
+        .args(["validate", "--kind", "fernet", "--env", "MY_KEY", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(common::json(&out.stdout)["valid"], true);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&text[1]));
+    let out = env
+        .cmd()
+        .env("MY_KEY", "")
+        .args(["validate", "--kind", "fernet", "--env", "MY_KEY"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(8));
+    assert!(stderr(&out).contains("MY_KEY is unset or empty"));
+}
+
+/// The process's state letter (`R`, `S`, …) from `/proc/<pid>/stat`.
+fn proc_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+/// Whether the process is blocked reading its stdin: `/proc/<pid>/syscall` says `read(0, …)`
+/// where it may be read (it needs ptrace rights: root, as in CI), else the state is sleeping
+/// (the only place a `validate -` with its credentials in the environment can sleep).
+fn blocked_on_stdin(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/syscall")) {
+        Ok(s) if cfg!(target_arch = "x86_64") => s.starts_with("0 0x0 "),
+        _ => proc_state(pid) == Some('S'),
+    }
+}
+
+/// While the CLI holds a key read from stdin, its argv (`/proc/<pid>/cmdline`, what `ps`
+/// shows) does not contain it, and its core-dump limit is 0 (soft and hard): observed from
+/// outside, on the real running binary.
+#[test]
+#[cfg(target_os = "linux")]
+fn running_cli_holds_the_key_outside_argv_with_core_dumps_off() {
+    let env = Env::new();
+    let key = keyroll::FernetKey::generate()
+        .unwrap()
+        .to_base64()
+        .to_string();
+    let mut child = env
+        .process()
+        .args(["validate", "--kind", "fernet", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(key.as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    // The key is now inside the process, which waits for the end of its input.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !blocked_on_stdin(pid) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the CLI never waited on stdin"
+        );
+        std::thread::yield_now();
+    }
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let argv: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    assert!(
+        argv.iter().any(|a| *a == b"validate"),
+        "read the right process"
+    );
+    assert!(!contains(&cmdline, key.as_bytes()), "key in argv");
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap();
+    let fields: Vec<&str> = core.split_whitespace().collect();
+    assert_eq!(&fields[4..6], &["0", "0"], "{core}");
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+// ---- #17: one environment contract (the same table as python/tests/test_env.py) ----
+
+fn env_cases() -> serde_json::Value {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../python/tests/env_cases.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn substitute(text: &str, keys: &serde_json::Value) -> String {
+    // Whole-word placeholders only (K1, K2, K3, M, P).
+    let mut out = String::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        match keys.get(word.as_str()).and_then(|v| v.as_str()) {
+            Some(v) => out.push_str(v),
+            None => out.push_str(word),
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+fn case_env(case: &serde_json::Value, keys: &serde_json::Value) -> Vec<(String, OsString)> {
+    let mut vars = Vec::new();
+    if let Some(env) = case["env"].as_object() {
+        for (k, v) in env {
+            vars.push((
+                k.clone(),
+                OsString::from(substitute(v.as_str().unwrap(), keys)),
+            ));
+        }
+    }
+    if let Some(env) = case["env_hex"].as_object() {
+        for (k, v) in env {
+            let hex = v.as_str().unwrap();
+            let bytes = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect();
+            vars.push((k.clone(), OsString::from_vec(bytes)));
+        }
+    }
+    vars
+}
+
+#[test]
+fn environment_contract_cases() {
+    let table = env_cases();
+    let keys = &table["keys"];
+    let key = |name: &str| keys[name].as_str().unwrap().to_string();
+    let mut ran = 0;
+    for case in table["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let env = Env::new();
+        let mut cmd = match case["keyring"].as_str() {
+            None => {
+                // The Fernet list, as `import-fernet` reads it into a master-key keyring.
+                env.init();
+                let mut c = env.cmd();
+                c.args(["import-fernet", "--json"]);
+                c
+            }
+            Some(sealed) => {
+                let mut init = env.cmd();
+                init.env_remove("KEYROLL_MASTER_KEY");
+                match sealed {
+                    "M" => init.env("KEYROLL_MASTER_KEY", key("M")),
+                    _ => init.env("KEYROLL_PASSPHRASE", key("P")),
+                };
+                init.args(["init", "--iterations", "100000"])
+                    .assert()
+                    .success();
+                let mut c = env.cmd();
+                c.env_remove("KEYROLL_MASTER_KEY").args(["info", "--json"]);
+                c
+            }
+        };
+        for (k, v) in case_env(case, keys) {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let json = common::json(&out.stdout);
+        if let Some(code) = case["error"].as_str() {
+            assert!(!out.status.success(), "{name}");
+            assert_eq!(json["error"]["code"], code, "{name}: {}", stderr(&out));
+        } else {
+            assert!(out.status.success(), "{name}: {}", stderr(&out));
+        }
+        if let Some(fernet) = case["fernet"].as_array() {
+            let versions: Vec<u32> = fernet
+                .iter()
+                .map(|k| {
+                    keyroll::FernetKey::from_base64(key(k.as_str().unwrap()).as_bytes())
+                        .unwrap()
+                        .keyroll_version()
+                })
+                .collect();
+            assert_eq!(
+                json["imported_versions"],
+                serde_json::json!(versions),
+                "{name}"
+            );
+        }
+        if case["opens"] == true {
+            assert!(json["keyring_id"].is_string(), "{name}");
+        }
+        ran += 1;
+    }
+    assert!(ran >= 19, "{ran}");
+}
+
+/// An empty KEYROLL_KEYRING is unset too (the default `keyroll.json` in the working
+/// directory), not an empty path.
+#[test]
+fn empty_keyring_variable_is_unset() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .env("KEYROLL_KEYRING", "")
+        .args(["init", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(env.path("keyroll.json").exists());
 }

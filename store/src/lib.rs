@@ -41,6 +41,7 @@
 mod atomic;
 mod audit;
 mod backup;
+pub mod env;
 mod error;
 mod store;
 

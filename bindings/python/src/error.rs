@@ -24,6 +24,14 @@ pub enum Error {
     Core(keyroll::Error),
     /// From `keyroll-store` (files, locks).
     Store(keyroll_store::Error),
+    /// A `KEYROLL_*` / `ENCRYPTION_KEY*` variable that breaks the environment contract.
+    Env(keyroll_store::env::EnvError),
+}
+
+impl From<keyroll_store::env::EnvError> for Error {
+    fn from(e: keyroll_store::env::EnvError) -> Self {
+        Error::Env(e)
+    }
 }
 
 impl From<keyroll::Error> for Error {
@@ -53,6 +61,7 @@ impl From<Error> for PyErr {
             Error::Py(e) => return e,
             Error::Core(ref e) => (e.code(), e.to_string()),
             Error::Store(ref e) => (e.code(), e.to_string()),
+            Error::Env(ref e) => (e.code(), e.to_string()),
         };
         let args = (message, code);
         match (&error, code) {
