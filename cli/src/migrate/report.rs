@@ -1,11 +1,13 @@
 //! `report`: how many values sit under each key version, counted in SQL from the text prefix
 //! (`kr1:v<N>:`) or the binary header, with no key and no decryption.
 
+use super::rows::{magic_hex, VERSION_OFFSET};
 use super::target::Target;
 use crate::args::DbArgs;
 use crate::error::{exit, Result};
 use crate::out;
 use crate::session::Session;
+use keyroll::envelope::{HEADER_LEN, MAGIC};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -66,12 +68,16 @@ pub fn sqlite(path: &std::path::Path, table: &str, column: &str) -> Result<Censu
     let sql = format!(
         "SELECT CASE \
            WHEN {c} IS NULL THEN 'null' \
-           WHEN typeof({c}) = 'blob' AND hex(substr({c}, 1, 3)) = 'C46B72' AND length({c}) >= 18 \
-             THEN 'bin:' || hex(substr({c}, 15, 4)) \
+           WHEN typeof({c}) = 'blob' AND hex(substr({c}, 1, {ml})) = '{magic}' AND length({c}) >= {hl} \
+             THEN 'bin:' || hex(substr({c}, {vo}, 4)) \
            WHEN typeof({c}) = 'text' AND substr({c}, 1, 5) = 'kr1:v' AND instr(substr({c}, 6, 11), ':') > 1 \
              THEN substr({c}, 1, 5 + instr(substr({c}, 6, 11), ':')) \
            WHEN typeof({c}) = 'text' AND substr({c}, 1, 6) = 'gAAAAA' THEN 'fernet' \
-           ELSE 'other' END AS k, count(*) FROM {t} GROUP BY k"
+           ELSE 'other' END AS k, count(*) FROM {t} GROUP BY k",
+        ml = MAGIC.len(),
+        magic = magic_hex(),
+        hl = HEADER_LEN,
+        vo = VERSION_OFFSET + 1
     );
     let mut stmt = conn.prepare(&sql)?;
     let mut census = Census::default();
@@ -91,10 +97,14 @@ pub fn postgres(url: &str, table: &str, column: &str) -> Result<Census> {
     let sql = if t.value_kind == super::postgres::Kind::Bytes {
         format!(
             "SELECT CASE WHEN {c} IS NULL THEN 'null' \
-               WHEN substring({c} from 1 for 3) = '\\xc46b72'::bytea AND length({c}) >= 18 \
-                 THEN 'bin:' || encode(substring({c} from 15 for 4), 'hex') \
+               WHEN substring({c} from 1 for {ml}) = '\\x{magic}'::bytea AND length({c}) >= {hl} \
+                 THEN 'bin:' || encode(substring({c} from {vo} for 4), 'hex') \
                ELSE 'other' END AS k, count(*) FROM {} GROUP BY k",
-            t.table
+            t.table,
+            ml = MAGIC.len(),
+            magic = magic_hex(),
+            hl = HEADER_LEN,
+            vo = VERSION_OFFSET + 1
         )
     } else {
         format!(
@@ -126,8 +136,11 @@ pub fn sqlite_remaining(
     let sql = format!(
         "SELECT count(*) FROM {t} WHERE {c} IS NOT NULL AND NOT ( \
            (typeof({c}) = 'text' AND substr({c}, 1, {len}) = '{prefix}') OR \
-           (typeof({c}) = 'blob' AND substr({c}, 1, 3) = x'C46B72' AND substr({c}, 15, 4) = x'{active:08x}'))",
-        len = prefix.len()
+           (typeof({c}) = 'blob' AND substr({c}, 1, {ml}) = x'{magic}' AND substr({c}, {vo}, 4) = x'{active:08x}'))",
+        len = prefix.len(),
+        ml = MAGIC.len(),
+        magic = magic_hex(),
+        vo = VERSION_OFFSET + 1
     );
     Ok(conn.query_row(&sql, [], |r| r.get::<_, i64>(0))? as u64)
 }

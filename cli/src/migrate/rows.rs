@@ -161,6 +161,19 @@ fn is_keyroll(token: &[u8]) -> bool {
         || token.starts_with(&keyroll::envelope::MAGIC)
 }
 
+/// Where the big-endian key version sits in a binary header: its last four bytes (magic,
+/// format, algorithm, flags and keyring id come first). Derived from core's layout so the
+/// SQL census and this reader cannot drift from the wire format.
+pub const VERSION_OFFSET: usize = keyroll::envelope::HEADER_LEN - 4;
+
+/// The magic as SQL hex (`C46B72`).
+pub fn magic_hex() -> String {
+    keyroll::envelope::MAGIC
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect()
+}
+
 /// Where a token comes from, by its first bytes (for the summary).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Source {
@@ -194,8 +207,12 @@ pub fn source(value: &Value) -> Source {
             return Source::Version(v);
         }
     }
-    if b.starts_with(&keyroll::envelope::MAGIC) && b.len() >= 18 {
-        return Source::Version(u32::from_be_bytes([b[14], b[15], b[16], b[17]]));
+    if let Some(v) = b
+        .strip_prefix(&keyroll::envelope::MAGIC)
+        .and_then(|_| b.get(VERSION_OFFSET..keyroll::envelope::HEADER_LEN))
+        .and_then(|v| <[u8; 4]>::try_from(v).ok())
+    {
+        return Source::Version(u32::from_be_bytes(v));
     }
     if b.starts_with(b"gAAAAA") {
         return Source::Fernet;
@@ -423,6 +440,15 @@ mod tests {
         let empty = ContextTemplate::parse("").unwrap();
         empty.render("t", &RowId::Text("a".into()), "c", &mut buf);
         assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn reads_the_version_of_a_binary_envelope_at_cores_offset() {
+        let mut ring = Keyring::generate(1_700_000_000).unwrap();
+        ring.rotate(1_700_000_001).unwrap();
+        let t = ring.encrypt_binary(b"x", b"", None).unwrap();
+        assert_eq!(source(&Value::Blob(t)), Source::Version(2));
+        assert_eq!(magic_hex(), "C46B72");
     }
 
     #[test]
