@@ -24,7 +24,9 @@ export type ErrorCode =
   | 'no_active_key'
   | 'read_only'
   | 'invalid_argument'
-  | 'rng_failure';
+  | 'rng_failure'
+  | 'keyring_conflict'
+  | 'keyring_rollback';
 
 /** Thrown by every keyroll operation that fails; `code` is stable across languages. */
 export class KeyrollError extends Error {
