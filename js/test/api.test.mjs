@@ -201,7 +201,7 @@ test('error codes: the TypeScript union lists exactly core\'s codes', () => {
   const src = readFileSync(new URL('../src/errors.ts', import.meta.url), 'utf8');
   const union = [...src.matchAll(/\| '([a-z_]+)'/g)].map((m) => m[1]);
   assert.deepEqual(union, keyroll.errorCodes());
-  assert.equal(keyroll.errorCodes().length, 19);
+  assert.ok(union.includes('keyring_conflict') && union.includes('keyring_rollback'));
   const e = new KeyrollError('expired', 'token expired');
   assert.equal(String(e), 'KeyrollError: token expired');
   assert.equal(isKeyrollError(new Error('x')), false);
