@@ -19,6 +19,9 @@ use sha2::{Digest, Sha256};
 use std::path::Path;
 use zeroize::Zeroizing;
 
+#[path = "gen_vectors/operations.rs"]
+mod operations;
+
 /// 2023-11-14T22:13:20Z: the fixed "now" of every vector.
 const NOW: u64 = 1_700_000_000;
 const DAY: u64 = 86_400;
@@ -92,7 +95,7 @@ impl File {
     /// Stores `ring` sealed under `cred` as keyring `name`.
     fn ring(&mut self, name: &str, ring: &Keyring, cred: Cred) {
         let doc = match &cred {
-            Cred::Pass(p) => ring.to_document(Protection::Passphrase {
+            Cred::Pass(p) => ring.to_document(Protection::PassphraseForTesting {
                 passphrase: p.as_bytes(),
                 iterations: ITERATIONS,
             }),
@@ -188,6 +191,57 @@ impl File {
             case.insert("expect_version".into(), json!(version));
             case.append(&mut fields);
         }
+        expect(name, &mut case, got, want);
+        self.push(name, "rewrap", Some(ring), case);
+    }
+
+    /// A rewrap case with `allow_compromised: true` (the opt-in that moves data off a
+    /// compromised version): as [`File::rewrap`], and the result also names the version the
+    /// input was read from and whether it is compromised.
+    fn rewrap_opt_in(
+        &mut self,
+        name: &str,
+        ring: &str,
+        tok: &Tok,
+        ctx: &[u8],
+        want: Want,
+        from: (u32, bool),
+    ) {
+        let r = self.get(ring);
+        let options = keyroll::RewrapOptions {
+            allow_compromised: true,
+        };
+        let mut fields = Map::new();
+        let got = r
+            .rewrap_to_context_with(&tok.bytes(), ctx, ctx, options)
+            .and_then(|out| {
+                let info = keyroll::inspect(out.token.as_bytes())?;
+                assert_eq!(info.key_version, r.active_version(), "{name}: version");
+                assert_ne!(
+                    out.token.as_bytes(),
+                    &tok.bytes()[..],
+                    "{name}: a new envelope"
+                );
+                assert_eq!(
+                    (out.from_version, out.from_compromised),
+                    from,
+                    "{name}: from"
+                );
+                fields.insert("expect_version".into(), json!(info.key_version));
+                fields.insert("expect_format".into(), json!(info.format.as_str()));
+                fields.insert("expect_issued_at".into(), json!(info.issued_at));
+                fields.insert("expect_from_version".into(), json!(out.from_version));
+                fields.insert(
+                    "expect_from_compromised".into(),
+                    json!(out.from_compromised),
+                );
+                r.decrypt(out.token.as_bytes(), ctx, None)
+            });
+        let mut case = Map::new();
+        tok.put(&mut case);
+        case.insert("context_hex".into(), json!(hex::encode(ctx)));
+        case.insert("allow_compromised".into(), json!(true));
+        case.append(&mut fields);
         expect(name, &mut case, got, want);
         self.push(name, "rewrap", Some(ring), case);
     }
@@ -462,6 +516,7 @@ fn main() {
     rotation(dir);
     legacy_fernet(dir);
     legacy_raw_gcm(dir);
+    operations::operations(dir);
     println!("wrote vectors to {}", dir.display());
 }
 
@@ -1089,7 +1144,7 @@ fn rotation(dir: &Path) {
         None,
         Want::Plain(&pt(5)),
     );
-    // Rewrap reads a compromised version only on explicit opt-in (not a vector field yet).
+    // Rewrap reads a compromised version only on explicit opt-in (`allow_compromised`).
     f.rewrap(
         "fail_rewrap_v3_compromised_by_default",
         "ring",
@@ -1097,6 +1152,66 @@ fn rotation(dir: &Path) {
         CTX,
         Want::Code("key_compromised"),
         4,
+    );
+    f.rewrap_opt_in(
+        "rewrap_v3_compromised_opt_in",
+        "ring",
+        &toks[2],
+        CTX,
+        Want::Plain(&pt(3)),
+        (3, true),
+    );
+    // The opt-in changes nothing for other versions: they are read as without it, and the
+    // result says they are not compromised; disabled and destroyed stay refused.
+    f.rewrap_opt_in(
+        "rewrap_v4_active_opt_in",
+        "ring",
+        &toks[3],
+        CTX,
+        Want::Plain(&pt(4)),
+        (4, false),
+    );
+    f.rewrap_opt_in(
+        "rewrap_v5_pending_opt_in",
+        "ring",
+        &toks[4],
+        CTX,
+        Want::Plain(&pt(5)),
+        (5, false),
+    );
+    f.rewrap_opt_in(
+        "fail_rewrap_v1_disabled_opt_in",
+        "ring",
+        &toks[0],
+        CTX,
+        Want::Code("key_disabled"),
+        (0, false),
+    );
+    f.rewrap_opt_in(
+        "fail_rewrap_v2_destroyed_opt_in",
+        "ring",
+        &toks[1],
+        CTX,
+        Want::Code("key_destroyed"),
+        (0, false),
+    );
+    // A forgery under the compromised version is still refused: the opt-in reads only what
+    // the compromised key authenticates.
+    f.rewrap_opt_in(
+        "fail_rewrap_forged_v3_compromised_opt_in",
+        "ring",
+        &text_with_prefix(&forged(&binary_of(&toks[2])), 3),
+        CTX,
+        Want::Code("decrypt_failed"),
+        (0, false),
+    );
+    f.rewrap_opt_in(
+        "fail_rewrap_v3_compromised_opt_in_wrong_context",
+        "ring",
+        &toks[2],
+        b"users:43:ssn",
+        Want::Code("decrypt_failed"),
+        (0, false),
     );
     f.rewrap(
         "rewrap_v4_active",
