@@ -521,3 +521,117 @@ fn empty_keyring_variable_is_unset() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(env.path("keyroll.json").exists());
 }
+
+// ---- #9: decrypt-only exports name their versions and can have their own credential ----
+
+#[test]
+fn export_names_versions_refuses_untrusted_ones_and_has_its_own_credential() {
+    let env = Env::new();
+    env.init();
+    env.cmd().arg("rotate").assert().success(); // v1 decrypt-only, v2 active
+    env.cmd()
+        .args(["rotate", "--emergency", "--reason", "leak", "--yes"])
+        .assert()
+        .success(); // v2 compromised, v3 active
+    env.cmd().arg("stage").assert().success(); // v4 pending
+    let out_path = env.path("app.json");
+    let out = out_path.to_str().unwrap();
+    let export = |extra: &[&str]| {
+        let mut c = env.cmd();
+        c.args(["export", "--decrypt-only", "--force", "--out", out])
+            .args(extra);
+        c
+    };
+    // --version is required.
+    let o = export(&[]).output().unwrap();
+    assert_eq!(o.status.code(), Some(64), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--version"));
+    // Compromised and pending versions are refused, and nothing is written.
+    for bad in ["2", "4"] {
+        let o = export(&["--version", "3", "--version", bad])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(8), "v{bad}: {}", stderr(&o));
+        assert!(!out_path.exists(), "v{bad}");
+    }
+    // Its own passphrase, from a variable the operator names.
+    let app_pass = "app-only passphrase 42";
+    let o = export(&[
+        "--version",
+        "3",
+        "--version",
+        "1",
+        "--export-passphrase-env",
+        "APP_PASS",
+        "--iterations",
+        "100000",
+        "--json",
+    ])
+    .env("APP_PASS", app_pass)
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = common::json(&o.stdout);
+    assert_eq!(v["versions"], serde_json::json!([1, 3]));
+    assert_eq!(v["sealed_by"], "its own passphrase");
+    let doc = std::fs::read(&out_path).unwrap();
+    assert!(
+        keyroll::Keyring::from_document(
+            &doc,
+            keyroll::Unlock::MasterKey(&keyroll::SecretKey::from_slice(&env.master_key).unwrap())
+        )
+        .is_err(),
+        "the keyring's master key does not open the export"
+    );
+    let app = common::open_ring_pass(&out_path, app_pass);
+    assert!(app.is_read_only());
+    let states: Vec<_> = app
+        .versions()
+        .iter()
+        .map(|v| (v.version, v.state))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (1, keyroll::KeyState::DecryptOnly),
+            (3, keyroll::KeyState::DecryptOnly)
+        ]
+    );
+    let token = env.ring().encrypt(b"row", b"ctx", None).unwrap();
+    assert_eq!(app.decrypt(token.as_bytes(), b"ctx", None).unwrap(), b"row");
+    // Its own master key (env), and a passphrase on stdin.
+    let app_key = [9u8; 32];
+    let o = export(&["--version", "3", "--export-master-key-env", "APP_KEY"])
+        .env("APP_KEY", STANDARD.encode(app_key))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout_has(&o, "its own master key"));
+    common::open_ring(&out_path, &app_key);
+    let o = export(&[
+        "--version",
+        "3",
+        "--export-passphrase-stdin",
+        "--iterations",
+        "100000",
+    ])
+    .write_stdin(format!("{app_pass}\n"))
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    common::open_ring_pass(&out_path, app_pass);
+    // An empty variable is unset: refused, never an empty passphrase.
+    let o = export(&["--version", "3", "--export-passphrase-env", "APP_PASS"])
+        .env("APP_PASS", "")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(8));
+    assert!(stderr(&o).contains("APP_PASS is unset or empty"));
+    // The audit log says how each export was sealed, and never the credential.
+    let audit = std::fs::read_to_string(env.dir.path().join("keyring.json.audit.jsonl")).unwrap();
+    assert!(audit.contains("its own passphrase") && !audit.contains(app_pass));
+}
+
+fn stdout_has(out: &std::process::Output, text: &str) -> bool {
+    String::from_utf8_lossy(&out.stdout).contains(text)
+}
