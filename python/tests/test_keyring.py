@@ -112,7 +112,56 @@ def test_emergency_rotate(ring: keyroll.Keyring) -> None:
     with pytest.raises(keyroll.KeyUnavailableError) as info:
         ring.decrypt(token)
     assert info.value.code == "key_compromised"
-    assert ring.decrypt(ring.rewrap(token)) == b"x"
+    # Moving data off a compromised version is an explicit opt-in (see below).
+    assert ring.decrypt(ring.rewrap(token, allow_compromised=True)) == b"x"
+
+
+def test_rewrap_of_compromised_versions_is_opt_in_and_counted(ring: keyroll.Keyring) -> None:
+    # A forger holding v1 could have written any of these: rewrap must not launder them.
+    under_v1 = [ring.encrypt(f"row {i}".encode(), context=b"c") for i in range(5)]
+    binary_v1 = ring.encrypt_binary(b"blob", context=b"c")
+    ring.rotate(now=NOW + 1)  # v2
+    under_v2 = [ring.encrypt(b"fine", context=b"c") for _ in range(3)]
+    ring.emergency_rotate("key leaked", now=NOW + 2)  # v2 compromised, v3 active
+    ring.set_state(1, "compromised", note="same leak")
+    for call in (
+        lambda: ring.rewrap(under_v1[0], context=b"c"),
+        lambda: ring.rewrap_binary(binary_v1, context=b"c"),
+        lambda: ring.rewrap_many(under_v1 + under_v2, context=b"c"),
+    ):
+        with pytest.raises(keyroll.KeyUnavailableError) as info:
+            call()
+        assert info.value.code == "key_compromised"
+    failed = ring.rewrap_many(under_v1[:2], context=b"c", return_exceptions=True)
+    assert isinstance(failed, list)
+    assert [e.code for e in failed] == ["key_compromised"] * 2  # type: ignore[union-attr]
+    # Opted in: moved, and counted per source version.
+    one = ring.rewrap(under_v1[0], context=b"c", allow_compromised=True)
+    assert keyroll.inspect(one).key_version == 3
+    assert (
+        ring.decrypt(
+            ring.rewrap_binary(binary_v1, context=b"c", allow_compromised=True), context=b"c"
+        )
+        == b"blob"
+    )
+    batch = ring.rewrap_many(under_v1 + under_v2 + [one], context=b"c", allow_compromised=True)
+    assert isinstance(batch, keyroll.RewrapBatch)
+    assert batch.compromised == {1: 5, 2: 3} and batch.compromised_total == 8
+    assert len(batch) == 9 and list(batch) == batch.tokens
+    assert batch[-1].startswith("kr1:v3:") and batch[0] == batch.tokens[0]
+    assert [ring.decrypt(t, context=b"c") for t in batch][:5] == [
+        f"row {i}".encode() for i in range(5)
+    ]
+    assert "compromised={1: 5, 2: 3}" in repr(batch)
+    with pytest.raises(IndexError):
+        batch[9]
+    # With return_exceptions, failures stay in place and are not counted.
+    mixed = ring.rewrap_many(
+        [under_v1[0], "kr1:v9:AAAA"], context=b"c", return_exceptions=True, allow_compromised=True
+    )
+    assert isinstance(mixed, keyroll.RewrapBatch)
+    assert mixed.compromised == {1: 1}
+    assert isinstance(mixed[1], keyroll.KeyrollError)
 
 
 def test_policy(ring: keyroll.Keyring) -> None:
@@ -152,8 +201,16 @@ def test_derive_key(ring: keyroll.Keyring) -> None:
 def test_export_decrypt_only(ring: keyroll.Keyring) -> None:
     token = ring.encrypt(b"x")
     ring.rotate()
-    reader = ring.export_decrypt_only()
+    with pytest.raises(TypeError):
+        ring.export_decrypt_only()  # type: ignore[call-arg]
+    with pytest.raises(keyroll.KeyrollError):
+        ring.export_decrypt_only([])
+    reader = ring.export_decrypt_only([1, 2])
     assert reader.read_only and reader.active_version is None
+    assert [(v.version, v.state) for v in reader.versions] == [
+        (1, "decrypt_only"),
+        (2, "decrypt_only"),
+    ]
     assert reader.decrypt(token) == b"x"
     with pytest.raises(keyroll.PolicyError) as info:
         reader.encrypt(b"y")
@@ -340,3 +397,34 @@ def test_package_docstring_example_runs() -> None:
 
     result = doctest.testmod(keyroll, verbose=False)
     assert result.attempted >= 3 and result.failed == 0
+
+
+def test_export_refuses_untrusted_versions(ring: keyroll.Keyring) -> None:
+    ring.rotate(now=NOW + 1)  # v2 active, v1 decrypt-only
+    ring.emergency_rotate("leak", now=NOW + 2)  # v2 compromised, v3 active
+    ring.add_version(now=NOW + 3)  # v4 pending (staged, never promoted)
+    ring.rotate(now=NOW + 4)  # v5 active, v3 decrypt-only
+    ring.set_state(1, "disabled")
+    ring.rotate(now=NOW + 5)  # v6 active, v5 decrypt-only
+    ring.set_state(3, "compromised")
+    ring.set_state(3, "destroyed")
+    states = {v.version: v.state for v in ring.versions}
+    assert states == {
+        1: "disabled",
+        2: "compromised",
+        3: "destroyed",
+        4: "pending",
+        5: "decrypt_only",
+        6: "active",
+    }
+    for version, state in states.items():
+        if state in ("active", "decrypt_only"):
+            exported = ring.export_decrypt_only([version])
+            assert [v.state for v in exported.versions] == ["decrypt_only"]
+            continue
+        with pytest.raises(keyroll.KeyrollError) as info:
+            ring.export_decrypt_only([version, ring.active_version])
+        assert info.value.code == "invalid_argument", state
+    with pytest.raises(keyroll.KeyrollError) as info:
+        ring.export_decrypt_only([99])
+    assert info.value.code == "unknown_key_version"

@@ -1,9 +1,9 @@
 //! `keyroll.Keyring`: one core keyring behind a read-write lock, shared safely by threads.
 
-use crate::convert::{bytes_arg, context_arg, maybe_detach, next_chunk, now_or_clock, CHUNK};
+use crate::convert::{bytes_arg, context_arg, maybe_detach, next_chunk, now_or_clock, Item, CHUNK};
 use crate::error::{Error, Result};
-use crate::types::{FernetKey, Policy, PolicyStatus, Verified, VersionInfo};
-use keyroll::{Protection, Ttl, Unlock};
+use crate::types::{FernetKey, Policy, PolicyStatus, RewrapBatch, Verified, VersionInfo};
+use keyroll::{Protection, RewrapOptions, Ttl, Unlock};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
@@ -81,6 +81,46 @@ fn fernet_keys(keys: &Bound<'_, PyAny>) -> Result<Vec<keyroll::FernetKey>> {
         }
     }
     Ok(out)
+}
+
+/// The loop every `*_many` method shares: reads `items` in chunks of [`CHUNK`], runs `work` on
+/// each chunk with the GIL released, and hands its results to `emit` with the GIL held. Chunks
+/// bound the memory held on the Rust side to one chunk's results, and let other Python threads
+/// run between chunks.
+fn in_chunks<'py, R: Send>(
+    py: Python<'py>,
+    items: &Bound<'py, PyAny>,
+    name: &str,
+    work: impl Fn(&[Item]) -> R + Sync,
+    mut emit: impl FnMut(R) -> Result<()>,
+) -> Result<()> {
+    let iter = items.try_iter()?;
+    loop {
+        let chunk = next_chunk(&iter, name)?;
+        let results = py.detach(|| work(&chunk));
+        emit(results)?;
+        if chunk.len() < CHUNK {
+            return Ok(());
+        }
+    }
+}
+
+/// Appends one item's outcome: its value, or (with `return_exceptions`) its exception in place;
+/// without it the first failure raises.
+fn push_outcome<'py, T>(
+    out: &Bound<'py, PyList>,
+    outcome: keyroll::Result<T>,
+    return_exceptions: bool,
+    to_py: impl FnOnce(T) -> Bound<'py, PyAny>,
+) -> Result<()> {
+    match outcome {
+        Ok(value) => out.append(to_py(value))?,
+        Err(e) if return_exceptions => {
+            out.append(PyErr::from(Error::from(e)).into_value(out.py()))?
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
 }
 
 impl Keyring {
@@ -280,36 +320,45 @@ impl Keyring {
         .into())
     }
 
-    /// Re-encrypts any readable token under the active version (text form), keeping its
-    /// issue time. Compromised versions are readable here, and only here.
-    #[pyo3(signature = (token, *, context=None))]
+    /// Re-encrypts any token `decrypt` reads under the active version (text form), keeping its
+    /// issue time. A token under a compromised version raises `KeyUnavailableError`
+    /// (`key_compromised`) unless `allow_compromised=True`: whoever stole that key can forge
+    /// such tokens, and a rewrap would launder them under the trusted key.
+    #[pyo3(signature = (token, *, context=None, allow_compromised=false))]
     fn rewrap(
         &self,
         py: Python<'_>,
         token: &Bound<'_, PyAny>,
         context: Option<&Bound<'_, PyAny>>,
+        allow_compromised: bool,
     ) -> Result<String> {
         let token = bytes_arg(token, "token")?;
         let context = context_arg(context)?;
+        let options = RewrapOptions { allow_compromised };
         Ok(maybe_detach(py, token.len(), || {
-            self.read().rewrap(&token, &context)
-        })?)
+            self.read()
+                .rewrap_to_context_with(&token, &context, &context, options)
+        })?
+        .token)
     }
 
     /// `rewrap` to the binary form.
-    #[pyo3(signature = (token, *, context=None))]
+    #[pyo3(signature = (token, *, context=None, allow_compromised=false))]
     fn rewrap_binary<'py>(
         &self,
         py: Python<'py>,
         token: &Bound<'_, PyAny>,
         context: Option<&Bound<'_, PyAny>>,
+        allow_compromised: bool,
     ) -> Result<Bound<'py, PyBytes>> {
         let token = bytes_arg(token, "token")?;
         let context = context_arg(context)?;
+        let options = RewrapOptions { allow_compromised };
         let out = maybe_detach(py, token.len(), || {
-            self.read().rewrap_binary(&token, &context)
+            self.read()
+                .rewrap_binary_to_context_with(&token, &context, &context, options)
         })?;
-        Ok(PyBytes::new(py, &out))
+        Ok(PyBytes::new(py, &out.token))
     }
 
     /// Whether `rewrap` would change this token (reads the header only).
@@ -330,18 +379,20 @@ impl Keyring {
     ) -> Result<Bound<'py, PyList>> {
         let context = context_arg(context)?;
         let issued_at = timestamp.then(|| now_or_clock(now));
-        let iter = items.try_iter()?;
         let out = PyList::empty(py);
-        loop {
-            let chunk = next_chunk(&iter, "items")?;
-            let tokens = py.detach(|| self.read().encrypt_many(&chunk, &context, issued_at))?;
-            for token in &tokens {
-                out.append(PyString::new(py, token))?;
-            }
-            if chunk.len() < CHUNK {
-                return Ok(out);
-            }
-        }
+        in_chunks(
+            py,
+            items,
+            "items",
+            |chunk| self.read().encrypt_many(chunk, &context, issued_at),
+            |tokens| {
+                for token in &tokens? {
+                    out.append(PyString::new(py, token))?;
+                }
+                Ok(())
+            },
+        )?;
+        Ok(out)
     }
 
     /// `encrypt_many` to the binary form.
@@ -356,24 +407,26 @@ impl Keyring {
     ) -> Result<Bound<'py, PyList>> {
         let context = context_arg(context)?;
         let issued_at = timestamp.then(|| now_or_clock(now));
-        let iter = items.try_iter()?;
         let out = PyList::empty(py);
-        loop {
-            let chunk = next_chunk(&iter, "items")?;
-            let tokens = py.detach(|| {
+        in_chunks(
+            py,
+            items,
+            "items",
+            |chunk| {
                 let ring = self.read();
                 chunk
                     .iter()
                     .map(|item| ring.encrypt_binary(item.as_ref(), &context, issued_at))
                     .collect::<keyroll::Result<Vec<_>>>()
-            })?;
-            for token in &tokens {
-                out.append(PyBytes::new(py, token))?;
-            }
-            if chunk.len() < CHUNK {
-                return Ok(out);
-            }
-        }
+            },
+            |tokens| {
+                for token in &tokens? {
+                    out.append(PyBytes::new(py, token))?;
+                }
+                Ok(())
+            },
+        )?;
+        Ok(out)
     }
 
     /// Decrypts every token, with the GIL released. The first failure raises, unless
@@ -390,54 +443,64 @@ impl Keyring {
     ) -> Result<Bound<'py, PyList>> {
         let context = context_arg(context)?;
         let ttl = ttl_arg(ttl, now);
-        let iter = tokens.try_iter()?;
         let out = PyList::empty(py);
-        loop {
-            let chunk = next_chunk(&iter, "tokens")?;
-            let results = py.detach(|| self.read().decrypt_many(&chunk, &context, ttl));
-            for result in results {
-                match result {
-                    Ok(plaintext) => out.append(PyBytes::new(py, &plaintext))?,
-                    Err(e) if return_exceptions => {
-                        out.append(PyErr::from(Error::from(e)).into_value(py))?
-                    }
-                    Err(e) => return Err(e.into()),
+        in_chunks(
+            py,
+            tokens,
+            "tokens",
+            |chunk| self.read().decrypt_many(chunk, &context, ttl),
+            |results| {
+                for result in results {
+                    push_outcome(&out, result, return_exceptions, |p| {
+                        PyBytes::new(py, &p).into_any()
+                    })?;
                 }
-            }
-            if chunk.len() < CHUNK {
-                return Ok(out);
-            }
-        }
+                Ok(())
+            },
+        )?;
+        Ok(out)
     }
 
     /// Rewraps every token (text form), with the GIL released; failures as in `decrypt_many`.
-    #[pyo3(signature = (tokens, *, context=None, return_exceptions=false))]
+    /// Compromised versions are refused (`key_compromised`) unless `allow_compromised=True`;
+    /// then the result is a `RewrapBatch`: the tokens, and how many were read from each
+    /// compromised version (unverified data, to count and audit).
+    #[pyo3(signature = (tokens, *, context=None, return_exceptions=false, allow_compromised=false))]
     fn rewrap_many<'py>(
         &self,
         py: Python<'py>,
         tokens: &Bound<'py, PyAny>,
         context: Option<&Bound<'_, PyAny>>,
         return_exceptions: bool,
-    ) -> Result<Bound<'py, PyList>> {
+        allow_compromised: bool,
+    ) -> Result<Bound<'py, PyAny>> {
         let context = context_arg(context)?;
-        let iter = tokens.try_iter()?;
+        let options = RewrapOptions { allow_compromised };
         let out = PyList::empty(py);
-        loop {
-            let chunk = next_chunk(&iter, "tokens")?;
-            let results = py.detach(|| self.read().rewrap_many(&chunk, &context));
-            for result in results {
-                match result {
-                    Ok(token) => out.append(PyString::new(py, &token))?,
-                    Err(e) if return_exceptions => {
-                        out.append(PyErr::from(Error::from(e)).into_value(py))?
+        let mut compromised = std::collections::BTreeMap::<u32, u64>::new();
+        in_chunks(
+            py,
+            tokens,
+            "tokens",
+            |chunk| self.read().rewrap_many_with(chunk, &context, options),
+            |results| {
+                for result in results {
+                    if let Ok(r) = &result {
+                        if r.from_compromised {
+                            *compromised.entry(r.from_version).or_default() += 1;
+                        }
                     }
-                    Err(e) => return Err(e.into()),
+                    push_outcome(&out, result, return_exceptions, |r| {
+                        PyString::new(py, &r.token).into_any()
+                    })?;
                 }
-            }
-            if chunk.len() < CHUNK {
-                return Ok(out);
-            }
+                Ok(())
+            },
+        )?;
+        if !allow_compromised {
+            return Ok(out.into_any());
         }
+        Ok(Bound::new(py, RewrapBatch::new(out.unbind(), compromised))?.into_any())
     }
 
     /// Adds a new random key as `pending` (decrypts, never encrypts); returns its version.
@@ -605,7 +668,9 @@ impl Keyring {
         Ok(py.detach(|| self.write().import_raw_gcm(&import, now))?)
     }
 
-    /// A copy that can only decrypt exactly `versions` (active or decrypt-only ones).
+    /// A read-only copy that can decrypt exactly `versions` (required, non-empty; active or
+    /// decrypt-only ones only, each exported as decrypt-only). Whoever holds it can also forge
+    /// envelopes under those versions (docs/mobile.md).
     fn export_decrypt_only(&self, versions: Vec<u32>) -> Result<Self> {
         Ok(Self::wrap(self.read().export_decrypt_only(&versions)?))
     }

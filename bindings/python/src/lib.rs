@@ -29,6 +29,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::PolicyStatus>()?;
     m.add_class::<types::TokenInfo>()?;
     m.add_class::<types::Verified>()?;
+    m.add_class::<types::RewrapBatch>()?;
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
     m.add(
         "DEFAULT_PBKDF2_ITERATIONS",

@@ -3,7 +3,8 @@
 use crate::error::Result;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyIterator, PyList};
+use std::collections::BTreeMap;
 
 /// `None` or the value, as Python prints it.
 pub(crate) fn py_opt<T: std::fmt::Display>(value: Option<T>) -> String {
@@ -185,6 +186,79 @@ impl Verified {
             "Verified(key_version={}, issued_at={})",
             self.key_version,
             py_opt(self.issued_at)
+        )
+    }
+}
+
+/// What `Keyring.rewrap_many(..., allow_compromised=True)` returns: the new tokens in order
+/// (a sequence: `len`, indexing, iteration), and per source version how many were read from a
+/// compromised version. Such data is unverified (whoever stole the key could have forged it);
+/// the counts are for the caller's audit trail.
+#[pyclass(module = "keyroll._native", frozen, sequence)]
+pub struct RewrapBatch {
+    tokens: Py<PyList>,
+    compromised: BTreeMap<u32, u64>,
+}
+
+impl RewrapBatch {
+    pub(crate) fn new(tokens: Py<PyList>, compromised: BTreeMap<u32, u64>) -> Self {
+        RewrapBatch {
+            tokens,
+            compromised,
+        }
+    }
+}
+
+#[pymethods]
+impl RewrapBatch {
+    /// The new tokens (or, with `return_exceptions=True`, exceptions in place), as a new list.
+    #[getter]
+    fn tokens<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(py, self.tokens.bind(py).iter())
+    }
+
+    /// `{source version: tokens read from it while compromised}`.
+    #[getter]
+    fn compromised(&self) -> BTreeMap<u32, u64> {
+        self.compromised.clone()
+    }
+
+    /// How many tokens in all were read from compromised versions.
+    #[getter]
+    fn compromised_total(&self) -> u64 {
+        self.compromised.values().sum()
+    }
+
+    fn __len__(&self, py: Python<'_>) -> usize {
+        self.tokens.bind(py).len()
+    }
+
+    fn __getitem__<'py>(&self, py: Python<'py>, index: isize) -> PyResult<Bound<'py, PyAny>> {
+        let list = self.tokens.bind(py);
+        let len = list.len() as isize;
+        let i = if index < 0 { index + len } else { index };
+        if i < 0 || i >= len {
+            return Err(pyo3::exceptions::PyIndexError::new_err(
+                "RewrapBatch index out of range",
+            ));
+        }
+        list.get_item(i as usize)
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
+        self.tokens.bind(py).try_iter()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let counts: Vec<String> = self
+            .compromised
+            .iter()
+            .map(|(v, n)| format!("{v}: {n}"))
+            .collect();
+        format!(
+            "RewrapBatch(len={}, compromised={{{}}})",
+            self.tokens.bind(py).len(),
+            counts.join(", ")
         )
     }
 }

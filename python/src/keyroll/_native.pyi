@@ -1,7 +1,7 @@
 """Type stubs of the native module (checked against it by ``mypy.stubtest``)."""
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Literal, NoReturn, final, overload
 
 from keyroll.errors import KeyrollError
@@ -18,6 +18,7 @@ __all__ = [
     "Keyring",
     "Policy",
     "PolicyStatus",
+    "RewrapBatch",
     "TokenInfo",
     "Verified",
     "VersionInfo",
@@ -122,6 +123,26 @@ class Verified:
     def __eq__(self, value: object, /) -> bool: ...
 
 @final
+class RewrapBatch:
+    """What ``Keyring.rewrap_many(..., allow_compromised=True)`` returns: the new tokens in
+    order (``len``, indexing and iteration work as on the list ``rewrap_many`` otherwise
+    returns; with ``return_exceptions=True`` failed items hold their exception), and how many
+    tokens were read from each compromised version. Data read from a compromised version is
+    unverified (whoever stole the key can forge it): log the counts in your audit trail."""
+
+    @property
+    def tokens(self) -> list[str | KeyrollError]:
+        """The new tokens, as a new list."""
+    @property
+    def compromised(self) -> dict[int, int]:
+        """``{source version: tokens read from it while it was compromised}``."""
+    @property
+    def compromised_total(self) -> int: ...
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: int, /) -> str | KeyrollError: ...
+    def __iter__(self) -> Iterator[str | KeyrollError]: ...
+
+@final
 class Keyring:
     @staticmethod
     def generate(*, now: int | None = None) -> Keyring: ...
@@ -186,8 +207,16 @@ class Keyring:
         ttl: int | None = None,
         now: int | None = None,
     ) -> Verified: ...
-    def rewrap(self, token: _Data, *, context: _Data | None = None) -> str: ...
-    def rewrap_binary(self, token: _Data, *, context: _Data | None = None) -> bytes: ...
+    def rewrap(
+        self, token: _Data, *, context: _Data | None = None, allow_compromised: bool = False
+    ) -> str:
+        """Re-encrypts under the active version. A token under a compromised version raises
+        ``KeyUnavailableError`` (``key_compromised``) unless ``allow_compromised=True``: such
+        data is unverified (whoever stole the key can forge it). Use ``rewrap_many`` to count
+        compromised reads."""
+    def rewrap_binary(
+        self, token: _Data, *, context: _Data | None = None, allow_compromised: bool = False
+    ) -> bytes: ...
     def needs_rewrap(self, token: _Data) -> bool: ...
     def encrypt_many(
         self,
@@ -225,6 +254,8 @@ class Keyring:
         now: int | None = None,
         return_exceptions: bool,
     ) -> list[bytes | KeyrollError]: ...
+    # Without allow_compromised a list, as decrypt_many returns; with it a RewrapBatch that
+    # also counts, per source version, the tokens read from compromised versions.
     @overload
     def rewrap_many(
         self,
@@ -232,6 +263,7 @@ class Keyring:
         *,
         context: _Data | None = None,
         return_exceptions: Literal[False] = False,
+        allow_compromised: Literal[False] = False,
     ) -> list[str]: ...
     @overload
     def rewrap_many(
@@ -240,7 +272,26 @@ class Keyring:
         *,
         context: _Data | None = None,
         return_exceptions: bool,
+        allow_compromised: Literal[False] = False,
     ) -> list[str | KeyrollError]: ...
+    @overload
+    def rewrap_many(
+        self,
+        tokens: Iterable[_Data],
+        *,
+        context: _Data | None = None,
+        return_exceptions: bool = False,
+        allow_compromised: Literal[True],
+    ) -> RewrapBatch: ...
+    @overload
+    def rewrap_many(
+        self,
+        tokens: Iterable[_Data],
+        *,
+        context: _Data | None = None,
+        return_exceptions: bool = False,
+        allow_compromised: bool,
+    ) -> list[str] | list[str | KeyrollError] | RewrapBatch: ...
     def add_version(self, *, now: int | None = None) -> int: ...
     def promote(self, version: int, *, now: int | None = None) -> None: ...
     def rotate(self, *, now: int | None = None) -> int: ...
@@ -278,5 +329,8 @@ class Keyring:
         version_byte: int | None = None,
         now: int | None = None,
     ) -> int: ...
-    def export_decrypt_only(self, versions: Sequence[int] | None = None) -> Keyring: ...
+    def export_decrypt_only(self, versions: Sequence[int]) -> Keyring:
+        """A read-only copy holding exactly ``versions`` (required, non-empty; only active and
+        decrypt-only ones, each exported as decrypt-only; others raise). Whoever holds it can
+        also forge envelopes under those versions: see docs/mobile.md."""
     def __reduce__(self) -> NoReturn: ...
