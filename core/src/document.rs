@@ -32,6 +32,11 @@ use subtle::ConstantTimeEq;
 pub const SCHEMA: u32 = 1;
 /// Most PBKDF2 iterations a document may ask for (bounds the work a hostile file can cause).
 pub const MAX_ITERATIONS: u32 = 10_000_000;
+/// Fewest PBKDF2 iterations keyroll seals a new document with: below this a stolen document's
+/// passphrase is too cheap to guess. Documents sealed with fewer iterations (by older
+/// versions, or through [`Protection::PassphraseForTesting`]) still open, so that operators
+/// can re-seal them; they are only never written again.
+pub const MIN_ITERATIONS: u32 = 100_000;
 const SALT_LEN: usize = 16;
 
 /// How to seal a keyring document.
@@ -42,11 +47,21 @@ pub enum Protection<'a> {
     Passphrase {
         /// The passphrase (UTF-8 bytes).
         passphrase: &'a [u8],
-        /// PBKDF2 iterations, 1..=10,000,000.
+        /// PBKDF2 iterations, [`MIN_ITERATIONS`]..=[`MAX_ITERATIONS`] (100,000..=10,000,000).
         iterations: u32,
     },
     /// Under a raw 256-bit master key (e.g. from a KMS or a secret manager).
     MasterKey(&'a SecretKey),
+    /// Under a passphrase with any count 1..=[`MAX_ITERATIONS`], below the sealing floor: for
+    /// test suites and test vectors, which seal many documents and need no brute-force
+    /// resistance. Only with the `testing` feature, so no shipped build can write such a file.
+    #[cfg(feature = "testing")]
+    PassphraseForTesting {
+        /// The passphrase (UTF-8 bytes).
+        passphrase: &'a [u8],
+        /// PBKDF2 iterations, 1..=10,000,000.
+        iterations: u32,
+    },
 }
 
 /// How to open a keyring document.
@@ -66,6 +81,11 @@ impl core::fmt::Debug for Protection<'_> {
                 .field("iterations", iterations)
                 .finish_non_exhaustive(),
             Protection::MasterKey(_) => f.write_str("MasterKey(<redacted>)"),
+            #[cfg(feature = "testing")]
+            Protection::PassphraseForTesting { iterations, .. } => f
+                .debug_struct("PassphraseForTesting")
+                .field("iterations", iterations)
+                .finish_non_exhaustive(),
         }
     }
 }
@@ -166,19 +186,33 @@ fn key_aad(id: &KeyringId, info: &VersionInfo) -> [u8; 35] {
 impl Keyring {
     /// Serializes and seals this keyring as generation [`Keyring::generation`]` + 1`. Data keys
     /// are unchanged: sealing under a new passphrase re-wraps them only.
+    ///
+    /// A passphrase needs [`MIN_ITERATIONS`]..=[`MAX_ITERATIONS`] PBKDF2 iterations
+    /// (`invalid_argument` otherwise, before any work is done).
     pub fn to_document(&self, protection: Protection<'_>) -> Result<Vec<u8>> {
         let (kek, root) = match protection {
             Protection::Passphrase {
                 passphrase,
                 iterations,
             } => {
-                if !(1..=MAX_ITERATIONS).contains(&iterations) {
-                    return Err(Error::InvalidArgument("iterations must be 1..=10,000,000"));
+                if !(MIN_ITERATIONS..=MAX_ITERATIONS).contains(&iterations) {
+                    return Err(Error::InvalidArgument(
+                        "PBKDF2 iterations must be at least 100,000 (the sealing floor) and at most 10,000,000",
+                    ));
                 }
-                let salt: [u8; SALT_LEN] = self.rng.array()?;
-                let root = pbkdf2_sha256(passphrase, &salt, iterations);
-                let salt = B64.encode(salt);
-                (Kek::Pbkdf2HmacSha256 { salt, iterations }, root)
+                self.passphrase_kek(passphrase, iterations)?
+            }
+            #[cfg(feature = "testing")]
+            Protection::PassphraseForTesting {
+                passphrase,
+                iterations,
+            } => {
+                if !(1..=MAX_ITERATIONS).contains(&iterations) {
+                    return Err(Error::InvalidArgument(
+                        "PBKDF2 iterations must be 1..=10,000,000",
+                    ));
+                }
+                self.passphrase_kek(passphrase, iterations)?
             }
             Protection::MasterKey(key) => (Kek::MasterKey {}, key.clone()),
         };
@@ -226,8 +260,20 @@ impl Keyring {
         serde_json::to_vec_pretty(&doc).map_err(|_| Error::KeyringCorrupt("unserializable"))
     }
 
+    /// A fresh salt and the PBKDF2 root for sealing under `passphrase`.
+    fn passphrase_kek(&self, passphrase: &[u8], iterations: u32) -> Result<(Kek, SecretKey)> {
+        let salt: [u8; SALT_LEN] = self.rng.array()?;
+        let root = pbkdf2_sha256(passphrase, &salt, iterations);
+        let salt = B64.encode(salt);
+        Ok((Kek::Pbkdf2HmacSha256 { salt, iterations }, root))
+    }
+
     /// Opens a keyring document. A wrong passphrase or master key gives `bad_passphrase`; any
     /// other change to the document gives `keyring_corrupt`.
+    ///
+    /// Any iteration count 1..=[`MAX_ITERATIONS`] opens, including counts below
+    /// [`MIN_ITERATIONS`]: documents sealed by older versions must stay readable so they can be
+    /// re-sealed (see [`Sealing::below_floor`]).
     pub fn from_document(document: &[u8], unlock: Unlock<'_>) -> Result<Keyring> {
         let doc: Document = serde_json::from_slice(document)
             .map_err(|_| Error::KeyringCorrupt("not a keyroll keyring document"))?;
@@ -333,6 +379,14 @@ pub enum Sealing {
     },
     /// Under a master key.
     MasterKey,
+}
+
+impl Sealing {
+    /// Whether this is a passphrase sealing with fewer PBKDF2 iterations than
+    /// [`MIN_ITERATIONS`]: it still opens, but should be re-sealed (keyroll never writes one).
+    pub fn below_floor(&self) -> bool {
+        matches!(self, Sealing::Passphrase { iterations } if *iterations < MIN_ITERATIONS)
+    }
 }
 
 /// Reads how `document` is sealed; `keyring_corrupt` if it is not a keyring document.

@@ -34,7 +34,9 @@ mod secret;
 mod ttl;
 mod version;
 
-pub use document::{document_sealing, Protection, Sealing, Unlock, MAX_ITERATIONS, SCHEMA};
+pub use document::{
+    document_sealing, Protection, Sealing, Unlock, MAX_ITERATIONS, MIN_ITERATIONS, SCHEMA,
+};
 pub use envelope::KeyringId;
 pub use error::{Error, Result};
 pub use inspect::{inspect, TokenFormat, TokenInfo};

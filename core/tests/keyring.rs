@@ -224,14 +224,14 @@ fn resealing_under_a_new_passphrase_keeps_data_keys() {
     let ring = Keyring::generate(NOW).unwrap();
     let token = ring.encrypt(b"payload", b"", None).unwrap();
     let doc1 = ring
-        .to_document(Protection::Passphrase {
+        .to_document(Protection::PassphraseForTesting {
             passphrase: b"one",
             iterations: 1000,
         })
         .unwrap();
     let opened = Keyring::from_document(&doc1, Unlock::Passphrase(b"one")).unwrap();
     let doc2 = opened
-        .to_document(Protection::Passphrase {
+        .to_document(Protection::PassphraseForTesting {
             passphrase: b"two",
             iterations: 1000,
         })
@@ -254,6 +254,58 @@ fn resealing_under_a_new_passphrase_keeps_data_keys() {
         })
         .unwrap_err();
     assert_eq!(err.code(), "invalid_argument");
+}
+
+/// #14: no document is sealed with fewer than 100,000 PBKDF2 iterations (the floor), but one
+/// sealed with fewer (by an older release) still opens, so that it can be re-sealed.
+#[test]
+fn passphrase_sealing_floor_is_100_000_iterations_and_old_documents_still_open() {
+    let ring = Keyring::generate(NOW).unwrap();
+    for iterations in [1, 1000, 99_999] {
+        let err = ring
+            .to_document(Protection::Passphrase {
+                passphrase: b"pw",
+                iterations,
+            })
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_argument", "{iterations}");
+        assert!(
+            err.to_string().contains("100,000"),
+            "names the floor: {err}"
+        );
+    }
+    let too_many = ring
+        .to_document(Protection::Passphrase {
+            passphrase: b"pw",
+            iterations: keyroll::MAX_ITERATIONS + 1,
+        })
+        .unwrap_err();
+    assert_eq!(too_many.code(), "invalid_argument");
+    assert_eq!(keyroll::MIN_ITERATIONS, 100_000);
+    let at_floor = ring
+        .to_document(Protection::Passphrase {
+            passphrase: b"pw",
+            iterations: keyroll::MIN_ITERATIONS,
+        })
+        .unwrap();
+    let sealing = keyroll::document_sealing(&at_floor).unwrap();
+    assert_eq!(
+        sealing,
+        keyroll::Sealing::Passphrase {
+            iterations: 100_000
+        }
+    );
+    assert!(!sealing.below_floor());
+    // An old document below the floor (made here through the testing path) opens.
+    let old = ring
+        .to_document(Protection::PassphraseForTesting {
+            passphrase: b"pw",
+            iterations: 1000,
+        })
+        .unwrap();
+    assert!(keyroll::document_sealing(&old).unwrap().below_floor());
+    let opened = Keyring::from_document(&old, Unlock::Passphrase(b"pw")).unwrap();
+    assert_eq!(opened.id(), ring.id());
 }
 
 #[test]
@@ -570,7 +622,7 @@ fn needs_rewrap_reads_only_the_header_of_text_tokens() {
 fn document_sealing_is_readable_without_a_key() {
     let ring = Keyring::generate(NOW).unwrap();
     let doc = ring
-        .to_document(Protection::Passphrase {
+        .to_document(Protection::PassphraseForTesting {
             passphrase: b"p",
             iterations: 1234,
         })
@@ -579,6 +631,7 @@ fn document_sealing_is_readable_without_a_key() {
         keyroll::document_sealing(&doc).unwrap(),
         keyroll::Sealing::Passphrase { iterations: 1234 }
     );
+    assert!(keyroll::document_sealing(&doc).unwrap().below_floor());
     let key = SecretKey::generate().unwrap();
     let doc = ring.to_document(Protection::MasterKey(&key)).unwrap();
     assert_eq!(

@@ -42,7 +42,7 @@ fn ring_with_rotations(rotations: u32) -> Keyring {
 fn through_document(ring: &Keyring, by_passphrase: bool, iterations: u32) -> Keyring {
     if by_passphrase {
         let doc = ring
-            .to_document(Protection::Passphrase {
+            .to_document(Protection::PassphraseForTesting {
                 passphrase: b"correct horse",
                 iterations,
             })

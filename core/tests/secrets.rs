@@ -264,7 +264,10 @@ fn key_holding_types_never_format_their_keys() {
     forbidden.debug("FernetKey", &fx.fernet_key);
     forbidden.debug("Keyring", &fx.ring);
     forbidden.debug("AeadKey", &AeadKey::new(&master));
-    let readonly = fx.ring.export_decrypt_only(&[fx.ring.active_version().unwrap()]).unwrap();
+    let readonly = fx
+        .ring
+        .export_decrypt_only(&[fx.ring.active_version().unwrap()])
+        .unwrap();
     forbidden.debug("decrypt-only Keyring", &readonly);
     let compat = Keyring::from_fernet_keys(std::slice::from_ref(&fx.fernet_key), NOW).unwrap();
     forbidden.debug("compat Keyring", &compat);
@@ -313,7 +316,7 @@ fn documents_hold_no_key_in_the_clear() {
 
     let by_passphrase = fx
         .ring
-        .to_document(Protection::Passphrase {
+        .to_document(Protection::PassphraseForTesting {
             passphrase: PASSPHRASE,
             iterations: 3,
         })
@@ -473,7 +476,10 @@ fn errors_from_every_failure_path_carry_no_secrets() {
     );
     check("min version", fx.ring.set_min_version(100).unwrap_err());
     check("derive length", fx.ring.derive_key(b"pii", 0).unwrap_err());
-    let mut readonly = fx.ring.export_decrypt_only(&[fx.ring.active_version().unwrap()]).unwrap();
+    let mut readonly = fx
+        .ring
+        .export_decrypt_only(&[fx.ring.active_version().unwrap()])
+        .unwrap();
     check("read-only rotate", readonly.rotate(NOW).unwrap_err());
     check(
         "no active key",
@@ -537,7 +543,7 @@ fn errors_from_every_failure_path_carry_no_secrets() {
     // Documents.
     let doc = fx
         .ring
-        .to_document(Protection::Passphrase {
+        .to_document(Protection::PassphraseForTesting {
             passphrase: PASSPHRASE,
             iterations: 2,
         })
