@@ -60,7 +60,7 @@ fn no_key_material_or_plaintext_anywhere() {
         c.args(args);
         c
     };
-    run("init", with(p(), &["init", "--iterations", "1000"]));
+    run("init", with(p(), &["init", "--iterations", "100000"]));
     let mut c = with(p(), &["import-fernet"]);
     c.env("ENCRYPTION_KEY", &fernet_text);
     run("import", c);
