@@ -252,7 +252,9 @@ def test_batches(ring: keyroll.Keyring) -> None:
 def test_documents_roundtrip(ring: keyroll.Keyring) -> None:
     token = ring.encrypt(b"x")
     ring.rotate()
-    doc = ring.dump(passphrase="pw", iterations=1000)
+    doc = ring.dump(passphrase="pw", iterations=100_000)
+    with pytest.raises(keyroll.InvalidArgumentError):
+        ring.dump(passphrase="pw", iterations=99_999)  # below the sealing floor
     again = keyroll.Keyring.load(doc, passphrase=b"pw")
     assert again.id == ring.id and again.decrypt(token) == b"x"
     with pytest.raises(keyroll.KeyringError) as info:
@@ -275,12 +277,12 @@ def test_documents_roundtrip(ring: keyroll.Keyring) -> None:
 
 def test_save_is_atomic_private_and_loadable(ring: keyroll.Keyring, tmp_path) -> None:
     path = tmp_path / "keyring.json"
-    ring.save(path, passphrase="pw", iterations=1000)
+    ring.save(path, passphrase="pw", iterations=100_000)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     loaded = keyroll.Keyring.load_file(path, passphrase="pw")
     assert loaded.id == ring.id
     ring.rotate()
-    ring.save(str(path), passphrase="pw", iterations=1000)
+    ring.save(str(path), passphrase="pw", iterations=100_000)
     assert keyroll.Keyring.load_file(path, passphrase="pw").active_version == 2
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     # No temporary file is left behind; the replaced document was backed up.
