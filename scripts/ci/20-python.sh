@@ -18,6 +18,6 @@ python -c 'import keyroll, sys; assert "site-packages" in keyroll.__file__, keyr
 
 (cd python && python -m pytest -q -p no:cacheprovider tests)
 python -m mypy.stubtest keyroll._native
-python -m mypy --strict python/src/keyroll/compat.py python/src/keyroll/errors.py python/src/keyroll/__init__.py
+python -m mypy --strict python/src/keyroll/compat.py python/src/keyroll/errors.py python/src/keyroll/__init__.py python/tests/typecheck_api.py
 
 bash tests/cross/run.sh rust python
