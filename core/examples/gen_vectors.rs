@@ -517,6 +517,7 @@ fn main() {
     legacy_fernet(dir);
     legacy_raw_gcm(dir);
     operations::operations(dir);
+    readme_counts(dir);
     println!("wrote vectors to {}", dir.display());
 }
 
@@ -2444,4 +2445,50 @@ fn structure(f: &mut File, master: [u8; 32]) {
         );
         f.load(&format!("fail_load_{what}"), &name, Some("keyring_corrupt"));
     }
+}
+
+/// The rows of `tests/vectors/README.md`'s count table: per file and op, the cases and how
+/// many of them are `fail_*`, then the totals. `core/tests/vectors.rs` recomputes them.
+fn count_rows(dir: &Path) -> Vec<String> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let mut rows = Vec::new();
+    let (mut all, mut all_fail) = (0, 0);
+    for path in files {
+        let doc: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let mut ops = std::collections::BTreeMap::<String, (usize, usize)>::new();
+        for case in doc["cases"].as_array().unwrap() {
+            let entry = ops.entry(case["op"].as_str().unwrap().into()).or_default();
+            entry.0 += 1;
+            entry.1 += usize::from(case["name"].as_str().unwrap().starts_with("fail_"));
+        }
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        for (op, (n, fail)) in ops {
+            rows.push(format!("| `{name}` | `{op}` | {n} | {fail} |"));
+            all += n;
+            all_fail += fail;
+        }
+    }
+    rows.push(format!("| all | | {all} | {all_fail} |"));
+    rows
+}
+
+/// Rewrites the count table of `README.md` beside `dir` (between its markers).
+fn readme_counts(dir: &Path) {
+    let path = dir.join("../README.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (begin, end) = ("<!-- counts:begin -->\n", "<!-- counts:end -->");
+    let start = text.find(begin).expect("README count markers") + begin.len();
+    let stop = text.find(end).expect("README count markers");
+    let mut table = String::from("| file | op | cases | of which `fail_*` |\n|---|---|---|---|\n");
+    for row in count_rows(dir) {
+        table.push_str(&row);
+        table.push('\n');
+    }
+    let out = format!("{}{table}{}", &text[..start], &text[stop..]);
+    std::fs::write(path, out).unwrap();
 }

@@ -304,3 +304,44 @@ fn every_code_has_a_vector() {
         .collect();
     assert_eq!(missing, no_vector, "codes without a vector");
 }
+
+/// The count table of tests/vectors/README.md matches the files: each file and op with its
+/// number of cases and of `fail_*` cases, and the totals (recomputed here, not read from the
+/// generator).
+#[test]
+fn readme_counts_match() {
+    let readme = std::fs::read_to_string(vector_dir().join("../README.md")).unwrap();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(vector_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let (mut all, mut all_fail, mut rows) = (0, 0, 0);
+    for path in &files {
+        let doc: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert!(
+            readme.contains(&format!("| `{name}` | ")),
+            "{name} missing from the README"
+        );
+        let mut ops = std::collections::BTreeMap::<&str, (usize, usize)>::new();
+        for case in doc["cases"].as_array().unwrap() {
+            let e = ops.entry(case["op"].as_str().unwrap()).or_default();
+            e.0 += 1;
+            e.1 += usize::from(case["name"].as_str().unwrap().starts_with("fail_"));
+        }
+        for (op, (n, fail)) in ops {
+            let row = format!("| `{name}` | `{op}` | {n} | {fail} |");
+            assert!(readme.contains(&row), "README lacks the row {row}");
+            (all, all_fail, rows) = (all + n, all_fail + fail, rows + 1);
+        }
+    }
+    let total = format!("| all | | {all} | {all_fail} |");
+    assert!(readme.contains(&total), "README lacks the totals {total}");
+    let listed = readme
+        .lines()
+        .filter(|l| l.starts_with("| `") && l.matches(" | ").count() == 3)
+        .count();
+    assert_eq!(listed, rows, "README count rows vs files");
+}

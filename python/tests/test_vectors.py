@@ -38,6 +38,7 @@ def test_vector_files_present() -> None:
         "rotation.json",
         "legacy_fernet.json",
         "legacy_raw_gcm.json",
+        "operations.json",
     }
     assert len(CASES) > 100
 
@@ -87,8 +88,15 @@ def _run(file: str, case: dict[str, Any]) -> None:
         ring = _keyring(file, case["keyring"])
         context = bytes.fromhex(case["context_hex"])
         token = _token(case)
-        fresh = ring.rewrap(token, context=context)
+        opt_in = case.get("allow_compromised", False)
+        fresh = ring.rewrap(token, context=context, allow_compromised=opt_in)
         info = keyroll.inspect(fresh)
+        if opt_in:
+            # Python reports the source version through rewrap_many's per-version count of
+            # compromised reads.
+            batch = ring.rewrap_many([token], context=context, allow_compromised=True)
+            want = {case["expect_from_version"]: 1} if case["expect_from_compromised"] else {}
+            assert batch.compromised == want
         assert info.key_version == case["expect_version"]
         assert ring.decrypt(fresh, context=context).hex() == case["plaintext_hex"]
         # The text form whatever the input; the authenticated issued-at (none for raw GCM,
@@ -139,8 +147,67 @@ def _run(file: str, case: dict[str, Any]) -> None:
                 version_byte=spec["version_byte"],
             )
         assert ring.decrypt(case["token"]).hex() == case["plaintext_hex"]
+    elif op == "operations":
+        # Steps change the keyring: a fresh copy of the document for each case.
+        spec = _file(file)["keyrings"][case["keyring"]]
+        ring = keyroll.Keyring.load(
+            spec["document"], master_key=bytes.fromhex(spec["master_key_hex"])
+        )
+        steps = case["steps"]
+        for i, step in enumerate(steps):
+            try:
+                got = _step(ring, step)
+            except keyroll.KeyrollError:
+                # Only the last step of a fail_* case may fail.
+                assert i == len(steps) - 1, f"step {i} failed"
+                raise
+            assert got == step.get("expect"), f"step {i}: {got!r}"
+    elif op == "check_successor":
+        rings = _file(file)["keyrings"]
+        current = rings[case["current"]]["document"] if case["current"] is not None else None
+        got = keyroll.Keyring.check_successor(current, rings[case["next"]]["document"])
+        assert got == case["expect_generation"]
+    elif op == "check_not_rolled_back":
+        document = _file(file)["keyrings"][case["keyring"]]["document"]
+        got = keyroll.Keyring.check_not_rolled_back(document, case["highest_seen"])
+        assert got == case["expect_generation"]
     else:
         pytest.fail(f"unknown op {op!r}: the Python runner must learn it")
+
+
+def _step(ring: keyroll.Keyring, step: dict[str, Any]) -> Any:
+    """One step of an ``operations`` case: the value it gives (None for none)."""
+    what = step["do"]
+    if what == "add_version":
+        return ring.add_version(now=step["now"])
+    if what == "rotate":
+        return ring.rotate(now=step["now"])
+    if what == "emergency_rotate":
+        return ring.emergency_rotate(step["reason"], now=step["now"])
+    if what == "promote":
+        return ring.promote(step["version"], now=step["now"])
+    if what == "set_state":
+        return ring.set_state(step["version"], step["state"], note=step["note"], now=step["now"])
+    if what == "set_min_version":
+        return ring.set_min_version(step["minimum"])
+    if what == "set_policy":
+        return ring.set_policy(
+            rotate_after_days=step["rotate_after_days"], warn_after_days=step["warn_after_days"]
+        )
+    if what == "check_policy":
+        status = ring.check_policy(step["now"])
+        return {k: getattr(status, k) for k in step["expect"]}
+    if what == "encrypt":
+        context = bytes.fromhex(step["context_hex"])
+        plaintext = bytes.fromhex(step["plaintext_hex"])
+        token = ring.encrypt(plaintext, context=context, timestamp=False)
+        assert ring.decrypt(token, context=context) == plaintext
+        return keyroll.inspect(token).key_version
+    if what == "decrypt":
+        return ring.decrypt(step["token"], context=bytes.fromhex(step["context_hex"])).hex()
+    if what == "summary":
+        return _ring_summary(ring)
+    pytest.fail(f"unknown step {what!r}: the Python runner must learn it")
 
 
 @pytest.mark.parametrize(("file", "case"), CASES)

@@ -194,6 +194,34 @@ impl Keyring {
         )?))
     }
 
+    /// The generation a stored document says it is (0 before generations), read without a key.
+    #[staticmethod]
+    fn document_generation(document: &Bound<'_, PyAny>) -> Result<u64> {
+        Ok(keyroll::Keyring::document_generation(&bytes_arg(
+            document, "document",
+        )?)?)
+    }
+
+    /// Whether `next` may replace the stored `current` (None: nothing stored): exactly one
+    /// generation newer, else `keyring_conflict`. Returns `next`'s generation.
+    #[staticmethod]
+    fn check_successor(current: Option<&Bound<'_, PyAny>>, next: &Bound<'_, PyAny>) -> Result<u64> {
+        let current = current.map(|c| bytes_arg(c, "current")).transpose()?;
+        Ok(keyroll::Keyring::check_successor(
+            current.as_deref(),
+            &bytes_arg(next, "next")?,
+        )?)
+    }
+
+    /// Refuses (`keyring_rollback`) a document older than `highest_seen`; returns its generation.
+    #[staticmethod]
+    fn check_not_rolled_back(document: &Bound<'_, PyAny>, highest_seen: u64) -> Result<u64> {
+        Ok(keyroll::Keyring::check_not_rolled_back(
+            &bytes_arg(document, "document")?,
+            highest_seen,
+        )?)
+    }
+
     /// The keyring the environment describes (see `keyroll.Keyring.from_env` in the docs):
     /// `KEYROLL_KEYRING` (a file, opened with `KEYROLL_PASSPHRASE` or `KEYROLL_MASTER_KEY`),
     /// and/or Fernet keys in `ENCRYPTION_KEY` and `ENCRYPTION_KEY_PREVIOUS`.
