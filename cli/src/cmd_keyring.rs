@@ -150,10 +150,16 @@ fn policy_word(state: PolicyState) -> String {
 
 /// `health`: exit 0 OK, 1 WARNING, 2 CRITICAL.
 pub fn health(s: &Session) -> Result<i32> {
-    let ring = s.open()?;
+    let document = s.store.read()?;
+    let ring = s.open_document(&document)?;
     let now = now()?;
     let status = ring.check_policy(now);
     let mut warnings = Vec::new();
+    if let Ok(keyroll::Sealing::Passphrase { iterations }) = keyroll::document_sealing(&document) {
+        if iterations < keyroll::MIN_ITERATIONS {
+            warnings.push(crate::session::below_floor_warning(iterations));
+        }
+    }
     for v in ring.versions() {
         match v.state {
             KeyState::Compromised => warnings.push(format!(

@@ -141,7 +141,8 @@ impl Session {
     }
 
     /// Seals `ring` the way `previous` (a document) was sealed, or with `iterations` for a
-    /// new passphrase keyring.
+    /// new passphrase keyring. A document sealed below keyroll's PBKDF2 floor (by an older
+    /// release) is re-sealed at the floor: core refuses to write fewer iterations.
     pub fn seal(
         &self,
         ring: &Keyring,
@@ -149,7 +150,9 @@ impl Session {
         iterations: u32,
     ) -> Result<Vec<u8>> {
         let iterations = match previous.map(keyroll::document_sealing) {
-            Some(Ok(keyroll::Sealing::Passphrase { iterations })) => iterations,
+            Some(Ok(keyroll::Sealing::Passphrase { iterations })) => {
+                iterations.max(keyroll::MIN_ITERATIONS)
+            }
             _ => iterations,
         };
         let protection = match self.credentials(previous.is_none())? {
@@ -320,9 +323,22 @@ fn dialoguer_like_confirm(what: &str) -> Result<bool> {
 /// How a document is sealed, for `info` ("passphrase (600000 iterations)" / "master key").
 pub fn document_protection(document: &[u8]) -> String {
     match keyroll::document_sealing(document) {
-        Ok(keyroll::Sealing::Passphrase { iterations }) => {
-            format!("passphrase (PBKDF2-HMAC-SHA256, {iterations} iterations)")
+        Ok(sealing @ keyroll::Sealing::Passphrase { iterations }) => {
+            let mut text = format!("passphrase (PBKDF2-HMAC-SHA256, {iterations} iterations)");
+            if sealing.below_floor() {
+                text = format!("{text}; {}", below_floor_warning(iterations));
+            }
+            text
         }
         _ => "master key".to_string(),
     }
+}
+
+/// Why a passphrase document sealed below keyroll's PBKDF2 floor (by an older release) should
+/// be re-sealed, for `info` and `health`. It still opens, so any change re-seals it at the floor.
+pub fn below_floor_warning(iterations: u32) -> String {
+    let floor = keyroll::MIN_ITERATIONS;
+    format!(
+        "sealed with {iterations} PBKDF2 iterations, below the floor of {floor}: the passphrase is cheap to guess from a copy of the file; the next change (e.g. `keyroll rotate`) re-seals it at {floor}"
+    )
 }

@@ -482,7 +482,7 @@ fn generate_and_validate_key_material() {
 fn passphrase_keyrings_keep_their_iterations() {
     let env = Env::new();
     env.cmd_pass("correct horse battery")
-        .args(["init", "--iterations", "2000"])
+        .args(["init", "--iterations", "100000"])
         .assert()
         .success();
     env.cmd_pass("correct horse battery")
@@ -498,16 +498,87 @@ fn passphrase_keyrings_keep_their_iterations() {
     );
     assert_eq!(
         v["protection"],
-        "passphrase (PBKDF2-HMAC-SHA256, 2000 iterations)"
+        "passphrase (PBKDF2-HMAC-SHA256, 100000 iterations)"
     );
     assert_eq!(v["active_version"], 2);
+}
+
+/// #14: `--iterations` below the 100,000 floor is refused before anything is written.
+#[test]
+fn iterations_below_the_floor_are_refused() {
+    let env = Env::new();
+    let out = env
+        .cmd_pass("correct horse battery")
+        .args(["init", "--iterations", "99999"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(8));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("invalid_argument") || err.contains("invalid argument"),
+        "{err}"
+    );
+    assert!(err.contains("at least 100,000"), "names the floor: {err}");
+    assert!(!env.keyring.exists(), "no keyring written");
+}
+
+/// #14: a document sealed below the floor by an older release (the shared vector
+/// `by_passphrase`, 1,000 iterations) still opens; `info` and `health` warn, and the next
+/// change re-seals it at the floor.
+#[test]
+fn old_documents_below_the_floor_open_warn_and_are_resealed_at_the_floor() {
+    let env = Env::new();
+    let vectors: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/vectors/v1/keyring.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let old = &vectors["keyrings"]["by_passphrase"];
+    let pass = old["passphrase"].as_str().unwrap();
+    std::fs::write(&env.keyring, old["document"].as_str().unwrap()).unwrap();
+    let info = json(
+        &env.cmd_pass(pass)
+            .args(["info", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let protection = info["protection"].as_str().unwrap();
+    assert!(protection.starts_with("passphrase (PBKDF2-HMAC-SHA256, 1000 iterations)"));
+    assert!(
+        protection.contains("below the floor of 100000"),
+        "{protection}"
+    );
+    let out = env
+        .cmd_pass(pass)
+        .args(["health", "--json"])
+        .output()
+        .unwrap();
+    let warnings = json(&out.stdout)["warnings"].to_string();
+    assert!(warnings.contains("below the floor of 100000"), "{warnings}");
+    env.cmd_pass(pass).arg("rotate").assert().success();
+    let info = json(
+        &env.cmd_pass(pass)
+            .args(["info", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(
+        info["protection"],
+        "passphrase (PBKDF2-HMAC-SHA256, 100000 iterations)"
+    );
+    assert_eq!(info["active_version"], 3);
 }
 
 #[test]
 fn wrong_credentials_change_nothing() {
     let env = Env::new();
     env.cmd_pass("right passphrase")
-        .args(["init", "--iterations", "1000"])
+        .args(["init", "--iterations", "100000"])
         .assert()
         .success();
     let before = std::fs::read(&env.keyring).unwrap();
@@ -1019,7 +1090,10 @@ fn restore_lists_versions_it_re_activates() {
     let out = env.cmd().args(["restore", &first.name]).output().unwrap();
     assert_eq!(out.status.code(), Some(10));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("v1 re-activated (disabled -> active)"), "{err}");
+    assert!(
+        err.contains("v1 re-activated (disabled -> active)"),
+        "{err}"
+    );
     // Destroyed: every backup lost v1's material with it, so no restore brings it back.
     env.cmd()
         .args(["state", "1", "destroy", "--yes"])
@@ -1028,7 +1102,10 @@ fn restore_lists_versions_it_re_activates() {
     let first = store.backups().unwrap().remove(0);
     let out = env.cmd().args(["restore", &first.name]).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("re-activates and brings back no version"), "{err}");
+    assert!(
+        err.contains("re-activates and brings back no version"),
+        "{err}"
+    );
 }
 
 // ---- Safety issue #7: destroy purges the key from every backup ----
@@ -1067,7 +1144,8 @@ fn destroy_purges_the_key_from_every_backup() {
         .unwrap()
         .name;
     // Every sealed copy of v1 that exists anywhere now.
-    let mut blobs: Vec<String> = vec![sealed_blob(&std::fs::read(&env.keyring).unwrap(), 1).unwrap()];
+    let mut blobs: Vec<String> =
+        vec![sealed_blob(&std::fs::read(&env.keyring).unwrap(), 1).unwrap()];
     for b in store.backups().unwrap() {
         if let Some(blob) = sealed_blob(&store.read_backup(&b).unwrap(), 1) {
             blobs.push(blob);
@@ -1079,10 +1157,17 @@ fn destroy_purges_the_key_from_every_backup() {
         .args(["state", "1", "destroy", "--yes", "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = json(&out.stdout);
     assert_eq!(v["backups"]["deleted"], serde_json::json!([foreign_name]));
-    assert!(v["backups"]["resealed"].as_array().unwrap().len() >= 3, "{v}");
+    assert!(
+        v["backups"]["resealed"].as_array().unwrap().len() >= 3,
+        "{v}"
+    );
     // Every backup left opens, and none holds v1's material.
     let master = master(&env);
     let left = store.backups().unwrap();
@@ -1104,7 +1189,11 @@ fn destroy_purges_the_key_from_every_backup() {
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         for blob in &blobs {
-            assert!(!text.contains(blob.as_str()), "{} still holds v1", f.display());
+            assert!(
+                !text.contains(blob.as_str()),
+                "{} still holds v1",
+                f.display()
+            );
         }
     }
     // Said and audited.
@@ -1112,11 +1201,18 @@ fn destroy_purges_the_key_from_every_backup() {
     let last = audit.last().unwrap();
     assert_eq!(last["event"], "purge_backups");
     assert_eq!(last["versions"], serde_json::json!([1]));
-    assert_eq!(last["details"]["deleted"], serde_json::json!([foreign_name]));
+    assert_eq!(
+        last["details"]["deleted"],
+        serde_json::json!([foreign_name])
+    );
     let out = env
         .cmd()
         .args(["state", "2", "destroy", "--yes"])
         .output()
         .unwrap();
-    assert!(stdout(&out).contains("re-sealed without it"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("re-sealed without it"),
+        "{}",
+        stdout(&out)
+    );
 }
