@@ -127,8 +127,8 @@ test('batch forms give one result per item', () => {
 test('documents: passphrase and master key; wrong unlock and tampering refused', () => {
   const ring = Keyring.generate(T0);
   const token = ring.encrypt('doc', { issuedAt: T0 });
-  const doc = ring.dump({ passphrase: 'correct horse', iterations: 1000 });
-  assert.equal(JSON.parse(doc).body.kek.iterations, 1000);
+  const doc = ring.dump({ passphrase: 'correct horse', iterations: 100_000 });
+  assert.equal(JSON.parse(doc).body.kek.iterations, 100_000);
   assert.equal(Keyring.load(doc, { passphrase: 'correct horse' }).decryptString(token), 'doc');
   assert.equal(Keyring.load(enc(doc), { passphrase: enc('correct horse') }).id, ring.id);
   throwsCode(() => Keyring.load(doc, { passphrase: 'wrong' }), 'bad_passphrase');
@@ -141,15 +141,17 @@ test('documents: passphrase and master key; wrong unlock and tampering refused',
   assert.notEqual(tampered, sealed);
   throwsCode(() => Keyring.load(tampered, { masterKey: key }), 'keyring_corrupt');
   throwsCode(() => Keyring.load('{}', { masterKey: key }), 'keyring_corrupt');
-  assert.equal(JSON.parse(ring.dump({ passphrase: 'p', iterations: 1 })).body.kek.iterations, 1);
+  // The PBKDF2 sealing floor is 100,000 iterations (#14); documents sealed below it still load.
+  throwsCode(() => ring.dump({ passphrase: 'p', iterations: 99_999 }), 'invalid_argument');
+  throwsCode(() => ring.dump({ passphrase: 'p', iterations: 1 }), 'invalid_argument');
   throwsCode(() => ring.dump({ passphrase: 'p', iterations: 0 }), 'invalid_argument');
 });
 
 test('loadAsync and dumpAsync run PBKDF2 in a worker thread, same documents', async () => {
   const ring = Keyring.generate(T0);
   const token = ring.encrypt('async', { issuedAt: T0 });
-  const doc = await ring.dumpAsync({ passphrase: 'pw', iterations: 2000 });
-  assert.equal(JSON.parse(doc).body.kek.iterations, 2000);
+  const doc = await ring.dumpAsync({ passphrase: 'pw', iterations: 100_000 });
+  assert.equal(JSON.parse(doc).body.kek.iterations, 100_000);
   assert.equal(Keyring.load(doc, { passphrase: 'pw' }).decryptString(token), 'async');
   const loaded = await Keyring.loadAsync(doc, { passphrase: enc('pw') });
   assert.equal(loaded.id, ring.id);
