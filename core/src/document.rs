@@ -28,6 +28,8 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+mod structure;
+
 /// The schema version of keyring documents this crate writes.
 pub const SCHEMA: u32 = 1;
 /// Most PBKDF2 iterations a document may ask for (bounds the work a hostile file can cause).
@@ -364,6 +366,7 @@ impl Keyring {
             ring.slots.insert(version, Slot { info, material });
         }
         ring.legacy.sort_unstable_by(|a, b| b.cmp(a));
+        structure::check(&ring)?;
         Ok(ring)
     }
 }
