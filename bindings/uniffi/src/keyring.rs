@@ -2,7 +2,10 @@
 
 use crate::error::Result;
 use crate::types::{DecryptOutcome, DerivedKey, RawGcmImport, Ttl};
-use keyroll::{PolicyStatus, Protection, SecretKey, Unlock, Verified, VersionInfo};
+use keyroll::{
+    KeyState, Policy, PolicyStatus, Protection, RewrapOptions, SecretKey, Unlock, Verified,
+    VersionInfo,
+};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use zeroize::Zeroizing;
 
@@ -150,6 +153,26 @@ impl Keyring {
         Ok(self.read().rewrap(&token, &context)?)
     }
 
+    /// [`Keyring::rewrap`] with the opt-in to read compromised versions (to move data off
+    /// them); the result names the version the token was read from and whether it is
+    /// compromised (such data is unverified: count and audit it).
+    pub fn rewrap_with(
+        &self,
+        token: Vec<u8>,
+        context: Vec<u8>,
+        allow_compromised: bool,
+    ) -> Result<RewrapResult> {
+        let options = RewrapOptions { allow_compromised };
+        let out = self
+            .read()
+            .rewrap_to_context_with(&token, &context, &context, options)?;
+        Ok(RewrapResult {
+            token: out.token,
+            from_version: out.from_version,
+            from_compromised: out.from_compromised,
+        })
+    }
+
     /// Whether `token` is not under this keyring's active version (header only, no key used).
     pub fn needs_rewrap(&self, token: Vec<u8>) -> Result<bool> {
         Ok(self.read().needs_rewrap(&token)?)
@@ -199,6 +222,48 @@ impl Keyring {
         Ok(self.write().rotate(now)?)
     }
 
+    /// Adds a new random version as `pending` (stage it everywhere, then `promote`); returns it.
+    pub fn add_version(&self, now: u64) -> Result<u32> {
+        Ok(self.write().add_version(now)?)
+    }
+
+    /// Makes a pending or decrypt-only version active; the old active one becomes decrypt-only.
+    pub fn promote(&self, version: u32, now: u64) -> Result<()> {
+        Ok(self.write().promote(version, now)?)
+    }
+
+    /// Rotates and marks the old active version compromised (readable only by rewrap opt-in).
+    pub fn emergency_rotate(&self, reason: String, now: u64) -> Result<u32> {
+        Ok(self.write().emergency_rotate(&reason, now)?)
+    }
+
+    /// Moves a version along its life cycle (`invalid_state_transition` if not allowed).
+    #[uniffi::method(default(note = None))]
+    pub fn set_state(
+        &self,
+        version: u32,
+        state: KeyState,
+        note: Option<String>,
+        now: u64,
+    ) -> Result<()> {
+        Ok(self
+            .write()
+            .set_state(version, state, note.as_deref(), now)?)
+    }
+
+    /// Refuses envelopes below `minimum` (at most the active version, below 2^31).
+    pub fn set_min_version(&self, minimum: u32) -> Result<()> {
+        Ok(self.write().set_min_version(minimum)?)
+    }
+
+    /// Replaces the rotation policy (0 < `warn_after_days` ≤ `rotate_after_days`).
+    pub fn set_policy(&self, rotate_after_days: u32, warn_after_days: u32) -> Result<()> {
+        Ok(self.write().set_policy(Policy {
+            rotate_after_days,
+            warn_after_days,
+        })?)
+    }
+
     /// Imports a raw AES-256-GCM key from a home-made manager as a decrypt-only legacy
     /// version; returns its number.
     pub fn import_raw_gcm(&self, import: RawGcmImport, now: u64) -> Result<u32> {
@@ -231,4 +296,42 @@ impl Keyring {
         let key = self::master_key(master_key)?;
         Ok(self.read().to_document(Protection::MasterKey(&key))?)
     }
+}
+
+/// What [`Keyring::rewrap_with`] gives: the new envelope (text form) and where it came from.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct RewrapResult {
+    /// The new envelope, under the active version.
+    pub token: String,
+    /// The key version that authenticated the input.
+    pub from_version: u32,
+    /// Whether that version is compromised (its data is unverified).
+    pub from_compromised: bool,
+}
+
+/// The generation a stored keyring document says it is (0 before generations), read without
+/// any key.
+#[uniffi::export]
+pub fn document_generation(document: Vec<u8>) -> Result<u64> {
+    Ok(keyroll::Keyring::document_generation(&document)?)
+}
+
+/// Whether `next` may replace the stored `current` (none: nothing stored): exactly one
+/// generation newer, else `keyring_conflict`. Returns `next`'s generation.
+#[uniffi::export]
+pub fn check_successor(current: Option<Vec<u8>>, next: Vec<u8>) -> Result<u64> {
+    Ok(keyroll::Keyring::check_successor(
+        current.as_deref(),
+        &next,
+    )?)
+}
+
+/// Refuses (`keyring_rollback`) a document older than `highest_seen`, the newest generation
+/// recorded for this keyring; returns the document's generation.
+#[uniffi::export]
+pub fn check_not_rolled_back(document: Vec<u8>, highest_seen: u64) -> Result<u64> {
+    Ok(keyroll::Keyring::check_not_rolled_back(
+        &document,
+        highest_seen,
+    )?)
 }

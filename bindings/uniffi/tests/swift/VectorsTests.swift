@@ -121,7 +121,55 @@ final class VectorsTests: XCTestCase {
         ])
     }
 
-    func run(_ c: J, _ rings: [String: Result<Keyring, KeyrollError>]) throws -> [String: J] {
+    func keyState(_ s: String) -> KeyState {
+        switch s {
+        case "pending": return .pending
+        case "active": return .active
+        case "decrypt_only": return .decryptOnly
+        case "disabled": return .disabled
+        case "compromised": return .compromised
+        case "destroyed": return .destroyed
+        default: XCTFail("unknown state \(s)"); return .pending
+        }
+    }
+
+    /// One step of an `operations` case: the value it gives (.null for none).
+    func step(_ r: Keyring, _ s: J) throws -> J {
+        let ctx = Data(hex: s["context_hex"].string ?? "")
+        let now = s["now"].uint ?? 0
+        let version = UInt32(s["version"].uint ?? 0)
+        switch s["do"].string! {
+        case "add_version": return try r.addVersion(now: now).j
+        case "rotate": return try r.rotate(now: now).j
+        case "emergency_rotate": return try r.emergencyRotate(reason: s["reason"].string!, now: now).j
+        case "promote": try r.promote(version: version, now: now); return .null
+        case "set_state":
+            try r.setState(version: version, state: keyState(s["state"].string!), note: s["note"].string, now: now)
+            return .null
+        case "set_min_version": try r.setMinVersion(minimum: UInt32(s["minimum"].uint!)); return .null
+        case "set_policy":
+            try r.setPolicy(rotateAfterDays: UInt32(s["rotate_after_days"].uint!), warnAfterDays: UInt32(s["warn_after_days"].uint!))
+            return .null
+        case "check_policy":
+            let p = r.checkPolicy(now: now)
+            return .object([
+                "state": .string(snake(p.state)), "active_version": p.activeVersion.j,
+                "age_seconds": p.ageSeconds.j, "warn_at": p.warnAt.j, "due_at": p.dueAt.j,
+            ])
+        case "encrypt":
+            let plaintext = Data(hex: s["plaintext_hex"].string!)
+            let token = Data(try r.encrypt(plaintext: plaintext, context: ctx).utf8)
+            XCTAssertEqual(try r.decrypt(token: token, context: ctx), plaintext)
+            return try inspect(token: token).keyVersion.j
+        case "decrypt": return .string(try r.decrypt(token: Data(s["token"].string!.utf8), context: ctx).hex)
+        case "summary": return summary(r)
+        case let other:
+            XCTFail("unknown step \(other)")
+            return .null
+        }
+    }
+
+    func run(_ c: J, _ rings: [String: Result<Keyring, KeyrollError>], _ entries: [String: J]) throws -> [String: J] {
         let ring = { try rings[c["keyring"].string!]!.get() }
         let ctx = Data(hex: c["context_hex"].string ?? "")
         switch c["op"].string! {
@@ -130,11 +178,47 @@ final class VectorsTests: XCTestCase {
             return ["plaintext_hex": .string(try ring().decrypt(token: token(c), context: ctx, ttl: ttl).hex)]
         case "rewrap":
             let r = try ring()
-            let fresh = Data(try r.rewrap(token: token(c), context: ctx).utf8)
+            let optIn = c["allow_compromised"] == .bool(true)
+            let out = try r.rewrapWith(token: token(c), context: ctx, allowCompromised: optIn)
+            let fresh = Data(out.token.utf8)
+            XCTAssertNotEqual(fresh, token(c), "\(c["name"]): rewrap returned its input")
             let info = try inspect(token: fresh)
-            let before = (try? inspect(token: token(c)))?.issuedAt
-            XCTAssertEqual(info.issuedAt, before, "\(c["name"]): rewrap keeps issued-at")
-            return ["plaintext_hex": .string(try r.decrypt(token: fresh, context: ctx).hex), "expect_version": info.keyVersion.j]
+            var got: [String: J] = [
+                "plaintext_hex": .string(try r.decrypt(token: fresh, context: ctx).hex),
+                "expect_version": info.keyVersion.j,
+                "expect_format": .string(snake(info.format)),
+                "expect_issued_at": info.issuedAt.j,
+            ]
+            if optIn {
+                got["expect_from_version"] = out.fromVersion.j
+                got["expect_from_compromised"] = .bool(out.fromCompromised)
+            } else {
+                _ = try r.rewrap(token: token(c), context: ctx)
+            }
+            return got
+        case "operations":
+            // Steps change the keyring: a fresh copy of the document for each case.
+            let r = try openRing(entries[c["keyring"].string!]!).get()
+            let steps = c["steps"].array
+            for (i, s) in steps.enumerated() {
+                let got: J
+                do {
+                    got = try step(r, s)
+                } catch {
+                    // Only the last step of a fail_* case may fail.
+                    XCTAssertEqual(i, steps.count - 1, "\(c["name"]): step \(i) failed: \(error)")
+                    throw error
+                }
+                XCTAssertEqual(got, s["expect"], "\(c["name"]): step \(i)")
+            }
+            return [:]
+        case "check_successor":
+            let doc = { (name: String) in Data(entries[name]!["document"].string!.utf8) }
+            let current = c["current"].string.map(doc)
+            return ["expect_generation": try checkSuccessor(current: current, next: doc(c["next"].string!)).j]
+        case "check_not_rolled_back":
+            let doc = Data(entries[c["keyring"].string!]!["document"].string!.utf8)
+            return ["expect_generation": try checkNotRolledBack(document: doc, highestSeen: c["highest_seen"].uint!).j]
         case "inspect":
             let i = try inspect(token: token(c))
             return ["expect": .object([
@@ -183,20 +267,21 @@ final class VectorsTests: XCTestCase {
         let files = try FileManager.default.contentsOfDirectory(at: Self.vectorDir, includingPropertiesForKeys: nil)
             .filter { $0.pathExtension == "json" }
             .sorted { $0.lastPathComponent < $1.lastPathComponent }
-        XCTAssertGreaterThanOrEqual(files.count, 5, "vector files missing in \(Self.vectorDir.path)")
+        XCTAssertGreaterThanOrEqual(files.count, 6, "vector files missing in \(Self.vectorDir.path)")
         var positive = 0
         var negative = 0
         let known = Set(errorCodes())
         for file in files {
             let doc = try JSONDecoder().decode(J.self, from: Data(contentsOf: file))
-            let rings = doc["keyrings"].object.mapValues(openRing)
+            let entries = doc["keyrings"].object
+            let rings = entries.mapValues(openRing)
             for c in doc["cases"].array {
                 let name = "\(file.lastPathComponent):\(c["name"].string!)"
                 if c["name"].string!.hasPrefix("fail_") {
                     let want = c["error"].string!
                     XCTAssertTrue(known.contains(want), "\(name): \(want) not in errorCodes()")
                     do {
-                        let got = try run(c, rings)
+                        let got = try run(c, rings, entries)
                         XCTFail("\(name): succeeded with \(got), wanted \(want)")
                     } catch let e as KeyrollError {
                         XCTAssertEqual(e.code(), want, "\(name): \(e)")
@@ -204,7 +289,7 @@ final class VectorsTests: XCTestCase {
                     negative += 1
                 } else {
                     do {
-                        for (field, value) in try run(c, rings) {
+                        for (field, value) in try run(c, rings, entries) {
                             XCTAssertEqual(c[field], value, "\(name): \(field)")
                         }
                     } catch let e as KeyrollError {

@@ -8,10 +8,13 @@ Usage: python3 check_bindings.py target/uniffi/swift target/release/libkeyroll_u
    Swift file, and nothing is declared that the library lacks: the three agree.
 3. The public Swift API is what docs/mobile.md and swift/VectorsTests.swift use, signature by
    signature (whitespace-normalised).
+4. VectorsTests.swift handles every op and every `operations` step the vector files use (it
+   cannot be run here, so a new op must not go unnoticed in it).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -45,6 +48,19 @@ API = [
     "open func exportDecryptOnly(versions: [UInt32]) throws -> Keyring {",
     "open func toDocumentWithPassphrase(passphrase: Data, iterations: UInt32 = UInt32(600000)) throws -> Data {",
     "open func toDocumentWithMasterKey(masterKey: Data) throws -> Data {",
+    # Life cycle (vectors: operations.json) and rewrap's compromised opt-in.
+    "open func addVersion(now: UInt64) throws -> UInt32 {",
+    "open func promote(version: UInt32, now: UInt64) throws {",
+    "open func emergencyRotate(reason: String, now: UInt64) throws -> UInt32 {",
+    "open func setState(version: UInt32, state: KeyState, note: String? = nil, now: UInt64) throws {",
+    "open func setMinVersion(minimum: UInt32) throws {",
+    "open func setPolicy(rotateAfterDays: UInt32, warnAfterDays: UInt32) throws {",
+    "open func rewrapWith(token: Data, context: Data, allowCompromised: Bool) throws -> RewrapResult {",
+    "public struct RewrapResult: Equatable, Hashable {",
+    # Generation rules on stored documents (§7).
+    "public func documentGeneration(document: Data) throws -> UInt64 {",
+    "public func checkSuccessor(current: Data?, next: Data) throws -> UInt64 {",
+    "public func checkNotRolledBack(document: Data, highestSeen: UInt64) throws -> UInt64 {",
     "public var debugDescription: String {",
     # Free functions.
     "public func inspect(token: Data) throws -> TokenInfo {",
@@ -122,13 +138,27 @@ def main() -> int:
     for sig in API:
         if normalise(sig) not in flat:
             errors.append(f"Swift API missing: {sig}")
+    here = Path(__file__).resolve().parent
+    tests = (here / "VectorsTests.swift").read_text()
+    ops: set[str] = set()
+    steps: set[str] = set()
+    for path in sorted((here.parents[3] / "tests" / "vectors" / "v1").glob("*.json")):
+        for case in json.loads(path.read_text())["cases"]:
+            ops.add(case["op"])
+            steps.update(s["do"] for s in case.get("steps", []))
+    if len(ops) < 10:
+        errors.append(f"only {len(ops)} vector ops found")
+    for name in sorted(ops | steps):
+        if f'case "{name}"' not in tests:
+            errors.append(f'VectorsTests.swift has no case "{name}" (a vector op or step)')
     if errors:
         print("swift bindings: FAILED", *errors, sep="\n  ", file=sys.stderr)
         return 1
     print(
         f"swift bindings: Keyroll.swift, KeyrollFFI.h, KeyrollFFI.modulemap generated; "
         f"{len(exported)} library symbols = header = Swift calls ({len(functions)} functions); "
-        f"{len(API)} public API signatures present"
+        f"{len(API)} public API signatures present; VectorsTests.swift handles all "
+        f"{len(ops)} vector ops and {len(steps)} steps"
     )
     return 0
 

@@ -99,7 +99,7 @@ class ApiChecks(private val r: Report) {
 
         // Only version 2, under a passphrase.
         val pass = "correct horse battery staple".encodeToByteArray()
-        val onlyV2 = server.exportDecryptOnly(listOf(2u)).toDocumentWithPassphrase(pass, 1000u)
+        val onlyV2 = server.exportDecryptOnly(listOf(2u)).toDocumentWithPassphrase(pass, 100000u)
         val app2 = Keyring.fromDocumentWithPassphrase(onlyV2, pass)
         r.check(app2.versions().map { it.version } == listOf(2u)) { "export of v2 only: ${app2.versions()}" }
         r.check(app2.decrypt(current, ctx).contentEquals(secret)) { "v2-only reads v2" }

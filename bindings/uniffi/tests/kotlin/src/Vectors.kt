@@ -1,6 +1,9 @@
 package dev.keyroll.tests
 
+import dev.keyroll.KeyState
 import dev.keyroll.Keyring
+import dev.keyroll.checkNotRolledBack
+import dev.keyroll.checkSuccessor
 import dev.keyroll.KeyrollException
 import dev.keyroll.RawGcmImport
 import dev.keyroll.RawGcmKey
@@ -39,11 +42,12 @@ class Vectors(private val report: Report) {
 
     private fun runFile(file: File) {
         val doc = Json.parse(file.readText()).obj()
-        val rings = doc["keyrings"].obj().mapValues { (_, v) -> open(v.obj()) }
+        val entries = doc["keyrings"].obj()
+        val rings = entries.mapValues { (_, v) -> open(v.obj()) }
         for (c in doc["cases"].list()) {
             val case = c.obj()
             val name = "${file.name}:${case.str("name")}"
-            val result = attempt { run(case, rings) }
+            val result = attempt { run(case, rings, entries) }
             if (case.str("name").startsWith("fail_")) {
                 val want = case.str("error")
                 codesSeen.add(want)
@@ -83,7 +87,8 @@ class Vectors(private val report: Report) {
         },
     )
 
-    private fun run(case: Map<String, Any?>, rings: Map<String, Result<Keyring>>): Map<String, Any?> {
+    private fun run(case: Map<String, Any?>, rings: Map<String, Result<Keyring>>, entries: Map<String, Any?>): Map<String, Any?> {
+        val document = { name: String -> entries[name].obj().str("document").encodeToByteArray() }
         val ring = { rings.getValue(case.str("keyring")).getOrThrow() }
         val ctx = (case.strOrNull("context_hex") ?: "").unhex()
         return when (val op = case.str("op")) {
@@ -93,18 +98,51 @@ class Vectors(private val report: Report) {
             }
             "rewrap" -> {
                 val r = ring()
-                val fresh = r.rewrap(token(case), ctx).encodeToByteArray()
+                val optIn = case["allow_compromised"] as Boolean? ?: false
+                val out = r.rewrapWith(token(case), ctx, optIn)
+                val fresh = out.token.encodeToByteArray()
                 val info = inspect(fresh)
                 val plaintext = r.decrypt(fresh, ctx)
                 // A new envelope every time, even for a token already under the active version.
                 report.check(!fresh.contentEquals(token(case))) { "${case["name"]}: rewrap returned its input" }
-                mapOf(
+                val got = linkedMapOf<String, Any?>(
                     "plaintext_hex" to plaintext.hex(),
                     "expect_version" to info.keyVersion?.big(),
                     "expect_format" to info.format.name.lowercase(),
                     "expect_issued_at" to info.issuedAt?.big(),
                 )
+                if (optIn) {
+                    got["expect_from_version"] = out.fromVersion.big()
+                    got["expect_from_compromised"] = out.fromCompromised
+                } else {
+                    // The plain rewrap gives the same envelope kind as rewrapWith(false).
+                    report.check(r.rewrap(token(case), ctx).startsWith("kr1:")) { "${case["name"]}: rewrap" }
+                }
+                got
             }
+            "operations" -> {
+                // Steps change the keyring: a fresh copy of the document for each case.
+                val r = open(entries[case.str("keyring")].obj()).getOrThrow()
+                val steps = case["steps"].list()
+                for ((i, s) in steps.withIndex()) {
+                    val step = s.obj()
+                    val got = try {
+                        step(r, step)
+                    } catch (e: KeyrollException) {
+                        // Only the last step of a fail_* case may fail.
+                        report.check(i == steps.size - 1) { "${case["name"]}: step $i failed: ${e.code()}" }
+                        throw e
+                    }
+                    report.check(same(step["expect"], got)) { "${case["name"]}: step $i: got ${Json.write(got)}, want ${Json.write(step["expect"])}" }
+                }
+                emptyMap()
+            }
+            "check_successor" -> {
+                val current = case.strOrNull("current")?.let(document)
+                mapOf("expect_generation" to checkSuccessor(current, document(case.str("next"))).big())
+            }
+            "check_not_rolled_back" ->
+                mapOf("expect_generation" to checkNotRolledBack(document(case.str("keyring")), case.u64("highest_seen")).big())
             "inspect" -> {
                 val i = inspect(token(case))
                 mapOf(
@@ -155,6 +193,40 @@ class Vectors(private val report: Report) {
                 mapOf("plaintext_hex" to r.decrypt(token(case), ByteArray(0)).hex())
             }
             else -> error("unknown op $op")
+        }
+    }
+
+    /** One step of an `operations` case: the value it gives (null for none). */
+    private fun step(r: Keyring, s: Map<String, Any?>): Any? {
+        val ctx = (s.strOrNull("context_hex") ?: "").unhex()
+        val version = { s.u64("version").toUInt() }
+        return when (val what = s.str("do")) {
+            "add_version" -> r.addVersion(s.u64("now")).big()
+            "rotate" -> r.rotate(s.u64("now")).big()
+            "emergency_rotate" -> r.emergencyRotate(s.str("reason"), s.u64("now")).big()
+            "promote" -> r.promote(version(), s.u64("now")).let { null }
+            "set_state" -> r.setState(version(), KeyState.valueOf(s.str("state").uppercase()), s.strOrNull("note"), s.u64("now")).let { null }
+            "set_min_version" -> r.setMinVersion(s.u64("minimum").toUInt()).let { null }
+            "set_policy" -> r.setPolicy(s.u64("rotate_after_days").toUInt(), s.u64("warn_after_days").toUInt()).let { null }
+            "check_policy" -> {
+                val p = r.checkPolicy(s.u64("now"))
+                linkedMapOf(
+                    "state" to p.state.name.lowercase(),
+                    "active_version" to p.activeVersion?.big(),
+                    "age_seconds" to p.ageSeconds.big(),
+                    "warn_at" to p.warnAt?.big(),
+                    "due_at" to p.dueAt?.big(),
+                )
+            }
+            "encrypt" -> {
+                val plaintext = s.str("plaintext_hex").unhex()
+                val token = r.encrypt(plaintext, ctx).encodeToByteArray()
+                report.check(r.decrypt(token, ctx).contentEquals(plaintext)) { "encrypt step: round trip" }
+                inspect(token).keyVersion?.big()
+            }
+            "decrypt" -> r.decrypt(s.str("token").encodeToByteArray(), ctx).hex()
+            "summary" -> summary(r)
+            else -> error("unknown step $what")
         }
     }
 
