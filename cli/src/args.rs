@@ -14,8 +14,9 @@ and/or whitespace; a value that is not UTF-8 is an error; KEYROLL_MASTER_KEY win
 KEYROLL_PASSPHRASE. Also KEYROLL_KEYRING, KEYROLL_BACKUP_DIR, KEYROLL_AUDIT_LOG (for the options).
 
 Exit status: 0 ok | 1 health WARNING | 2 health CRITICAL | 3 migrate finished with failed rows
-| 4 wrong passphrase/master key | 5 keyring or backup missing/damaged | 6 database error
-| 7 file-system error | 8 invalid input | 10 declined confirmation | 64 usage error";
+| 4 wrong passphrase/master key | 5 keyring or backup missing/damaged, changed meanwhile or
+rolled back | 6 database error | 7 file-system error | 8 invalid input | 10 declined confirmation
+| 64 usage error";
 
 /// keyroll: versioned envelope encryption keys for operators.
 #[derive(Parser, Debug)]

@@ -14,7 +14,9 @@ pub mod exit {
     pub const PARTIAL: i32 = 3;
     /// The keyring could not be opened: wrong passphrase or master key, or none given.
     pub const UNLOCK: i32 = 4;
-    /// The keyring file or a backup is damaged or missing.
+    /// The keyring file or a backup is damaged or missing, or the keyring was refused as it
+    /// stands: changed by another process meanwhile (`keyring_conflict`) or older than one
+    /// already seen (`keyring_rollback`). Nothing was written.
     pub const KEYRING: i32 = 5;
     /// The database failed: cannot connect, missing table or column, vanished mid-run.
     pub const DATABASE: i32 = 6;
@@ -79,7 +81,9 @@ impl From<keyroll::Error> for CliError {
         use keyroll::Error as E;
         let exit = match &e {
             E::BadPassphrase => exit::UNLOCK,
-            E::KeyringCorrupt(_) => exit::KEYRING,
+            E::KeyringCorrupt(_) | E::KeyringConflict { .. } | E::KeyringRollback { .. } => {
+                exit::KEYRING
+            }
             _ => exit::INPUT,
         };
         let message = match &e {
@@ -88,6 +92,12 @@ impl From<keyroll::Error> for CliError {
                     .to_string()
             }
             E::KeyringCorrupt(_) => format!("{e}: the file is damaged or was altered; restore a backup (`keyroll backups`, `keyroll restore`)"),
+            E::KeyringConflict { base, current } => format!(
+                "another process changed the keyring while this command ran (it was loaded at generation {base}, the file is now at generation {current}): nothing was written; re-run the command to apply it to the current keyring"
+            ),
+            E::KeyringRollback { seen, found } => format!(
+                "the keyring file is older than one already used here (generation {found}, but generation {seen} was seen): it was replaced by a backup or an old copy, which could bring back compromised or destroyed keys, so it is refused and nothing was changed. Put the newer file back, or go back on purpose with `keyroll restore <backup>` (see `keyroll backups`), which lists what it brings back and asks for confirmation"
+            ),
             _ => e.to_string(),
         };
         CliError::new(e.code(), exit, message)
@@ -97,6 +107,10 @@ impl From<keyroll::Error> for CliError {
 impl From<keyroll_store::Error> for CliError {
     fn from(e: keyroll_store::Error) -> Self {
         use keyroll_store::Error as E;
+        if let E::Keyring(core) = e {
+            // The core's code, exit status and advice (conflict, rollback, corrupt document).
+            return CliError::from(core);
+        }
         let exit = match &e {
             E::NotFound(_)
             | E::BackupCorrupt(_)
@@ -146,5 +160,53 @@ impl From<postgres::Error> for CliError {
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
         CliError::new("io_error", exit::IO, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stale save (another process saved in between) cannot be raced deterministically from
+    /// outside, since every CLI change holds the store lock; its mapping is checked here.
+    #[test]
+    fn keyring_conflict_from_the_store_is_a_keyring_error_that_says_re_run() {
+        let e = CliError::from(keyroll_store::Error::Keyring(
+            keyroll::Error::KeyringConflict {
+                base: 3,
+                current: 4,
+            },
+        ));
+        assert_eq!(e.code, "keyring_conflict");
+        assert_eq!(e.exit, exit::KEYRING);
+        assert!(
+            e.message.contains("another process changed the keyring"),
+            "{e}"
+        );
+        assert!(e.message.contains("re-run the command"), "{e}");
+        assert!(e.message.contains("nothing was written"), "{e}");
+    }
+
+    #[test]
+    fn keyring_rollback_from_the_store_is_a_keyring_error_that_names_restore() {
+        let e = CliError::from(keyroll_store::Error::Keyring(
+            keyroll::Error::KeyringRollback { seen: 5, found: 2 },
+        ));
+        assert_eq!(e.code, "keyring_rollback");
+        assert_eq!(e.exit, exit::KEYRING);
+        assert!(e.message.contains("`keyroll restore"), "{e}");
+    }
+
+    #[test]
+    fn other_store_errors_keep_their_status() {
+        let e = CliError::from(keyroll_store::Error::Keyring(
+            keyroll::Error::KeyringCorrupt("x"),
+        ));
+        assert_eq!(
+            (e.code.as_str(), e.exit),
+            ("keyring_corrupt", exit::KEYRING)
+        );
+        let e = CliError::from(keyroll_store::Error::Locked("k.json".into()));
+        assert_eq!((e.code.as_str(), e.exit), ("keyring_locked", exit::IO));
     }
 }

@@ -1076,6 +1076,28 @@ fn a_rolled_back_keyring_is_refused_until_restored_on_purpose() {
     assert_eq!(env.ring().generation(), 5);
 }
 
+/// A rollback is a keyring error (exit 5, like a damaged file), not a file-system one (7),
+/// and the message says how to go back on purpose. (`keyring_conflict` shares the mapping; a
+/// stale save cannot be raced from outside the lock, so cli/src/error.rs tests that one.)
+#[test]
+fn a_rollback_exits_with_the_keyring_status_and_names_restore() {
+    let env = Env::new();
+    env.init();
+    let first = std::fs::read(&env.keyring).unwrap();
+    env.cmd().arg("rotate").assert().success();
+    std::fs::write(&env.keyring, &first).unwrap();
+    let out = env.cmd().arg("rotate").output().unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("older than one already used here"), "{err}");
+    assert!(err.contains("`keyroll restore <backup>`"), "{err}");
+    assert!(err.contains("nothing was changed"), "{err}");
+    assert_eq!(std::fs::read(&env.keyring).unwrap(), first);
+    let out = env.cmd().args(["info", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert_eq!(json(&out.stdout)["error"]["code"], "keyring_rollback");
+}
+
 #[test]
 fn restore_lists_versions_it_re_activates() {
     let env = Env::new();
