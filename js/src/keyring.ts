@@ -1,6 +1,6 @@
 /** The `Keyring` class: idiomatic JavaScript over core's keyring (one call per method). */
 
-import { WasmKeyring } from './wasm/keyroll_wasm.js';
+import { WasmKeyring, checkNotRolledBack, checkSuccessor, documentGeneration } from './wasm/keyroll_wasm.js';
 import { type Bytes, type Time, bytes, fromJson, seconds, utf8 } from './convert.js';
 import { type ErrorCode, KeyrollError } from './errors.js';
 import { type OffloadReply, getRunner } from './offload.js';
@@ -138,6 +138,24 @@ export class Keyring {
    */
   static fromFernetKeys(keys: readonly string[], now?: Time): Keyring {
     return new Keyring(WasmKeyring.fromFernetKeys([...keys], seconds(now)));
+  }
+
+  /** The generation a stored document says it is (0 before generations), read without a key. */
+  static documentGeneration(document: Bytes): number {
+    return documentGeneration(bytes(document));
+  }
+
+  /**
+   * Whether `next` may replace the stored `current` (`null`: nothing stored): exactly one
+   * generation newer, else `KeyrollError` `keyring_conflict`. Returns `next`'s generation.
+   */
+  static checkSuccessor(current: Bytes | null, next: Bytes): number {
+    return checkSuccessor(current === null ? undefined : bytes(current), bytes(next));
+  }
+
+  /** Refuses (`keyring_rollback`) a document older than `highestSeen`; returns its generation. */
+  static checkNotRolledBack(document: Bytes, highestSeen: number): number {
+    return checkNotRolledBack(bytes(document), highestSeen);
   }
 
   /** Seals this keyring into a JSON document under a passphrase or a 32-byte master key. */
