@@ -99,7 +99,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut documents = vec![("master".to_owned(), fixture.clone())];
     documents.push((
         "passphrase".to_owned(),
-        ring.to_document(Protection::Passphrase {
+        ring.to_document(Protection::PassphraseForTesting {
             passphrase: common::PASSPHRASE,
             iterations: 1,
         })?,
