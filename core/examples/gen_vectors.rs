@@ -2396,6 +2396,123 @@ fn structure(f: &mut File, master: [u8; 32]) {
             }),
         ),
     ];
+    // The checks made once every version was read (§7, after the list above): each edit is
+    // named with the check that must refuse it, so every check is reached by one vector.
+    let checks: Vec<(&str, &str, Edit)> = vec![
+        (
+            "aes256_gcm_version_bit_31",
+            "bit 31 of a version number is set exactly for fernet versions",
+            // v1 is destroyed (no sealed key to re-seal under the new number).
+            Box::new(move |d| d["body"]["versions"][i1]["version"] = json!(0x8000_0001u32)),
+        ),
+        (
+            "fernet_version_without_bit_31",
+            "bit 31 of a version number is set exactly for fernet versions",
+            Box::new(move |d| d["body"]["versions"][i1]["kind"] = json!("fernet")),
+        ),
+        (
+            "legacy_version_byte_on_aes256_gcm",
+            "legacy_version_byte on a version that is not raw_gcm",
+            Box::new(move |d| d["body"]["versions"][i2]["legacy_version_byte"] = json!(1)),
+        ),
+        (
+            "legacy_version_byte_on_fernet",
+            "legacy_version_byte on a version that is not raw_gcm",
+            Box::new(move |d| d["body"]["versions"][ifv]["legacy_version_byte"] = json!(2)),
+        ),
+        (
+            "active_without_activated_at",
+            "the active version has no activated_at",
+            Box::new(move |d| {
+                d["body"]["versions"][i2]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("activated_at");
+            }),
+        ),
+        (
+            "read_only_with_active",
+            "a read-only (decrypt-only) keyring with an active version",
+            Box::new(|d| d["body"]["read_only"] = json!(true)),
+        ),
+        (
+            "policy_rotate_after_days_zero",
+            "policy needs 0 < rotate_after_days and warn_after_days <= rotate_after_days",
+            Box::new(|d| {
+                d["body"]["policy"] = json!({"rotate_after_days": 0, "warn_after_days": 0})
+            }),
+        ),
+        (
+            "policy_warn_after_rotate",
+            "policy needs 0 < rotate_after_days and warn_after_days <= rotate_after_days",
+            Box::new(|d| {
+                d["body"]["policy"] = json!({"rotate_after_days": 30, "warn_after_days": 31})
+            }),
+        ),
+        (
+            "min_version_bit_31",
+            "min_version must be below 2^31",
+            Box::new(|d| d["body"]["min_version"] = json!(0x8000_0000u32)),
+        ),
+        (
+            "min_version_above_active",
+            "min_version is above the active version",
+            Box::new(|d| d["body"]["min_version"] = json!(3)),
+        ),
+    ];
+    // The same edits within the rules load: the minimum at the active version, a policy with
+    // warn = rotate, a read-only keyring without an active version.
+    let within: Vec<(&str, Edit)> = vec![
+        (
+            "min_version_at_active",
+            Box::new(|d| d["body"]["min_version"] = json!(2)),
+        ),
+        (
+            "policy_warn_at_rotate",
+            Box::new(|d| {
+                d["body"]["policy"] = json!({"rotate_after_days": 30, "warn_after_days": 30})
+            }),
+        ),
+        (
+            "read_only_without_active",
+            Box::new(move |d| {
+                d["body"]["read_only"] = json!(true);
+                d["body"]["versions"][i2]["state"] = json!("decrypt_only");
+            }),
+        ),
+    ];
+    for (what, reason, edit) in checks {
+        let mut d = doc.clone();
+        edit(&mut d);
+        remac(&mut d, &master);
+        let name = format!("damaged_valid_mac_{what}");
+        f.raw_ring(
+            &name,
+            serde_json::to_string_pretty(&d).unwrap(),
+            Cred::Master(master),
+        );
+        match &f.opened[&name] {
+            Err(keyroll::Error::KeyringCorrupt(why)) => assert_eq!(*why, reason, "{what}"),
+            other => panic!("{what}: {other:?}"),
+        }
+        f.load(
+            &format!("fail_load_valid_mac_{what}"),
+            &name,
+            Some("keyring_corrupt"),
+        );
+    }
+    for (what, edit) in within {
+        let mut d = doc.clone();
+        edit(&mut d);
+        remac(&mut d, &master);
+        let name = format!("edited_valid_mac_{what}");
+        f.raw_ring(
+            &name,
+            serde_json::to_string_pretty(&d).unwrap(),
+            Cred::Master(master),
+        );
+        f.load(&format!("load_valid_mac_{what}"), &name, None);
+    }
     for (what, edit) in cases {
         let mut d = doc.clone();
         edit(&mut d);
