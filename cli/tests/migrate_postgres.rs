@@ -407,12 +407,16 @@ fn asynchronous_commits_are_not_reported_durable_when_unconfirmed() {
         }
     }
     // The database stops accepting connections and every session to it ends: the batches
-    // committed with synchronous_commit=off cannot be confirmed on disk any more.
+    // committed with synchronous_commit=off cannot be confirmed on disk any more. Two
+    // statements, not one string: a multi-statement string is one implicit transaction, and
+    // until it commits a fast reconnect (to flush) would still be let in.
     let mut admin = client(&admin_url());
     admin
+        .batch_execute("ALTER DATABASE kr_unconfirmed ALLOW_CONNECTIONS false")
+        .unwrap();
+    admin
         .batch_execute(
-            "ALTER DATABASE kr_unconfirmed ALLOW_CONNECTIONS false; \
-             SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'kr_unconfirmed'",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'kr_unconfirmed'",
         )
         .unwrap();
     let rest: Vec<String> = lines.map(Result::unwrap).collect();

@@ -1,8 +1,11 @@
 //! Database migration: re-encrypt a column under the active key version, in batches of one
 //! transaction each, resumable (rows already current are skipped) and safe to kill at any
-//! moment. SQLite in `sqlite.rs`, PostgreSQL (with `FOR UPDATE SKIP LOCKED` claiming) in
-//! `postgres.rs`, the per-version census in `report.rs`.
+//! moment. The engine (`engine.rs`) is written once over the [`backend::Backend`] trait, which
+//! `sqlite.rs` and `postgres.rs` (with `FOR UPDATE SKIP LOCKED` claiming) implement; the
+//! per-version census is in `report.rs`.
 
+pub mod backend;
+pub mod engine;
 pub mod pgconn;
 pub mod postgres;
 pub mod progress;
@@ -89,24 +92,23 @@ pub fn run(s: &Session, args: &MigrateArgs) -> Result<i32> {
     let template = ContextTemplate::parse(&args.context_template)?;
     let started = Instant::now();
     let start_time = now()?;
+    let job = rows::Job {
+        ring: &ring,
+        template: &template,
+        table: &args.db.table,
+        column: &args.db.column,
+        options: rewrap_options(args),
+    };
+    let (table, column, id) = (&args.db.table, &args.db.column, &args.id_column);
     let result = match &target {
-        Target::Sqlite(path) => sqlite::migrate(path, &ring, &template, args),
-        Target::Postgres(url) => postgres::migrate(url, &ring, &template, args),
+        Target::Sqlite(path) => sqlite::Sqlite::new(path, table, column, id, active)
+            .map_err(|e| Box::new((e, Stats::default())))
+            .and_then(|b| engine::migrate(&b, &job, args)),
+        Target::Postgres(url) => postgres::Postgres::new(url, table, column, id, active)
+            .map_err(|e| Box::new((e, Stats::default())))
+            .and_then(|b| engine::migrate(&b, &job, args)),
     };
     let elapsed = started.elapsed().as_secs_f64();
-    // What is left, counted in SQL (PostgreSQL's worker already counted it).
-    let result = result.and_then(|(stats, remaining)| match remaining {
-        Some(r) => Ok((stats, Some(r))),
-        None => match &target {
-            Target::Sqlite(p) => {
-                match report::sqlite_remaining(p, &args.db.table, &args.db.column, active) {
-                    Ok(n) => Ok((stats, Some(n))),
-                    Err(e) => Err(Box::new((e, stats))),
-                }
-            }
-            Target::Postgres(_) => Ok((stats, None)),
-        },
-    });
     let mut record = AuditRecord::new(
         if args.apply {
             "migrate"

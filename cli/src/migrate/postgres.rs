@@ -1,20 +1,16 @@
-//! PostgreSQL: workers (threads here, or other processes anywhere) claim batches with
-//! `SELECT … FOR UPDATE SKIP LOCKED`, rewrap them and write them back with one `UPDATE … FROM
-//! unnest(…)` in the same transaction. A final sweep without SKIP LOCKED picks up rows a
-//! crashed peer had claimed.
+//! PostgreSQL as a migration [`Backend`]: reads can lock rows (`FOR UPDATE [SKIP LOCKED]`),
+//! so workers — threads here, or other processes anywhere — claim batches and write them back
+//! with one compare-and-swap `UPDATE … FROM unnest(…)` in the same transaction; commits are
+//! asynchronous until the run's final synchronous one.
 
-use super::progress::Progress;
-use super::rows::{Job, Outcome, Row, RowId, Stats, Value};
+use super::backend::{text_marker, Backend, Filter, Hold, Update};
+use super::rows::{magic_hex, Row, RowId, Value, VERSION_OFFSET};
 use super::target::quote_ident;
-use super::{tally, ContextTemplate};
-use crate::args::MigrateArgs;
 use crate::error::{CliError, Result};
-use keyroll::Keyring;
+use keyroll::envelope::MAGIC;
 use postgres::types::ToSql;
 use postgres::Client;
-#[cfg(test)]
-use postgres::NoTls;
-use std::sync::Mutex;
+use std::collections::HashSet;
 
 /// Column types this tool handles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,398 +136,244 @@ fn check_unique(client: &mut Client, quoted_table: &str, table: &str, id: &str) 
     if unique {
         Ok(())
     } else {
-        Err(not_unique(table, id))
+        Err(super::backend::not_unique(table, id))
     }
 }
 
-/// The error for an id column that may hold duplicates (shared with SQLite).
-pub fn not_unique(table: &str, id: &str) -> CliError {
-    CliError::db(
-        "id_not_unique",
+/// SQL that is true when a value carries `active`'s marker: the text prefix `kr1:v<N>:`, or
+/// (bytea) the magic and, at core's offset, the version of a binary header.
+pub fn marked_predicate(t: &Table, active: u32) -> String {
+    let c = &t.column;
+    if t.value_kind == Kind::Bytes {
         format!(
-            "--id-column {id:?} of table {table:?} is neither the primary key nor a unique NOT NULL \
-             column, so one id may name several rows and a migration could overwrite one row with \
-             another's value; nothing was changed (add a primary key or a unique index on a \
-             NOT NULL column, or pass such a column with --id-column)"
-        ),
-    )
-}
-
-/// SQL that is true when the value is (by its text prefix) under `active`.
-pub fn current_predicate(t: &Table, active: u32) -> Option<String> {
-    (t.value_kind == Kind::Text).then(|| {
-        format!(
-            "left({}, {}) = 'kr1:v{active}:'",
-            t.column,
-            format!("kr1:v{active}:").len()
+            "(substring({c} from 1 for {ml}) = '\\x{magic}'::bytea AND \
+              substring({c} from {vo} for 4) = '\\x{active:08x}'::bytea)",
+            ml = MAGIC.len(),
+            magic = magic_hex(),
+            vo = VERSION_OFFSET + 1
         )
-    })
+    } else {
+        let prefix = text_marker(active);
+        format!("(left({c}, {}) = '{prefix}')", prefix.len())
+    }
 }
 
-struct Queries {
-    claim_first: String,
-    claim_next: String,
+/// A checked PostgreSQL table to migrate.
+pub struct Postgres {
+    url: String,
+    t: Table,
+    marked: String,
     update: String,
+    pending: String,
 }
 
-/// Which rows a pass reads, and how it holds them.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Pass {
-    /// Rows not under the active prefix that can be locked now (`SKIP LOCKED`).
-    Claim,
-    /// Rows not under the active prefix, waiting for locks (rows a dead peer had claimed).
-    Sweep,
-    /// Rows under the active prefix, unlocked: the prefix alone does not make a row current
-    /// (another keyring writes the same `kr1:v<N>:`), so each is checked with
-    /// [`Keyring::needs_rewrap`]; one that must move is written by compare-and-swap.
-    Verify,
-}
-
-fn queries(t: &Table, active: u32, pass: Pass, apply: bool) -> Queries {
-    let (id_sel, id_param, id_array) = match t.id_kind {
-        Kind::Int => (format!("{}::int8", t.id), "$1::int8", "$1::int8[]"),
-        _ => (format!("{}::text", t.id), "$1::text", "$1::text[]"),
-    };
-    let (value_array, old_array) = if t.value_kind == Kind::Bytes {
-        ("$2::bytea[]", "$3::bytea[]")
-    } else {
-        ("$2::text[]", "$3::text[]")
-    };
-    let not_current = current_predicate(t, active)
-        .map(|p| {
-            if pass == Pass::Verify {
-                format!(" AND ({p})")
-            } else {
-                format!(" AND NOT ({p})")
-            }
+impl Postgres {
+    /// Connects and checks `table.column` keyed by `id` for a migration onto `active`.
+    pub fn new(url: &str, table: &str, column: &str, id: &str, active: u32) -> Result<Self> {
+        let mut client = connect(url)?;
+        let t = check(&mut client, table, column, Some(id))?;
+        let marked = marked_predicate(&t, active);
+        let (tb, c, id) = (&t.table, &t.column, &t.id);
+        let id_array = if t.id_kind == Kind::Int {
+            "$1::int8[]"
+        } else {
+            "$1::text[]"
+        };
+        let (value_array, old_array) = if t.value_kind == Kind::Bytes {
+            ("$2::bytea[]", "$3::bytea[]")
+        } else {
+            ("$2::text[]", "$3::text[]")
+        };
+        let value_sel = value_sel(&t);
+        let id_sel = id_sel(&t);
+        Ok(Postgres {
+            url: url.to_string(),
+            // Compare-and-swap, as SQLite's: a row whose value is no longer the one that was
+            // read (changed by the application, or by a peer that does not lock) is left alone
+            // and counted as a conflict; the next run takes it.
+            update: format!(
+                "UPDATE {tb} SET {c} = u.v FROM unnest({id_array}, {value_array}, {old_array}) AS u(id, v, old) \
+                 WHERE {tb}.{id} = u.id AND {tb}.{value_sel} = u.old RETURNING {tb}.{id_sel}"
+            ),
+            pending: format!("SELECT count(*) FROM {tb} WHERE {c} IS NOT NULL AND NOT {marked}"),
+            marked,
+            t,
         })
-        .unwrap_or_default();
-    let lock = match (apply, pass) {
-        (false, _) | (true, Pass::Verify) => "",
-        (true, Pass::Claim) => " FOR UPDATE SKIP LOCKED",
-        (true, Pass::Sweep) => " FOR UPDATE",
-    };
-    let (tb, c, id) = (&t.table, &t.column, &t.id);
-    let value_sel = if t.value_kind == Kind::Text {
-        format!("{c}::text")
+    }
+
+    fn row_id(&self, r: &postgres::Row) -> RowId {
+        match self.t.id_kind {
+            Kind::Int => RowId::Int(r.get(0)),
+            _ => RowId::Text(r.get(0)),
+        }
+    }
+}
+
+fn id_sel(t: &Table) -> String {
+    match t.id_kind {
+        Kind::Int => format!("{}::int8", t.id),
+        _ => format!("{}::text", t.id),
+    }
+}
+
+fn value_sel(t: &Table) -> String {
+    if t.value_kind == Kind::Text {
+        format!("{}::text", t.column)
     } else {
-        c.clone()
-    };
-    Queries {
-        claim_first: format!(
-            "SELECT {id_sel}, {value_sel} FROM {tb} WHERE {c} IS NOT NULL{not_current} ORDER BY {id} LIMIT $1{lock}"
-        ),
-        claim_next: format!(
-            "SELECT {id_sel}, {value_sel} FROM {tb} WHERE {c} IS NOT NULL{not_current} AND {id} > {id_param} ORDER BY {id} LIMIT $2{lock}"
-        ),
-        // Compare-and-swap, as SQLite's: a row whose value is no longer the one that was read
-        // (changed by the application, or by a peer that does not lock) is left alone and
-        // counted as a conflict; the next run takes it.
-        update: format!(
-            "UPDATE {tb} SET {c} = u.v FROM unnest({id_array}, {value_array}, {old_array}) AS u(id, v, old) \
-             WHERE {tb}.{id} = u.id AND {tb}.{value_sel} = u.old RETURNING {tb}.{id_sel}"
-        ),
+        t.column.clone()
     }
 }
 
-/// Runs the migration with `--workers` connections, then a sweep.
-pub fn migrate(
-    url: &str,
-    ring: &Keyring,
-    template: &ContextTemplate,
-    args: &MigrateArgs,
-) -> super::RunResult {
-    let stats = Mutex::new(Stats::default());
-    let result = run(url, ring, template, args, &stats);
-    if result.is_err() && args.apply {
-        // The batches committed so far were asynchronous: try to make them durable so the
-        // error can say so. If the server cannot be reached they stay unconfirmed, and the
-        // message says that instead of counting them as done.
-        let _ = connect(url).and_then(|mut c| flush(&mut c, &stats));
-    }
-    let stats = stats.into_inner().unwrap_or_else(|p| p.into_inner());
-    match result {
-        Ok(remaining) => Ok((stats, remaining)),
-        Err(e) => Err(Box::new((e, stats))),
-    }
-}
+impl Backend for Postgres {
+    type Conn = Client;
 
-fn run(
-    url: &str,
-    ring: &Keyring,
-    template: &ContextTemplate,
-    args: &MigrateArgs,
-    stats: &Mutex<Stats>,
-) -> Result<Option<u64>> {
-    let active = ring.active_version().ok_or(keyroll::Error::NoActiveKey)?;
-    let mut client = connect(url)?;
-    let t = check(
-        &mut client,
-        &args.db.table,
-        &args.db.column,
-        Some(&args.id_column),
-    )?;
-    let pending_sql = format!(
-        "SELECT count(*) FROM {} WHERE {} IS NOT NULL{}",
-        t.table,
-        t.column,
-        current_predicate(&t, active)
-            .map(|p| format!(" AND NOT ({p})"))
-            .unwrap_or_default()
-    );
-    let has_prefix = current_predicate(&t, active).is_some();
-    let pending = client.query_one(&pending_sql, &[])?.get::<_, i64>(0) as u64;
-    let progress = Progress::new(args.progress, pending, false);
-    let job = Job {
-        ring,
-        template,
-        table: &args.db.table,
-        column: &args.db.column,
-        options: super::rewrap_options(args),
-    };
-    // Phase 0: rows the claim filter skips (the active text prefix) are checked one by one,
-    // before this run writes any (so none is counted twice).
-    let mut verify_failed = 0;
-    if has_prefix {
-        relax_commits(&mut client, args.apply)?;
-        let verify = queries(&t, active, Pass::Verify, args.apply);
-        worker(
-            &mut client,
-            &t,
-            &verify,
-            &job,
-            args,
-            stats,
-            &progress,
-            Pass::Verify,
-        )?;
-        verify_failed = stats.lock().unwrap_or_else(|p| p.into_inner()).failed;
+    /// With `apply`, batches commit without waiting for the WAL flush: a server crash can only
+    /// undo the last few batches, which the next run redoes (their old tokens still decrypt).
+    /// The run ends with one durable commit ([`Backend::flush`]), so a finished run is fully
+    /// on disk before it reports.
+    fn connect(&self, apply: bool) -> Result<Client> {
+        let mut client = connect(&self.url)?;
+        if apply {
+            client.batch_execute("SET synchronous_commit = off")?;
+        }
+        Ok(client)
     }
-    // Phase 1: every worker claims batches it can lock now.
-    let claim = queries(&t, active, Pass::Claim, args.apply);
-    let first_error: Mutex<Option<CliError>> = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..args.workers {
-            let (claim, job, progress, first_error) = (&claim, &job, &progress, &first_error);
-            let t = &t;
-            scope.spawn(move || {
-                let result = (|| {
-                    let mut client = connect(url)?;
-                    relax_commits(&mut client, args.apply)?;
-                    worker(
-                        &mut client,
-                        t,
-                        claim,
-                        job,
-                        args,
-                        stats,
-                        progress,
-                        Pass::Claim,
-                    )
-                })();
-                if let Err(e) = result {
-                    let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
-                    slot.get_or_insert(e);
+
+    fn row_locks(&self) -> bool {
+        true
+    }
+
+    fn durable_commits(&self) -> bool {
+        false
+    }
+
+    fn begin(&self, conn: &mut Client) -> Result<()> {
+        conn.batch_execute("BEGIN")?;
+        Ok(())
+    }
+
+    fn read(
+        &self,
+        conn: &mut Client,
+        filter: Filter,
+        hold: Hold,
+        after: Option<&RowId>,
+        limit: usize,
+    ) -> Result<Vec<Row>> {
+        let t = &self.t;
+        let (tb, c, id) = (&t.table, &t.column, &t.id);
+        let (id_sel, value_sel) = (id_sel(t), value_sel(t));
+        let filter = match filter {
+            Filter::Pending => format!("NOT {}", self.marked),
+            Filter::Marked => self.marked.clone(),
+        };
+        let lock = match hold {
+            Hold::None => "",
+            Hold::SkipLocked => " FOR UPDATE SKIP LOCKED",
+            Hold::Wait => " FOR UPDATE",
+        };
+        let limit = limit as i64;
+        let head =
+            format!("SELECT {id_sel}, {value_sel} FROM {tb} WHERE {c} IS NOT NULL AND {filter}");
+        let result = match after {
+            None => conn.query(&format!("{head} ORDER BY {id} LIMIT $1{lock}"), &[&limit])?,
+            Some(after) => {
+                let next = format!(
+                    "{head} AND {id} > $1::{} ORDER BY {id} LIMIT $2{lock}",
+                    if t.id_kind == Kind::Int {
+                        "int8"
+                    } else {
+                        "text"
+                    }
+                );
+                match after {
+                    RowId::Int(i) => conn.query(&next, &[i, &limit])?,
+                    RowId::Text(s) => conn.query(&next, &[s, &limit])?,
                 }
-            });
-        }
-    });
-    if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(e);
-    }
-    // Phase 2 (apply only): one pass that waits for locks, for rows a dead peer had claimed.
-    if args.apply {
-        relax_commits(&mut client, true)?;
-        // With a text column the count tells whether anything was left behind (rows a dead
-        // peer had locked); only then is the ordered sweep needed.
-        // Failures of phase 0 are rows under the prefix, which the count does not include.
-        // Refused rows (compromised versions) stay behind too.
-        let failed = {
-            let s = stats.lock().unwrap_or_else(|p| p.into_inner());
-            s.failed - verify_failed + s.refused()
+            }
         };
-        let needed =
-            !has_prefix || client.query_one(&pending_sql, &[])?.get::<_, i64>(0) as u64 > failed;
-        if needed {
-            let sweep = queries(&t, active, Pass::Sweep, true);
-            worker(
-                &mut client,
-                &t,
-                &sweep,
-                &job,
-                args,
-                stats,
-                &progress,
-                Pass::Sweep,
-            )?;
-        }
-        flush(&mut client, stats)?;
-    }
-    progress.finish();
-    // Rows under the prefix that phase 0 could not move are not current either.
-    let remaining = client.query_one(&pending_sql, &[])?.get::<_, i64>(0) as u64 + verify_failed;
-    Ok(Some(remaining))
-}
-
-/// One durable commit flushes the WAL up to here, and with it every asynchronous commit
-/// before it (of every connection): from then on the rows migrated so far are on disk.
-fn flush(client: &mut Client, stats: &Mutex<Stats>) -> Result<()> {
-    client.batch_execute("SET synchronous_commit = on; BEGIN; SELECT txid_current(); COMMIT;")?;
-    let mut s = stats.lock().unwrap_or_else(|p| p.into_inner());
-    s.durable = s.migrated;
-    Ok(())
-}
-
-/// Batches commit without waiting for the WAL flush: a server crash can only undo the last
-/// few batches, which are redone by the next run (the old tokens still decrypt). The run ends
-/// with one durable commit, so a finished run is fully on disk before it reports.
-fn relax_commits(client: &mut Client, apply: bool) -> Result<()> {
-    if apply {
-        client.batch_execute("SET synchronous_commit = off")?;
-    }
-    Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-fn worker(
-    client: &mut Client,
-    t: &Table,
-    q: &Queries,
-    job: &Job<'_>,
-    args: &MigrateArgs,
-    stats: &Mutex<Stats>,
-    progress: &Progress,
-    pass: Pass,
-) -> Result<()> {
-    let limit = args.batch as i64;
-    let threads = 1;
-    let mut cursor: Option<RowId> = None;
-    loop {
-        let mut tx = client.transaction()?;
-        let result = match &cursor {
-            None => tx.query(q.claim_first.as_str(), &[&limit])?,
-            Some(RowId::Int(i)) => tx.query(q.claim_next.as_str(), &[i, &limit])?,
-            Some(RowId::Text(s)) => tx.query(q.claim_next.as_str(), &[s, &limit])?,
-        };
-        if result.is_empty() {
-            tx.commit()?;
-            return Ok(());
-        }
-        let rows: Vec<Row> = result
+        Ok(result
             .iter()
-            .map(|r| {
-                let id = match t.id_kind {
-                    Kind::Int => RowId::Int(r.get(0)),
-                    _ => RowId::Text(r.get(0)),
-                };
-                let value = match t.value_kind {
+            .map(|r| Row {
+                id: self.row_id(r),
+                value: match t.value_kind {
                     Kind::Bytes => Value::Blob(r.get(1)),
                     _ => Value::Text(r.get(1)),
-                };
-                Row { id, value }
+                },
             })
-            .collect();
-        cursor = rows.last().map(|r| r.id.clone());
-        let mut outcomes = job.process(&rows, threads)?;
-        if args.apply {
-            write_batch(&mut tx, t, &q.update, &rows, &mut outcomes)?;
-        }
-        tx.commit()?;
-        {
-            let mut s = stats.lock().unwrap_or_else(|p| p.into_inner());
-            if pass == Pass::Sweep {
-                // The sweep meets rows phase 1 already counted: only count what it changes.
-                let (rows, outcomes): (Vec<_>, Vec<_>) = rows
-                    .iter()
-                    .zip(outcomes)
-                    .filter(|(_, o)| !matches!(o, Outcome::Current))
-                    .map(|(r, o)| (r.clone(), o))
-                    .unzip();
-                tally(&mut s, &rows, &outcomes);
-            } else {
-                tally(&mut s, &rows, &outcomes);
-            }
-        }
-        if pass == Pass::Claim {
-            progress.batch(rows.len() as u64);
-        }
+            .collect())
     }
-}
 
-/// Writes a batch's new values with one compare-and-swap `UPDATE … FROM unnest(…) RETURNING
-/// id`; a migrated row the update did not return had changed since the read and becomes a
-/// [`Outcome::Conflict`].
-fn write_batch(
-    tx: &mut postgres::Transaction<'_>,
-    t: &Table,
-    update: &str,
-    rows: &[Row],
-    outcomes: &mut [Outcome],
-) -> Result<()> {
-    let mut ids_int: Vec<i64> = Vec::new();
-    let mut ids_text: Vec<&str> = Vec::new();
-    let (mut texts, mut old_texts): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
-    let (mut blobs, mut old_blobs): (Vec<&[u8]>, Vec<&[u8]>) = (Vec::new(), Vec::new());
-    for (row, outcome) in rows.iter().zip(outcomes.iter()) {
-        if let Outcome::Migrated { value: v, .. } = outcome {
-            match &row.id {
+    /// One `UPDATE … FROM unnest(…) RETURNING id` for the whole batch.
+    fn write(&self, conn: &mut Client, updates: &[Update<'_>]) -> Result<Vec<bool>> {
+        let mut ids_int: Vec<i64> = Vec::new();
+        let mut ids_text: Vec<&str> = Vec::new();
+        let (mut texts, mut old_texts): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+        let (mut blobs, mut old_blobs): (Vec<&[u8]>, Vec<&[u8]>) = (Vec::new(), Vec::new());
+        for u in updates {
+            match u.id {
                 RowId::Int(i) => ids_int.push(*i),
                 RowId::Text(s) => ids_text.push(s),
             }
-            match (v, &row.value) {
+            match (u.new, u.old) {
                 (Value::Text(new), Value::Text(old)) => {
                     texts.push(new);
                     old_texts.push(old);
                 }
-                (Value::Blob(new), Value::Blob(old)) => {
-                    blobs.push(new);
-                    old_blobs.push(old);
-                }
-                _ => {
-                    return Err(CliError::new(
-                        "internal_error",
-                        crate::error::exit::DATABASE,
-                        "a rewrapped value changed form (text/binary); nothing was written",
-                    ))
+                (new, old) => {
+                    blobs.push(new.bytes());
+                    old_blobs.push(old.bytes());
                 }
             }
         }
+        let ids: &(dyn ToSql + Sync) = if self.t.id_kind == Kind::Int {
+            &ids_int
+        } else {
+            &ids_text
+        };
+        let (values, olds): (&(dyn ToSql + Sync), &(dyn ToSql + Sync)) =
+            if self.t.value_kind == Kind::Bytes {
+                (&blobs, &old_blobs)
+            } else {
+                (&texts, &old_texts)
+            };
+        let written: HashSet<RowId> = conn
+            .query(self.update.as_str(), &[ids, values, olds])?
+            .iter()
+            .map(|r| self.row_id(r))
+            .collect();
+        Ok(updates.iter().map(|u| written.contains(u.id)).collect())
     }
-    if ids_int.is_empty() && ids_text.is_empty() {
-        return Ok(());
+
+    fn commit(&self, conn: &mut Client) -> Result<()> {
+        conn.batch_execute("COMMIT")?;
+        Ok(())
     }
-    let ids: &(dyn ToSql + Sync) = if t.id_kind == Kind::Int {
-        &ids_int
-    } else {
-        &ids_text
-    };
-    let (values, olds): (&(dyn ToSql + Sync), &(dyn ToSql + Sync)) = if t.value_kind == Kind::Bytes
-    {
-        (&blobs, &old_blobs)
-    } else {
-        (&texts, &old_texts)
-    };
-    let written = tx.query(update, &[ids, values, olds])?;
-    let written: std::collections::HashSet<RowId> = written
-        .iter()
-        .map(|r| match t.id_kind {
-            Kind::Int => RowId::Int(r.get(0)),
-            _ => RowId::Text(r.get(0)),
-        })
-        .collect();
-    for (row, outcome) in rows.iter().zip(outcomes.iter_mut()) {
-        if matches!(outcome, Outcome::Migrated { .. }) && !written.contains(&row.id) {
-            *outcome = Outcome::Conflict;
-        }
+
+    fn rollback(&self, conn: &mut Client) {
+        let _ = conn.batch_execute("ROLLBACK");
     }
-    Ok(())
+
+    fn pending(&self, conn: &mut Client) -> Result<u64> {
+        Ok(conn.query_one(self.pending.as_str(), &[])?.get::<_, i64>(0) as u64)
+    }
+
+    /// One durable commit flushes the WAL up to here, and with it every asynchronous commit
+    /// before it (of every connection).
+    fn flush(&self, conn: &mut Client) -> Result<()> {
+        conn.batch_execute("SET synchronous_commit = on; BEGIN; SELECT txid_current(); COMMIT;")?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::args::{DbArgs, ProgressMode};
+    use crate::args::{DbArgs, MigrateArgs, ProgressMode};
+    use crate::migrate::rows::{ContextTemplate, Job, Outcome};
+    use keyroll::Keyring;
+    use postgres::NoTls;
 
     /// A fresh database on the test server (`KEYROLL_TEST_PG_URL`, started by
     /// `scripts/ci/50-cli.sh`).
@@ -586,35 +428,39 @@ mod tests {
             column: "secret",
             options: keyroll::RewrapOptions::default(),
         };
-        let t = check(&mut c, "users", "secret", Some("id")).unwrap();
+        let pg = Postgres::new(&url, "users", "secret", "id", 2).unwrap();
+        let mut conn = pg.connect(false).unwrap();
         // Read (as a peer that does not lock would) and rewrap.
-        let q = queries(&t, 2, Pass::Verify, false);
-        let read: Vec<Row> = c
-            .query("SELECT id, secret FROM users ORDER BY id", &[])
-            .unwrap()
-            .iter()
-            .map(|r| Row {
-                id: RowId::Int(r.get(0)),
-                value: Value::Text(r.get(1)),
-            })
-            .collect();
-        let mut outcomes = job.process(&read, 1).unwrap();
-        assert!(outcomes
-            .iter()
-            .all(|o| matches!(o, Outcome::Migrated { .. })));
+        let read = pg
+            .read(&mut conn, Filter::Pending, Hold::None, None, 100)
+            .unwrap();
+        assert_eq!(read.len(), 3);
+        let outcomes = job.process(&read, 1).unwrap();
         // The application writes row 2 in between.
         Client::connect(&url, NoTls)
             .unwrap()
             .execute("UPDATE users SET secret = $1 WHERE id = 2", &[&app])
             .unwrap();
-        let mut tx = c.transaction().unwrap();
-        write_batch(&mut tx, &t, &q.update, &read, &mut outcomes).unwrap();
-        tx.commit().unwrap();
-        assert!(
-            matches!(outcomes[1], Outcome::Conflict),
+        let updates: Vec<Update<'_>> = read
+            .iter()
+            .zip(&outcomes)
+            .map(|(row, o)| match o {
+                Outcome::Migrated { value, .. } => Update {
+                    id: &row.id,
+                    old: &row.value,
+                    new: value,
+                },
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        pg.begin(&mut conn).unwrap();
+        let written = pg.write(&mut conn, &updates).unwrap();
+        pg.commit(&mut conn).unwrap();
+        assert_eq!(
+            written,
+            [true, false, true],
             "row 2 is a conflict, not a write"
         );
-        assert!(matches!(outcomes[0], Outcome::Migrated { .. }));
         let now: Vec<String> = c
             .query("SELECT secret FROM users ORDER BY id", &[])
             .unwrap()
@@ -630,7 +476,7 @@ mod tests {
             );
         }
         // The conflict is the next run's: the application wrote under the old version.
-        let (stats, remaining) = migrate(&url, &ring, &template, &args(&url)).unwrap();
+        let (stats, remaining) = crate::migrate::engine::migrate(&pg, &job, &args(&url)).unwrap();
         assert_eq!((stats.migrated, stats.current, stats.conflicts), (1, 2, 0));
         assert_eq!(remaining, Some(0));
         let two: String = c

@@ -1,13 +1,13 @@
 //! `report`: how many values sit under each key version, counted in SQL from the text prefix
 //! (`kr1:v<N>:`) or the binary header, with no key and no decryption.
 
-use super::rows::{magic_hex, VERSION_OFFSET};
+use super::rows::{magic_hex, FERNET_PREFIX, VERSION_OFFSET};
 use super::target::Target;
 use crate::args::DbArgs;
 use crate::error::{exit, Result};
 use crate::out;
 use crate::session::Session;
-use keyroll::envelope::{HEADER_LEN, MAGIC};
+use keyroll::envelope::{HEADER_LEN, MAGIC, TEXT_PREFIX};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -45,7 +45,7 @@ impl Census {
 
 /// `kr1:v12:` → `v12`; `bin:0000000c` → `v12`; others unchanged.
 fn normalise(label: &str) -> String {
-    if let Some(rest) = label.strip_prefix("kr1:v") {
+    if let Some(rest) = label.strip_prefix(TEXT_PREFIX) {
         let digits = rest.trim_end_matches(':');
         return match digits.parse::<u32>() {
             Ok(v) if digits.bytes().all(|b| b.is_ascii_digit()) => format!("v{v}"),
@@ -70,14 +70,19 @@ pub fn sqlite(path: &std::path::Path, table: &str, column: &str) -> Result<Censu
            WHEN {c} IS NULL THEN 'null' \
            WHEN typeof({c}) = 'blob' AND hex(substr({c}, 1, {ml})) = '{magic}' AND length({c}) >= {hl} \
              THEN 'bin:' || hex(substr({c}, {vo}, 4)) \
-           WHEN typeof({c}) = 'text' AND substr({c}, 1, 5) = 'kr1:v' AND instr(substr({c}, 6, 11), ':') > 1 \
-             THEN substr({c}, 1, 5 + instr(substr({c}, 6, 11), ':')) \
-           WHEN typeof({c}) = 'text' AND substr({c}, 1, 6) = 'gAAAAA' THEN 'fernet' \
+           WHEN typeof({c}) = 'text' AND substr({c}, 1, {pl}) = '{prefix}' AND instr(substr({c}, {pl1}, 11), ':') > 1 \
+             THEN substr({c}, 1, {pl} + instr(substr({c}, {pl1}, 11), ':')) \
+           WHEN typeof({c}) = 'text' AND substr({c}, 1, {fl}) = '{fernet}' THEN 'fernet' \
            ELSE 'other' END AS k, count(*) FROM {t} GROUP BY k",
         ml = MAGIC.len(),
         magic = magic_hex(),
         hl = HEADER_LEN,
-        vo = VERSION_OFFSET + 1
+        vo = VERSION_OFFSET + 1,
+        prefix = TEXT_PREFIX,
+        pl = TEXT_PREFIX.len(),
+        pl1 = TEXT_PREFIX.len() + 1,
+        fernet = FERNET_PREFIX,
+        fl = FERNET_PREFIX.len(),
     );
     let mut stmt = conn.prepare(&sql)?;
     let mut census = Census::default();
@@ -109,11 +114,16 @@ pub fn postgres(url: &str, table: &str, column: &str) -> Result<Census> {
     } else {
         format!(
             "SELECT CASE WHEN {c} IS NULL THEN 'null' \
-               WHEN left({c}, 5) = 'kr1:v' AND position(':' in substr({c}, 6, 11)) > 1 \
-                 THEN substr({c}, 1, 5 + position(':' in substr({c}, 6, 11))) \
-               WHEN left({c}, 6) = 'gAAAAA' THEN 'fernet' \
+               WHEN left({c}, {pl}) = '{prefix}' AND position(':' in substr({c}, {pl1}, 11)) > 1 \
+                 THEN substr({c}, 1, {pl} + position(':' in substr({c}, {pl1}, 11))) \
+               WHEN left({c}, {fl}) = '{fernet}' THEN 'fernet' \
                ELSE 'other' END AS k, count(*) FROM {} GROUP BY k",
-            t.table
+            t.table,
+            prefix = TEXT_PREFIX,
+            pl = TEXT_PREFIX.len(),
+            pl1 = TEXT_PREFIX.len() + 1,
+            fernet = FERNET_PREFIX,
+            fl = FERNET_PREFIX.len(),
         )
     };
     let mut census = Census::default();
@@ -121,28 +131,6 @@ pub fn postgres(url: &str, table: &str, column: &str) -> Result<Census> {
         census.add(row.get::<_, String>(0), row.get::<_, i64>(1) as u64);
     }
     Ok(census)
-}
-
-/// Values of a SQLite column not under `active` (one cheap pass, for a migration's summary).
-pub fn sqlite_remaining(
-    path: &std::path::Path,
-    table: &str,
-    column: &str,
-    active: u32,
-) -> Result<u64> {
-    let conn = super::sqlite::open(path)?;
-    let (t, c, _) = super::sqlite::check_columns(&conn, table, column, None)?;
-    let prefix = format!("kr1:v{active}:");
-    let sql = format!(
-        "SELECT count(*) FROM {t} WHERE {c} IS NOT NULL AND NOT ( \
-           (typeof({c}) = 'text' AND substr({c}, 1, {len}) = '{prefix}') OR \
-           (typeof({c}) = 'blob' AND substr({c}, 1, {ml}) = x'{magic}' AND substr({c}, {vo}, 4) = x'{active:08x}'))",
-        len = prefix.len(),
-        ml = MAGIC.len(),
-        magic = magic_hex(),
-        vo = VERSION_OFFSET + 1
-    );
-    Ok(conn.query_row(&sql, [], |r| r.get::<_, i64>(0))? as u64)
 }
 
 /// Counts per label for any target.

@@ -174,6 +174,10 @@ pub fn magic_hex() -> String {
         .collect()
 }
 
+/// How a Fernet token's text begins: base64url of the version byte (0x80) and the top bytes of
+/// a 64-bit timestamp, zero until the year 10,000 (checked against core's constant in a test).
+pub const FERNET_PREFIX: &str = "gAAAAA";
+
 /// Where a token comes from, by its first bytes (for the summary).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Source {
@@ -214,7 +218,7 @@ pub fn source(value: &Value) -> Source {
     {
         return Source::Version(u32::from_be_bytes(v));
     }
-    if b.starts_with(b"gAAAAA") {
+    if b.starts_with(FERNET_PREFIX.as_bytes()) {
         return Source::Fernet;
     }
     Source::Other
@@ -449,6 +453,17 @@ mod tests {
         let t = ring.encrypt_binary(b"x", b"", None).unwrap();
         assert_eq!(source(&Value::Blob(t)), Source::Version(2));
         assert_eq!(magic_hex(), "C46B72");
+    }
+
+    #[test]
+    fn the_fernet_prefix_follows_from_cores_version_byte() {
+        use base64::Engine;
+        let head = [keyroll::legacy::fernet::VERSION_BYTE, 0, 0, 0, 0, 0];
+        let text = base64::engine::general_purpose::URL_SAFE.encode(head);
+        assert_eq!(&text[..FERNET_PREFIX.len()], FERNET_PREFIX);
+        let key = keyroll::FernetKey::generate().unwrap();
+        let token = keyroll::legacy::fernet::encrypt(&key, b"x", 1_700_000_000, &[0u8; 16]);
+        assert!(token.starts_with(FERNET_PREFIX));
     }
 
     #[test]

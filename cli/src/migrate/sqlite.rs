@@ -1,15 +1,14 @@
-//! SQLite: one `BEGIN IMMEDIATE` transaction per batch (read, rewrap, update, commit), keyset
-//! pagination on the id column, and a check that the file is still there before each commit.
+//! SQLite as a migration [`Backend`]: a `BEGIN IMMEDIATE` transaction per written batch,
+//! commits synced to disk, and a check before each commit that the file is still the one the
+//! run started on. No row locks: the engine reads on one connection while it writes on another.
 
-use super::progress::Progress;
-use super::rows::{Job, Outcome, Row, RowId, Stats, Value};
+use super::backend::{not_unique, text_marker, Backend, Filter, Hold, Update};
+use super::rows::{magic_hex, Row, RowId, Value, VERSION_OFFSET};
 use super::target::quote_ident;
-use super::{tally, ContextTemplate};
-use crate::args::MigrateArgs;
 use crate::error::{CliError, Result};
-use keyroll::Keyring;
+use keyroll::envelope::MAGIC;
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 
 /// Opens an existing database read-write (never creates one).
@@ -114,7 +113,7 @@ fn check_unique(conn: &Connection, quoted_table: &str, table: &str, id: &str) ->
             }
         }
     }
-    Err(super::postgres::not_unique(table, id))
+    Err(not_unique(table, id))
 }
 
 /// Quotes an index name SQLite made or the schema declared (it may hold any character).
@@ -158,178 +157,170 @@ fn identity(path: &Path) -> Option<(u64, u64)> {
     std::fs::metadata(path).ok().map(|_| (0, 0))
 }
 
-/// Runs the migration; on failure returns the error and what was committed before it.
-pub fn migrate(
-    path: &Path,
-    ring: &Keyring,
-    template: &ContextTemplate,
-    args: &MigrateArgs,
-) -> super::RunResult {
-    let mut stats = Stats::default();
-    match run(path, ring, template, args, &mut stats) {
-        Ok(()) => Ok((stats, None)),
-        Err(e) => Err(Box::new((e, stats))),
+/// SQL that is true when a value carries `active`'s marker: the text prefix, or a binary
+/// header (magic, then the version at core's offset) naming it.
+pub fn marked_predicate(c: &str, active: u32) -> String {
+    let prefix = text_marker(active);
+    format!(
+        "((typeof({c}) = 'text' AND substr({c}, 1, {len}) = '{prefix}') OR \
+          (typeof({c}) = 'blob' AND substr({c}, 1, {ml}) = x'{magic}' AND substr({c}, {vo}, 4) = x'{active:08x}'))",
+        len = prefix.len(),
+        ml = MAGIC.len(),
+        magic = magic_hex(),
+        vo = VERSION_OFFSET + 1
+    )
+}
+
+/// A checked SQLite table to migrate.
+pub struct Sqlite {
+    path: std::path::PathBuf,
+    /// The file's identity when the run started: a commit into a replaced file is refused.
+    original: Option<(u64, u64)>,
+    /// `SELECT … LIMIT ?1` per filter, without and with a cursor (`> ?1 … LIMIT ?2`).
+    select: [[String; 2]; 2],
+    update: String,
+    pending: String,
+}
+
+impl Sqlite {
+    /// Opens and checks `table.column` keyed by `id` for a migration onto `active`.
+    pub fn new(path: &Path, table: &str, column: &str, id: &str, active: u32) -> Result<Self> {
+        let conn = open(path)?;
+        let (t, c, id) = check_columns(&conn, table, column, Some(id))?;
+        let marked = marked_predicate(&c, active);
+        let select = |filter: &str| {
+            [
+                format!("SELECT {id}, {c} FROM {t} WHERE {c} IS NOT NULL AND {filter} ORDER BY {id} LIMIT ?1"),
+                format!("SELECT {id}, {c} FROM {t} WHERE {c} IS NOT NULL AND {filter} AND {id} > ?1 ORDER BY {id} LIMIT ?2"),
+            ]
+        };
+        Ok(Sqlite {
+            path: path.to_path_buf(),
+            original: identity(path),
+            select: [select(&format!("NOT {marked}")), select(&marked)],
+            // Compare-and-swap: a row the application changed after it was read is left
+            // alone (and picked up by the next run), so the migration never overwrites a live
+            // write.
+            update: format!("UPDATE {t} SET {c} = ?1 WHERE {id} = ?2 AND {c} = ?3"),
+            pending: format!("SELECT count(*) FROM {t} WHERE {c} IS NOT NULL AND NOT {marked}"),
+        })
     }
 }
 
-fn read_batch(
-    conn: &Connection,
-    first: &str,
-    next: &str,
-    cursor: &Option<RowId>,
-    limit: i64,
-) -> Result<Vec<Row>> {
-    let read = || -> rusqlite::Result<Vec<Row>> {
-        let map = |r: &rusqlite::Row<'_>| {
-            Ok(Row {
-                id: row_id(r.get_ref(0)?)?,
-                value: value(r.get_ref(1)?),
-            })
-        };
-        match cursor {
-            None => conn
-                .prepare_cached(first)?
-                .query_map([limit], map)?
-                .collect(),
-            Some(RowId::Int(i)) => conn
-                .prepare_cached(next)?
-                .query_map(rusqlite::params![i, limit], map)?
-                .collect(),
-            Some(RowId::Text(s)) => conn
-                .prepare_cached(next)?
-                .query_map(rusqlite::params![s, limit], map)?
-                .collect(),
-        }
-    };
-    read().map_err(|e| match e {
-        rusqlite::Error::InvalidColumnType(..) => {
-            CliError::db("unsupported_id", "the id column must hold integers or text")
-        }
-        other => CliError::from(other),
-    })
+fn sql_value(v: &Value) -> &dyn rusqlite::ToSql {
+    match v {
+        Value::Text(s) => s,
+        Value::Blob(b) => b,
+    }
 }
 
-/// A batch read and rewrapped, on its way to the writer.
-type Batch = Result<(Vec<Row>, Vec<Outcome>)>;
+impl Backend for Sqlite {
+    type Conn = Connection;
 
-fn run(
-    path: &Path,
-    ring: &Keyring,
-    template: &ContextTemplate,
-    args: &MigrateArgs,
-    stats: &mut Stats,
-) -> Result<()> {
-    let reader = open(path)?;
-    let mut writer = open(path)?;
-    // Every commit synced before it returns (SQLite's default, set explicitly): what the run
-    // reports as committed is on disk.
-    writer.pragma_update(None, "synchronous", "FULL")?;
-    let (t, c, id) = check_columns(
-        &reader,
-        &args.db.table,
-        &args.db.column,
-        Some(&args.id_column),
-    )?;
-    let original = identity(path);
-    let total: u64 = reader.query_row(
-        &format!("SELECT count(*) FROM {t} WHERE {c} IS NOT NULL"),
-        [],
-        |r| r.get::<_, i64>(0),
-    )? as u64;
-    let progress = Progress::new(args.progress, total, false);
-    let first = format!("SELECT {id}, {c} FROM {t} WHERE {c} IS NOT NULL ORDER BY {id} LIMIT ?1");
-    let next = format!(
-        "SELECT {id}, {c} FROM {t} WHERE {c} IS NOT NULL AND {id} > ?1 ORDER BY {id} LIMIT ?2"
-    );
-    // Compare-and-swap: a row the application changed after it was read is left alone (and
-    // picked up by the next run), so the migration never overwrites a live write.
-    let update = format!("UPDATE {t} SET {c} = ?1 WHERE {id} = ?2 AND {c} = ?3");
-    let job = Job {
-        ring,
-        template,
-        table: &args.db.table,
-        column: &args.db.column,
-        options: super::rewrap_options(args),
-    };
-    let limit = args.batch as i64;
-    // Two stages on two threads: the reader reads the next batch and rewraps it while the
-    // writer commits the previous one.
-    std::thread::scope(|scope| -> Result<()> {
-        let (send, receive) = std::sync::mpsc::sync_channel::<Batch>(2);
-        let (first, next, job) = (&first, &next, &job);
-        scope.spawn(move || {
-            let mut cursor: Option<RowId> = None;
-            loop {
-                let batch = read_batch(&reader, first, next, &cursor, limit).and_then(|rows| {
-                    let outcomes = job.process(&rows, args.workers)?;
-                    Ok((rows, outcomes))
-                });
-                let done = match &batch {
-                    Ok((rows, _)) => match rows.last() {
-                        Some(last) => {
-                            cursor = Some(last.id.clone());
-                            false
-                        }
-                        None => true,
-                    },
-                    Err(_) => true,
-                };
-                if done {
-                    if batch.is_err() {
-                        let _ = send.send(batch);
-                    }
-                    return;
-                }
-                if send.send(batch).is_err() {
-                    return; // the writer stopped
-                }
-            }
-        });
-        for batch in receive {
-            let (rows, mut outcomes) = batch?;
-            if args.apply {
-                let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                {
-                    let mut stmt = tx.prepare_cached(&update)?;
-                    for (row, outcome) in rows.iter().zip(outcomes.iter_mut()) {
-                        if let Outcome::Migrated { value, .. } = outcome {
-                            let new: &dyn rusqlite::ToSql = match value {
-                                Value::Text(s) => s,
-                                Value::Blob(b) => b,
-                            };
-                            let old: &dyn rusqlite::ToSql = match &row.value {
-                                Value::Text(s) => s,
-                                Value::Blob(b) => b,
-                            };
-                            let key: &dyn rusqlite::ToSql = match &row.id {
-                                RowId::Int(i) => i,
-                                RowId::Text(s) => s,
-                            };
-                            if stmt.execute(rusqlite::params![new, key, old])? == 0 {
-                                *outcome = Outcome::Conflict;
-                            }
-                        }
-                    }
-                }
-                if identity(path) != original {
-                    return Err(CliError::db(
-                        "database_vanished",
-                        format!(
-                            "SQLite database {} disappeared or was replaced during the run",
-                            path.display()
-                        ),
-                    ));
-                }
-                tx.commit()?;
-            }
-            tally(stats, &rows, &outcomes);
-            if args.apply {
-                stats.durable = stats.migrated;
-            }
-            progress.batch(rows.len() as u64);
+    fn connect(&self, apply: bool) -> Result<Connection> {
+        let conn = open(&self.path)?;
+        if apply {
+            // Every commit synced before it returns (SQLite's default, set explicitly): what
+            // the run reports as committed is on disk.
+            conn.pragma_update(None, "synchronous", "FULL")?;
         }
+        Ok(conn)
+    }
+
+    fn row_locks(&self) -> bool {
+        false
+    }
+
+    fn durable_commits(&self) -> bool {
+        true
+    }
+
+    fn begin(&self, conn: &mut Connection) -> Result<()> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
         Ok(())
-    })?;
-    progress.finish();
-    Ok(())
+    }
+
+    fn read(
+        &self,
+        conn: &mut Connection,
+        filter: Filter,
+        _hold: Hold,
+        after: Option<&RowId>,
+        limit: usize,
+    ) -> Result<Vec<Row>> {
+        let [first, next] = &self.select[match filter {
+            Filter::Pending => 0,
+            Filter::Marked => 1,
+        }];
+        let limit = limit as i64;
+        let read = || -> rusqlite::Result<Vec<Row>> {
+            let map = |r: &rusqlite::Row<'_>| {
+                Ok(Row {
+                    id: row_id(r.get_ref(0)?)?,
+                    value: value(r.get_ref(1)?),
+                })
+            };
+            match after {
+                None => conn
+                    .prepare_cached(first)?
+                    .query_map([limit], map)?
+                    .collect(),
+                Some(RowId::Int(i)) => conn
+                    .prepare_cached(next)?
+                    .query_map(rusqlite::params![i, limit], map)?
+                    .collect(),
+                Some(RowId::Text(s)) => conn
+                    .prepare_cached(next)?
+                    .query_map(rusqlite::params![s, limit], map)?
+                    .collect(),
+            }
+        };
+        read().map_err(|e| match e {
+            rusqlite::Error::InvalidColumnType(..) => {
+                CliError::db("unsupported_id", "the id column must hold integers or text")
+            }
+            other => CliError::from(other),
+        })
+    }
+
+    fn write(&self, conn: &mut Connection, updates: &[Update<'_>]) -> Result<Vec<bool>> {
+        let mut stmt = conn.prepare_cached(&self.update)?;
+        let mut written = Vec::with_capacity(updates.len());
+        for u in updates {
+            let key: &dyn rusqlite::ToSql = match u.id {
+                RowId::Int(i) => i,
+                RowId::Text(s) => s,
+            };
+            let n = stmt.execute(rusqlite::params![sql_value(u.new), key, sql_value(u.old)])?;
+            written.push(n == 1);
+        }
+        Ok(written)
+    }
+
+    fn commit(&self, conn: &mut Connection) -> Result<()> {
+        if identity(&self.path) != self.original {
+            self.rollback(conn);
+            return Err(CliError::db(
+                "database_vanished",
+                format!(
+                    "SQLite database {} disappeared or was replaced during the run",
+                    self.path.display()
+                ),
+            ));
+        }
+        conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
+    fn rollback(&self, conn: &mut Connection) {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+
+    fn pending(&self, conn: &mut Connection) -> Result<u64> {
+        Ok(conn.query_row(&self.pending, [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    fn flush(&self, _conn: &mut Connection) -> Result<()> {
+        Ok(()) // every commit already was
+    }
 }

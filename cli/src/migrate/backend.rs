@@ -1,0 +1,110 @@
+//! What a database must offer the migration engine (`engine.rs`): keyset-paginated reads of
+//! one column, a compare-and-swap write, transactions and counts. Everything else — batching,
+//! passes, workers, resumability, progress, conflict and durability accounting — is written
+//! once in the engine, so SQLite and PostgreSQL cannot drift apart on what they do.
+
+use super::rows::{Row, RowId, Value};
+use crate::error::{CliError, Result};
+
+/// Which rows a read returns, by the active version's marker read in SQL (the text prefix
+/// `kr1:v<N>:`, or the version field of a binary header). A marker is a hint, not proof
+/// (another keyring writes the same `kr1:v<N>:`), so the engine checks every row it reads
+/// with [`keyroll::Keyring::needs_rewrap`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Filter {
+    /// Rows without the active marker: the ones to move.
+    Pending,
+    /// Rows with the active marker: each is verified, and moved if it is not really ours.
+    Marked,
+}
+
+/// How a read holds the rows it returns until the batch's commit (only for a backend with
+/// row locks; see [`Backend::row_locks`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hold {
+    /// Not locked (dry runs, the verify pass, SQLite).
+    None,
+    /// Locked, skipping rows another worker holds (`FOR UPDATE SKIP LOCKED`).
+    SkipLocked,
+    /// Locked, waiting for rows another worker holds (`FOR UPDATE`): the final sweep.
+    Wait,
+}
+
+/// One compare-and-swap write: set `new` where the row `id` still holds `old`.
+#[derive(Debug)]
+pub struct Update<'a> {
+    /// The row's key.
+    pub id: &'a RowId,
+    /// The value that was read (the write happens only if it is still there).
+    pub old: &'a Value,
+    /// The rewrapped value (same form, text or binary, as `old`).
+    pub new: &'a Value,
+}
+
+/// A database the engine can migrate a column of. Constructed checked: the table, the
+/// column and the id column exist, have usable types, and the id names one row.
+pub trait Backend: Sync {
+    /// One connection (several for parallel workers).
+    type Conn: Send;
+
+    /// Opens a connection ready for batches (`apply`: writes are coming).
+    fn connect(&self, apply: bool) -> Result<Self::Conn>;
+
+    /// Whether reads can lock the rows they return (PostgreSQL). Then several connections
+    /// claim batches in parallel, each reading inside its own write transaction, and a final
+    /// sweep waits for rows a dead peer had claimed. Without (SQLite, whose writer locks the
+    /// whole file), one connection reads and rewraps the next batch while another writes the
+    /// last one.
+    fn row_locks(&self) -> bool;
+
+    /// Whether a commit is on disk when it returns (SQLite, `synchronous = FULL`). If not
+    /// (PostgreSQL batches commit asynchronously), only [`Backend::flush`] makes them durable.
+    fn durable_commits(&self) -> bool;
+
+    /// Starts a batch's write transaction.
+    fn begin(&self, conn: &mut Self::Conn) -> Result<()>;
+
+    /// Up to `limit` non-null rows matching `filter` with an id above `after`, in id order.
+    fn read(
+        &self,
+        conn: &mut Self::Conn,
+        filter: Filter,
+        hold: Hold,
+        after: Option<&RowId>,
+        limit: usize,
+    ) -> Result<Vec<Row>>;
+
+    /// Writes each update by compare-and-swap; returns, per update, whether it was written
+    /// (false: the row changed since it was read).
+    fn write(&self, conn: &mut Self::Conn, updates: &[Update<'_>]) -> Result<Vec<bool>>;
+
+    /// Commits the batch.
+    fn commit(&self, conn: &mut Self::Conn) -> Result<()>;
+
+    /// Abandons the batch (best effort: the connection is dropped after an error anyway).
+    fn rollback(&self, conn: &mut Self::Conn);
+
+    /// Non-null values without the active marker.
+    fn pending(&self, conn: &mut Self::Conn) -> Result<u64>;
+
+    /// Makes every commit before it durable (one synchronous commit flushes the log).
+    fn flush(&self, conn: &mut Self::Conn) -> Result<()>;
+}
+
+/// The error for an id column that may name several rows (both backends refuse it).
+pub fn not_unique(table: &str, id: &str) -> CliError {
+    CliError::db(
+        "id_not_unique",
+        format!(
+            "--id-column {id:?} of table {table:?} is neither the primary key nor a unique NOT NULL \
+             column, so one id may name several rows and a migration could overwrite one row with \
+             another's value; nothing was changed (add a primary key or a unique index on a \
+             NOT NULL column, or pass such a column with --id-column)"
+        ),
+    )
+}
+
+/// The active version's text marker, `kr1:v<N>:`.
+pub fn text_marker(active: u32) -> String {
+    format!("{}{active}:", keyroll::envelope::TEXT_PREFIX)
+}

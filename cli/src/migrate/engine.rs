@@ -1,0 +1,355 @@
+//! The migration engine, written once over [`Backend`]: batches of one transaction each, read
+//! by keyset pagination on the id column, rewrapped through core, written by compare-and-swap,
+//! counted, and reported as they commit.
+//!
+//! A run has three passes:
+//! 1. *verify*: rows already carrying the active marker are checked one by one (a marker is
+//!    not proof: another keyring writes the same `kr1:v<N>:`) before this run writes any, so
+//!    none is counted twice;
+//! 2. *migrate*: rows without the marker — on several connections claiming batches with row
+//!    locks where the backend has them, otherwise one reader feeding one writer;
+//! 3. *sweep* (row locks, `--apply`): one pass that waits for locks, for rows a dead peer had
+//!    claimed; run only if the count says something was left behind.
+//!
+//! Killing the process at any moment loses nothing: a batch either committed (its rows now
+//! carry the marker and are skipped next time) or did not (its rows still hold their old,
+//! readable values).
+
+use super::backend::{Backend, Filter, Hold, Update};
+use super::progress::Progress;
+use super::rows::{Job, Outcome, Row, RowId, Stats, Value};
+use super::{tally, RunResult};
+use crate::args::MigrateArgs;
+use crate::error::{CliError, Result};
+use std::sync::Mutex;
+
+/// Runs a migration; on failure returns the error and what was committed before it.
+pub fn migrate<B: Backend>(backend: &B, job: &Job<'_>, args: &MigrateArgs) -> RunResult {
+    let stats = Mutex::new(Stats::default());
+    let result = run(backend, job, args, &stats);
+    if result.is_err() && args.apply && !backend.durable_commits() {
+        // The batches committed so far were asynchronous: try to make them durable so the
+        // error can say so. If the server cannot be reached they stay unconfirmed, and the
+        // message says that instead of counting them as done.
+        let _ = backend
+            .connect(false)
+            .and_then(|mut c| flush(backend, &mut c, &stats));
+    }
+    let stats = stats.into_inner().unwrap_or_else(|p| p.into_inner());
+    match result {
+        Ok(remaining) => Ok((stats, Some(remaining))),
+        Err(e) => Err(Box::new((e, stats))),
+    }
+}
+
+/// What one sequence of batches reads and how it counts.
+#[derive(Clone, Copy)]
+struct Pass {
+    filter: Filter,
+    hold: Hold,
+    /// Rewrap threads per batch.
+    threads: usize,
+    /// Whether committed batches move the progress display.
+    progress: bool,
+    /// The sweep meets rows an earlier pass already counted: only what it changes counts.
+    sweep: bool,
+}
+
+fn run<B: Backend>(b: &B, job: &Job<'_>, args: &MigrateArgs, stats: &Mutex<Stats>) -> Result<u64> {
+    let mut main = b.connect(args.apply)?;
+    let pending = b.pending(&mut main)?;
+    let progress = Progress::new(args.progress, pending, false);
+    let locks = b.row_locks();
+    let threads = if locks { 1 } else { args.workers };
+    // Pass 1: rows with the active marker, unlocked (a row that must move is written by
+    // compare-and-swap).
+    let verify = Pass {
+        filter: Filter::Marked,
+        hold: Hold::None,
+        threads,
+        progress: false,
+        sweep: false,
+    };
+    batches(b, &mut main, verify, job, args, stats, &progress)?;
+    let verify_failed = lock(stats).failed;
+    // Pass 2: the rows to move.
+    let claim = Pass {
+        filter: Filter::Pending,
+        hold: if args.apply && locks {
+            Hold::SkipLocked
+        } else {
+            Hold::None
+        },
+        threads,
+        progress: true,
+        sweep: false,
+    };
+    if locks {
+        parallel(b, claim, job, args, stats, &progress)?;
+    } else {
+        pipelined(b, claim, job, args, stats, &progress)?;
+    }
+    if args.apply {
+        if locks {
+            // Pass 3: rows left behind by a dead peer's locks. Failed and refused rows of pass
+            // 2 stay pending; failures of pass 1 carry the marker and are not in the count.
+            let expected = {
+                let s = lock(stats);
+                s.failed - verify_failed + s.refused()
+            };
+            if b.pending(&mut main)? > expected {
+                let sweep = Pass {
+                    filter: Filter::Pending,
+                    hold: Hold::Wait,
+                    threads,
+                    progress: false,
+                    sweep: true,
+                };
+                batches(b, &mut main, sweep, job, args, stats, &progress)?;
+            }
+        }
+        flush(b, &mut main, stats)?;
+    }
+    progress.finish();
+    // Rows with the marker that pass 1 could not move are not current either.
+    Ok(b.pending(&mut main)? + verify_failed)
+}
+
+fn lock(stats: &Mutex<Stats>) -> std::sync::MutexGuard<'_, Stats> {
+    stats.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// After a synchronous commit, every row migrated so far is on disk.
+fn flush<B: Backend>(b: &B, conn: &mut B::Conn, stats: &Mutex<Stats>) -> Result<()> {
+    b.flush(conn)?;
+    let mut s = lock(stats);
+    s.durable = s.migrated;
+    Ok(())
+}
+
+/// Pass 2 on `--workers` connections, each claiming its own batches.
+fn parallel<B: Backend>(
+    b: &B,
+    pass: Pass,
+    job: &Job<'_>,
+    args: &MigrateArgs,
+    stats: &Mutex<Stats>,
+    progress: &Progress,
+) -> Result<()> {
+    let first_error: Mutex<Option<CliError>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..args.workers {
+            let first_error = &first_error;
+            scope.spawn(move || {
+                let result = b
+                    .connect(args.apply)
+                    .and_then(|mut conn| batches(b, &mut conn, pass, job, args, stats, progress));
+                if let Err(e) = result {
+                    let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
+                    slot.get_or_insert(e);
+                }
+            });
+        }
+    });
+    match first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Batches on one connection, each read, rewrapped and written in one transaction.
+fn batches<B: Backend>(
+    b: &B,
+    conn: &mut B::Conn,
+    pass: Pass,
+    job: &Job<'_>,
+    args: &MigrateArgs,
+    stats: &Mutex<Stats>,
+    progress: &Progress,
+) -> Result<()> {
+    let mut cursor: Option<RowId> = None;
+    loop {
+        if args.apply {
+            b.begin(conn)?;
+        }
+        let step = (|| -> Result<Option<(Vec<Row>, Vec<Outcome>)>> {
+            let rows = b.read(conn, pass.filter, pass.hold, cursor.as_ref(), args.batch)?;
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            let mut outcomes = job.process(&rows, pass.threads)?;
+            if args.apply {
+                write(b, conn, &rows, &mut outcomes)?;
+            }
+            Ok(Some((rows, outcomes)))
+        })();
+        let step = match step {
+            Ok(step) => step,
+            Err(e) => {
+                if args.apply {
+                    b.rollback(conn);
+                }
+                return Err(e);
+            }
+        };
+        if args.apply {
+            b.commit(conn)?;
+        }
+        let Some((rows, outcomes)) = step else {
+            return Ok(());
+        };
+        cursor = rows.last().map(|r| r.id.clone());
+        committed(b, pass, &rows, outcomes, args, stats, progress);
+    }
+}
+
+/// A batch read and rewrapped, on its way to the writer.
+type Batch = Result<(Vec<Row>, Vec<Outcome>)>;
+
+/// Pass 2 without row locks: a reader connection reads and rewraps the next batch (on
+/// `--workers` threads) while a writer connection commits the last one.
+fn pipelined<B: Backend>(
+    b: &B,
+    pass: Pass,
+    job: &Job<'_>,
+    args: &MigrateArgs,
+    stats: &Mutex<Stats>,
+    progress: &Progress,
+) -> Result<()> {
+    let mut reader = b.connect(false)?;
+    let mut writer = b.connect(args.apply)?;
+    std::thread::scope(|scope| -> Result<()> {
+        let (send, receive) = std::sync::mpsc::sync_channel::<Batch>(2);
+        scope.spawn(move || {
+            let mut cursor: Option<RowId> = None;
+            loop {
+                let batch = b
+                    .read(
+                        &mut reader,
+                        pass.filter,
+                        pass.hold,
+                        cursor.as_ref(),
+                        args.batch,
+                    )
+                    .and_then(|rows| {
+                        let outcomes = job.process(&rows, pass.threads)?;
+                        Ok((rows, outcomes))
+                    });
+                let done = match &batch {
+                    Ok((rows, _)) => match rows.last() {
+                        Some(last) => {
+                            cursor = Some(last.id.clone());
+                            false
+                        }
+                        None => true,
+                    },
+                    Err(_) => true,
+                };
+                if done {
+                    if batch.is_err() {
+                        let _ = send.send(batch);
+                    }
+                    return;
+                }
+                if send.send(batch).is_err() {
+                    return; // the writer stopped
+                }
+            }
+        });
+        for batch in receive {
+            let (rows, mut outcomes) = batch?;
+            if args.apply {
+                b.begin(&mut writer)?;
+                if let Err(e) = write(b, &mut writer, &rows, &mut outcomes) {
+                    b.rollback(&mut writer);
+                    return Err(e);
+                }
+                b.commit(&mut writer)?;
+            }
+            committed(b, pass, &rows, outcomes, args, stats, progress);
+        }
+        Ok(())
+    })
+}
+
+/// Counts a committed batch and shows it.
+fn committed<B: Backend>(
+    b: &B,
+    pass: Pass,
+    rows: &[Row],
+    outcomes: Vec<Outcome>,
+    args: &MigrateArgs,
+    stats: &Mutex<Stats>,
+    progress: &Progress,
+) {
+    {
+        let mut s = lock(stats);
+        if pass.sweep {
+            let (rows, outcomes): (Vec<_>, Vec<_>) = rows
+                .iter()
+                .zip(outcomes)
+                .filter(|(_, o)| !matches!(o, Outcome::Current))
+                .map(|(r, o)| (r.clone(), o))
+                .unzip();
+            tally(&mut s, &rows, &outcomes);
+        } else {
+            tally(&mut s, rows, &outcomes);
+        }
+        if args.apply && b.durable_commits() {
+            s.durable = s.migrated;
+        }
+    }
+    if pass.progress {
+        progress.batch(rows.len() as u64);
+    }
+}
+
+/// Writes a batch's new values by compare-and-swap; a migrated row the backend did not write
+/// had changed since the read and becomes an [`Outcome::Conflict`] (the next run takes it).
+fn write<B: Backend>(
+    b: &B,
+    conn: &mut B::Conn,
+    rows: &[Row],
+    outcomes: &mut [Outcome],
+) -> Result<()> {
+    let mut updates = Vec::new();
+    let mut positions = Vec::new();
+    for (i, (row, outcome)) in rows.iter().zip(outcomes.iter()).enumerate() {
+        if let Outcome::Migrated { value, .. } = outcome {
+            if !matches!(
+                (&row.value, value),
+                (Value::Text(_), Value::Text(_)) | (Value::Blob(_), Value::Blob(_))
+            ) {
+                return Err(CliError::new(
+                    "internal_error",
+                    crate::error::exit::DATABASE,
+                    "a rewrapped value changed form (text/binary); nothing was written",
+                ));
+            }
+            updates.push(Update {
+                id: &row.id,
+                old: &row.value,
+                new: value,
+            });
+            positions.push(i);
+        }
+    }
+    if updates.is_empty() {
+        return Ok(());
+    }
+    let written = b.write(conn, &updates)?;
+    drop(updates);
+    if written.len() != positions.len() {
+        return Err(CliError::new(
+            "internal_error",
+            crate::error::exit::DATABASE,
+            "the database reported a different number of writes than requested",
+        ));
+    }
+    for (i, ok) in positions.into_iter().zip(written) {
+        if !ok {
+            outcomes[i] = Outcome::Conflict;
+        }
+    }
+    Ok(())
+}
