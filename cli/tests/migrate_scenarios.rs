@@ -5,6 +5,7 @@
 
 mod common;
 use common::{json, Env};
+use std::io::BufRead;
 
 const T: &str = "{table}:{id}:{column}";
 
@@ -43,17 +44,114 @@ impl Db {
         }
     }
 
-    /// Runs statements; `{bigint}` becomes the backend's 64-bit integer type.
+    /// Runs statements; `{bigint}` and `{bytes}` become the backend's 64-bit integer and
+    /// binary types.
     fn exec(&self, sql: &str) {
         match self {
             Db::Sqlite(p) => rusqlite::Connection::open(p)
                 .unwrap()
-                .execute_batch(&sql.replace("{bigint}", "INTEGER"))
+                .execute_batch(
+                    &sql.replace("{bigint}", "INTEGER")
+                        .replace("{bytes}", "BLOB"),
+                )
                 .unwrap(),
             Db::Postgres(u) => postgres::Client::connect(u, postgres::NoTls)
                 .unwrap()
-                .batch_execute(&sql.replace("{bigint}", "bigint"))
+                .batch_execute(
+                    &sql.replace("{bigint}", "bigint")
+                        .replace("{bytes}", "bytea"),
+                )
                 .unwrap(),
+        }
+    }
+
+    /// Loads many rows at once (one transaction; PostgreSQL: COPY).
+    fn bulk(&self, table: &str, rows: &[(i64, String)]) {
+        match self {
+            Db::Sqlite(p) => {
+                let mut c = rusqlite::Connection::open(p).unwrap();
+                let tx = c.transaction().unwrap();
+                {
+                    let mut stmt = tx
+                        .prepare(&format!("INSERT INTO {table} (id, secret) VALUES (?1, ?2)"))
+                        .unwrap();
+                    for (i, v) in rows {
+                        stmt.execute(rusqlite::params![i, v]).unwrap();
+                    }
+                }
+                tx.commit().unwrap();
+            }
+            Db::Postgres(u) => {
+                use std::io::Write;
+                let mut c = postgres::Client::connect(u, postgres::NoTls).unwrap();
+                let mut w = c
+                    .copy_in(&format!("COPY {table} (id, secret) FROM STDIN"))
+                    .unwrap();
+                for (i, t) in rows {
+                    writeln!(w, "{i}\t{t}").unwrap();
+                }
+                w.finish().unwrap();
+            }
+        }
+    }
+
+    /// Every `(id, secret)` of `users`, by id (a non-text SQLite value is shown by its type).
+    fn rows(&self) -> Vec<(i64, Option<String>)> {
+        match self {
+            Db::Sqlite(p) => common::sqlite_rows(p, "users"),
+            Db::Postgres(u) => postgres::Client::connect(u, postgres::NoTls)
+                .unwrap()
+                .query("SELECT id, secret FROM users ORDER BY id", &[])
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect(),
+        }
+    }
+
+    fn insert_blobs(&self, table: &str, rows: &[(i64, Vec<u8>)]) {
+        match self {
+            Db::Sqlite(p) => {
+                let c = rusqlite::Connection::open(p).unwrap();
+                for (i, v) in rows {
+                    c.execute(
+                        &format!("INSERT INTO {table} (id, body) VALUES (?1, ?2)"),
+                        rusqlite::params![i, v],
+                    )
+                    .unwrap();
+                }
+            }
+            Db::Postgres(u) => {
+                let mut c = postgres::Client::connect(u, postgres::NoTls).unwrap();
+                for (i, v) in rows {
+                    c.execute(
+                        &format!("INSERT INTO {table} (id, body) VALUES ($1, $2)"),
+                        &[i, v],
+                    )
+                    .unwrap();
+                }
+            }
+        }
+    }
+
+    fn blobs(&self, table: &str) -> Vec<(i64, Vec<u8>)> {
+        let sql = format!("SELECT id, body FROM {table} ORDER BY id");
+        match self {
+            Db::Sqlite(p) => rusqlite::Connection::open(p)
+                .unwrap()
+                .prepare(&sql)
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect(),
+            Db::Postgres(u) => postgres::Client::connect(u, postgres::NoTls)
+                .unwrap()
+                .query(&sql, &[])
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect(),
         }
     }
 
@@ -124,6 +222,24 @@ impl Db {
         }
     }
 
+    fn value_or_null(&self, table: &str, id: i64) -> Option<String> {
+        match self {
+            Db::Sqlite(p) => rusqlite::Connection::open(p)
+                .unwrap()
+                .query_row(
+                    &format!("SELECT secret FROM {table} WHERE id = ?1"),
+                    [id],
+                    |r| r.get(0),
+                )
+                .unwrap(),
+            Db::Postgres(u) => postgres::Client::connect(u, postgres::NoTls)
+                .unwrap()
+                .query_one(&format!("SELECT secret FROM {table} WHERE id = $1"), &[&id])
+                .unwrap()
+                .get(0),
+        }
+    }
+
     fn value(&self, table: &str, id: i64) -> String {
         match self {
             Db::Sqlite(p) => rusqlite::Connection::open(p)
@@ -151,6 +267,58 @@ fn both(name: &str, scenario: impl Fn(&Env, &Db)) {
     let env = Env::new();
     env.init();
     scenario(&env, &Db::postgres(&format!("kr_{name}")));
+}
+
+/// `migrate` of `users.secret` as a list of arguments (without `--json`).
+fn migrate_args(db: &Db) -> Vec<String> {
+    [
+        "migrate",
+        "--db",
+        &db.url(),
+        "--table",
+        "users",
+        "--column",
+        "secret",
+        "--context-template",
+        T,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// `report` of `table.column`.
+fn report(env: &Env, db: &Db, table: &str, column: &str, json: bool) -> std::process::Output {
+    let mut cmd = env.cmd();
+    cmd.args([
+        "report",
+        "--db",
+        &db.url(),
+        "--table",
+        table,
+        "--column",
+        column,
+    ]);
+    if json {
+        cmd.arg("--json");
+    }
+    cmd.output().unwrap()
+}
+
+/// A Fernet key imported into the keyring, and `users(id, secret)` of `n` rows: odd ones
+/// Fernet tokens, even ones v1 envelopes with the row's context.
+fn mixed(env: &Env, db: &Db, n: i64) {
+    let fernet = keyroll::FernetKey::generate().unwrap();
+    env.cmd()
+        .arg("import-fernet")
+        .env("ENCRYPTION_KEY", fernet.to_base64().as_str())
+        .assert()
+        .success();
+    db.exec("CREATE TABLE users (id {bigint} PRIMARY KEY, secret text)");
+    db.bulk(
+        "users",
+        &common::mixed_tokens(&env.ring(), &fernet, "users", "secret", n),
+    );
 }
 
 fn migrate(env: &Env, db: &Db, table: &str, extra: &[&str]) -> std::process::Output {
@@ -202,8 +370,14 @@ fn an_id_column_that_may_repeat_is_refused_and_nothing_changes() {
              CREATE UNIQUE INDEX partial_id ON partial (id) WHERE id > 1",
         );
         db.insert("partial", &tokens(env, "partial", &[1, 2]));
+        // A composite key: `id` alone repeats.
+        db.exec(
+            "CREATE TABLE composite (id {bigint} NOT NULL, k {bigint} NOT NULL DEFAULT 0, \
+             secret text, PRIMARY KEY (id, k))",
+        );
+        db.insert("composite", &tokens(env, "composite", &[1, 2]));
         env.cmd().arg("rotate").assert().success();
-        for table in ["users", "nullable", "partial"] {
+        for table in ["users", "nullable", "partial", "composite"] {
             let before = db.dump(table);
             let out = migrate(env, db, table, &["--apply"]);
             assert_eq!(out.status.code(), Some(6), "{table}");
@@ -260,6 +434,8 @@ fn already_current_means_this_keyring_and_its_active_version() {
         assert_eq!(v["failed"], 1, "{v}");
         assert_eq!(v["failures"][0]["id"], 4);
         assert_eq!(v["failures"][0]["code"], "wrong_keyring");
+        // Not current, though it carries the active prefix: both backends count it.
+        assert_eq!(v["remaining"], 1, "{v}");
         assert_eq!(db.value("users", 4), foreign, "left untouched");
     });
 }
@@ -355,4 +531,339 @@ fn rows_under_a_compromised_version_move_only_on_request_and_are_counted() {
             assert_eq!(plain, common::secret(id).as_bytes());
         }
     });
+}
+
+#[test]
+fn report_dry_run_apply_and_an_idempotent_rerun() {
+    both("basic", |env, db| {
+        mixed(env, db, 1000);
+        db.exec("INSERT INTO users (id, secret) VALUES (1001, NULL), (1002, 'garbage')");
+        let out = report(env, db, "users", "secret", true);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = json(&out.stdout);
+        assert_eq!(v["total"], 1001, "{v}");
+        assert_eq!(v["null"], 1);
+        assert_eq!(v["fernet"], 500);
+        assert_eq!(v["other"], 1);
+        assert_eq!(v["versions"]["v1"]["rows"], 500);
+        assert_eq!(v["versions"]["v1"]["state"], "active");
+        assert_eq!(v["to_migrate"], 501);
+        let text =
+            String::from_utf8_lossy(&report(env, db, "users", "secret", false).stdout).into_owned();
+        assert!(text.contains("Fernet (legacy)"), "{text}");
+        assert!(text.contains("v1 (active)"), "{text}");
+        assert!(
+            text.contains("501 values (50.0%) not yet under active v1"),
+            "{text}"
+        );
+        db.exec("DELETE FROM users WHERE id = 1002");
+        env.cmd().arg("rotate").assert().success();
+        let before = db.dump("users");
+        let out = env
+            .cmd()
+            .args(migrate_args(db))
+            .arg("--json")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = json(&out.stdout);
+        assert_eq!(v["mode"], "dry_run");
+        assert_eq!(v["migrated"], 1000);
+        assert_eq!(v["by_source"]["fernet"], 500);
+        assert_eq!(v["by_source"]["v1"], 500);
+        assert_eq!(db.dump("users"), before, "a dry run writes nothing");
+        let out = env
+            .cmd()
+            .args(migrate_args(db))
+            .args(["--apply", "--batch", "64", "--workers", "3"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("migrated         1000"), "{text}");
+        assert!(text.contains("remaining        0"), "{text}");
+        let rows: Vec<_> = db.rows().into_iter().filter(|(i, _)| *i <= 1000).collect();
+        common::assert_all_migrated(&env.ring(), "users", "secret", &rows, 1000);
+        assert_eq!(db.value_or_null("users", 1001), None, "NULL stays NULL");
+        // Idempotent: a second run finds everything current.
+        let v = json(
+            &env.cmd()
+                .args(migrate_args(db))
+                .args(["--apply", "--json"])
+                .output()
+                .unwrap()
+                .stdout,
+        );
+        assert_eq!(v["migrated"], 0, "{v}");
+        assert_eq!(v["already_current"], 1000);
+        assert_eq!(v["remaining"], 0);
+        let audit = env.audit();
+        let runs: Vec<_> = audit
+            .iter()
+            .filter(|r| r["event"].as_str().unwrap().starts_with("migrate"))
+            .collect();
+        assert_eq!(runs.len(), 3);
+        assert_eq!(runs[0]["event"], "migrate_dry_run");
+        assert_eq!(runs[1]["details"]["migrated"], 1000);
+        assert_eq!(runs[1]["result"], "ok");
+        let text =
+            String::from_utf8_lossy(&report(env, db, "users", "secret", false).stdout).into_owned();
+        assert!(text.contains("v2 (active)"), "{text}");
+    });
+}
+
+#[test]
+fn bad_rows_are_reported_and_left_untouched() {
+    both("bad_rows", |env, db| {
+        mixed(env, db, 100);
+        db.exec(
+            "UPDATE users SET secret = 'not a token' WHERE id = 3; \
+             UPDATE users SET secret = (SELECT secret FROM users WHERE id = 4) WHERE id = 6; \
+             UPDATE users SET secret = 'kr1:v1:AAAA' WHERE id = 8; \
+             UPDATE users SET secret = 12345 WHERE id = 10; \
+             INSERT INTO users (id, secret) VALUES (1000, NULL)",
+        );
+        env.cmd().arg("rotate").assert().success();
+        let before = db.rows();
+        let out = migrate(env, db, "users", &["--apply"]);
+        assert_eq!(out.status.code(), Some(3), "partial success");
+        let v = json(&out.stdout);
+        assert_eq!(v["failed"], 4, "{v}");
+        assert_eq!(v["migrated"], 96);
+        assert_eq!(v["remaining"], 4);
+        let failures: Vec<(i64, String)> = v["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["id"].as_i64().unwrap(),
+                    f["code"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        let ids: Vec<i64> = failures.iter().map(|f| f.0).collect();
+        assert_eq!(ids, [3, 6, 8, 10]);
+        assert_eq!(
+            failures[1].1, "decrypt_failed",
+            "right keyring, wrong context"
+        );
+        let after = db.rows();
+        for id in [3usize, 6, 8, 10] {
+            assert_eq!(after[id - 1], before[id - 1], "failed row {id} untouched");
+        }
+        assert_eq!(after[100], (1000, None), "NULL stays NULL");
+        // Human output names them too.
+        let out = env
+            .cmd()
+            .args(migrate_args(db))
+            .arg("--apply")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("failed row 3: "), "{text}");
+        assert_eq!(env.audit().last().unwrap()["result"], "partial");
+    });
+}
+
+#[test]
+fn missing_tables_columns_and_bad_names_are_refused() {
+    both("missing", |env, db| {
+        mixed(env, db, 10);
+        let before = db.dump("users");
+        let run = |args: &[&str]| {
+            env.cmd()
+                .args(["migrate", "--db", &db.url()])
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        let out = run(&["--table", "nope", "--column", "secret", "--json"]);
+        assert_eq!(out.status.code(), Some(6));
+        assert_eq!(json(&out.stdout)["error"]["code"], "missing_table");
+        let out = run(&["--table", "users", "--column", "nope", "--apply"]);
+        assert_eq!(out.status.code(), Some(6));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no column \"nope\""));
+        let out = report(env, db, "users", "nope", false);
+        assert_eq!(out.status.code(), Some(6));
+        let out = run(&[
+            "--table",
+            "users",
+            "--column",
+            "secret",
+            "--id-column",
+            "pk",
+        ]);
+        assert_eq!(out.status.code(), Some(6));
+        let out = run(&["--table", "users; drop table users", "--column", "secret"]);
+        assert_eq!(out.status.code(), Some(8));
+        let out = run(&[
+            "--table",
+            "users",
+            "--column",
+            "secret",
+            "--context-template",
+            "{nope}",
+        ]);
+        assert_eq!(out.status.code(), Some(8));
+        assert_eq!(db.dump("users"), before);
+    });
+}
+
+#[test]
+fn binary_columns_stay_binary_and_count_as_current() {
+    both("binary", |env, db| {
+        db.exec("CREATE TABLE docs (id {bigint} PRIMARY KEY, body {bytes})");
+        let ring = env.ring();
+        let rows: Vec<(i64, Vec<u8>)> = (1..=50)
+            .map(|i| {
+                let t = ring
+                    .encrypt_binary(format!("doc {i}").as_bytes(), b"", None)
+                    .unwrap();
+                (i, t)
+            })
+            .collect();
+        db.insert_blobs("docs", &rows);
+        env.cmd().arg("rotate").assert().success();
+        let v = json(&report(env, db, "docs", "body", true).stdout);
+        assert_eq!(v["versions"]["v1"]["rows"], 50, "{v}");
+        let run = || {
+            json(
+                &env.cmd()
+                    .args([
+                        "migrate",
+                        "--db",
+                        &db.url(),
+                        "--table",
+                        "docs",
+                        "--column",
+                        "body",
+                    ])
+                    .args(["--apply", "--json"])
+                    .output()
+                    .unwrap()
+                    .stdout,
+            )
+        };
+        let v = run();
+        assert_eq!(v["migrated"], 50, "{v}");
+        // The binary header's version is read at core's offset: nothing is left.
+        assert_eq!(v["remaining"], 0, "{v}");
+        let ring = env.ring();
+        for (i, body) in db.blobs("docs") {
+            assert!(!ring.needs_rewrap(&body).unwrap());
+            assert_eq!(
+                ring.decrypt(&body, b"", None).unwrap(),
+                format!("doc {i}").as_bytes()
+            );
+        }
+        let v = run();
+        assert_eq!(
+            (v["migrated"].as_u64(), v["already_current"].as_u64()),
+            (Some(0), Some(50))
+        );
+        assert_eq!(v["remaining"], 0);
+    });
+}
+
+#[test]
+fn sigkill_at_random_points_then_resume_loses_nothing() {
+    both("crash", |env, db| {
+        let n = 100_000;
+        mixed(env, db, n);
+        env.cmd().arg("rotate").assert().success();
+        let mut rng = common::Rng::from_time();
+        let mut kills = 0;
+        while kills < 12 {
+            let (batch, workers, after) = (rng.range(200, 1000), rng.range(1, 3), rng.range(1, 3));
+            let mut child = env
+                .process()
+                .args(migrate_args(db))
+                .args(["--apply", "--progress", "plain"])
+                .args([
+                    "--batch",
+                    &batch.to_string(),
+                    "--workers",
+                    &workers.to_string(),
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut seen = 0;
+            let mut killed = false;
+            for line in std::io::BufReader::new(child.stderr.take().unwrap()).lines() {
+                if line.unwrap().starts_with("progress:") {
+                    seen += 1;
+                    if seen >= after {
+                        child.kill().unwrap(); // SIGKILL
+                        killed = true;
+                        break;
+                    }
+                }
+            }
+            let status = child.wait().unwrap();
+            if !killed {
+                assert!(status.success());
+                break;
+            }
+            kills += 1;
+            // After every kill the table is whole: no row lost or added.
+            assert_eq!(db.rows().len(), n as usize);
+        }
+        assert!(
+            kills >= 10,
+            "only {kills} kills landed before the run finished"
+        );
+        let v = json(
+            &env.cmd()
+                .args(migrate_args(db))
+                .args(["--apply", "--json"])
+                .output()
+                .unwrap()
+                .stdout,
+        );
+        assert_eq!(v["failed"], 0, "{v}");
+        assert_eq!(v["remaining"], 0);
+        common::assert_all_migrated(&env.ring(), "users", "secret", &db.rows(), n as usize);
+    });
+}
+
+#[test]
+fn help_states_the_operator_rules() {
+    let env = Env::new();
+    let out = env.cmd().args(["migrate", "--help"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "--include-compromised",
+        "unverified",
+        "audit log",
+        "primary key",
+        "Composite keys",
+        "sslmode",
+        "verify-full",
+        "sslrootcert",
+        "PGPASSWORD",
+        ".pgpass",
+        "warned",
+        "Durable means",
+    ] {
+        assert!(
+            text.contains(needle),
+            "{needle:?} missing from migrate --help:\n{text}"
+        );
+    }
 }
