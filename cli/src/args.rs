@@ -118,6 +118,7 @@ pub enum Command {
     /// Count a column's values per key version straight from their text prefix (no decryption).
     Report(DbArgs),
     /// Re-encrypt a column under the active version (dry run unless --apply).
+    #[command(after_help = crate::migrate::HELP)]
     Migrate(MigrateArgs),
     /// Copy the sealed keyring into the backup directory now.
     Backup,
@@ -207,7 +208,8 @@ pub enum StateAction {
 /// Where the data is.
 #[derive(Args, Debug, Clone)]
 pub struct DbArgs {
-    /// `sqlite:PATH`, a file path, or `postgres://user@host:port/db`.
+    /// `sqlite:PATH`, a file path, or `postgres://user@host:port/db[?sslmode=verify-full&sslrootcert=CA.pem]`
+    /// (password from PGPASSWORD or ~/.pgpass, not the URL).
     #[arg(long, env = "KEYROLL_DB")]
     pub db: String,
     /// Table (PostgreSQL: optionally `schema.table`).
@@ -236,7 +238,8 @@ pub enum ProgressMode {
 pub struct MigrateArgs {
     #[command(flatten)]
     pub db: DbArgs,
-    /// The table's key column (integer or text; indexed, ideally the primary key).
+    /// The table's key column (integer or text): the primary key or a unique NOT NULL column;
+    /// anything that may name two rows, composite keys included, is refused.
     #[arg(long, default_value = "id")]
     pub id_column: String,
     /// Encryption context (AAD) per row: `{table}`, `{id}` and `{column}` are replaced. Must

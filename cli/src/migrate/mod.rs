@@ -29,6 +29,31 @@ use target::Target;
 /// A backend's result: totals and what remains, or the error with what was committed before it.
 pub type RunResult = Result<(Stats, Option<u64>), Box<(CliError, Stats)>>;
 
+/// `keyroll migrate --help`'s notes: the rules an operator must know before `--apply`, in
+/// short (the long form is cli/README.md's "Migration").
+pub const HELP: &str = "\
+Resumable: rows already under the active version are skipped, so a killed run is simply run
+again. Every write is a compare-and-swap on the value read; a row changed meanwhile is left
+alone (a conflict) for the next run.
+
+--id-column must name exactly one row: the primary key, or a NOT NULL column with a unique
+index of its own (not partial); SQLite also accepts rowid. Composite keys, nullable or
+non-unique columns are refused (id_not_unique) and nothing is changed.
+
+Compromised versions: their data is unverified, since whoever stole the key could have forged
+it. Without --include-compromised such rows are refused, left as they are and counted per
+version; with it they are moved, and counted per version in the summary and the audit log.
+
+PostgreSQL TLS: sslmode in the URL (disable, prefer = the default: TLS if offered, unchecked;
+require; verify-ca; verify-full: chain and host name), sslrootcert=CA.pem. Password from
+PGPASSWORD or the password file (PGPASSFILE, else ~/.pgpass), never argv; a password in the URL
+still works but is warned about.
+
+Durable means committed and known to be on disk. SQLite syncs every batch. PostgreSQL batches
+commit asynchronously and the run ends with one synchronous commit; after an error the message
+and the audit record say how many rows are durable and how many committed but unconfirmed
+(a server crash may undo those; their old values still decrypt). More: cli/README.md";
+
 /// Most failing rows listed in a summary (the counts are always complete).
 pub const MAX_LISTED_FAILURES: usize = 100;
 
