@@ -37,7 +37,7 @@ pub fn migrate<B: Backend>(backend: &B, job: &Job<'_>, args: &MigrateArgs) -> Ru
     }
     let stats = stats.into_inner().unwrap_or_else(|p| p.into_inner());
     match result {
-        Ok(remaining) => Ok((stats, Some(remaining))),
+        Ok(remaining) => Ok((stats, remaining)),
         Err(e) => Err(Box::new((e, stats))),
     }
 }

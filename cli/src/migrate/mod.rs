@@ -26,8 +26,9 @@ use serde_json::json;
 use std::time::Instant;
 use target::Target;
 
-/// A backend's result: totals and what remains, or the error with what was committed before it.
-pub type RunResult = Result<(Stats, Option<u64>), Box<(CliError, Stats)>>;
+/// A run's result: totals and the values still not current, or the error with what was
+/// committed before it.
+pub type RunResult = Result<(Stats, u64), Box<(CliError, Stats)>>;
 
 /// `keyroll migrate --help`'s notes: the rules an operator must know before `--apply`, in
 /// short (the long form is cli/README.md's "Migration").
@@ -89,8 +90,9 @@ pub struct Summary {
     pub from_compromised: std::collections::BTreeMap<String, u64>,
     /// Rows under compromised versions not written (no `--include-compromised`), per version.
     pub refused_compromised: std::collections::BTreeMap<String, u64>,
-    /// Values still not under the active version when the run ended (text prefix count).
-    pub remaining: Option<u64>,
+    /// Values still not under the active version when the run ended: those without the active
+    /// marker (text prefix or binary header, counted in SQL) plus marked ones that failed.
+    pub remaining: u64,
     /// Wall time in seconds.
     pub duration_seconds: f64,
     /// Rows examined per second.
@@ -302,9 +304,7 @@ pub fn print_summary(s: &Summary) {
         );
     }
     println!("  {:<16} {}", "total", s.total);
-    if let Some(r) = s.remaining {
-        println!("  {:<16} {r}", "remaining");
-    }
+    println!("  {:<16} {}", "remaining", s.remaining);
     println!(
         "  {:<16} {:.2} s ({:.0} rows/s)",
         "duration", s.duration_seconds, s.rows_per_second

@@ -478,7 +478,7 @@ mod tests {
         // The conflict is the next run's: the application wrote under the old version.
         let (stats, remaining) = crate::migrate::engine::migrate(&pg, &job, &args(&url)).unwrap();
         assert_eq!((stats.migrated, stats.current, stats.conflicts), (1, 2, 0));
-        assert_eq!(remaining, Some(0));
+        assert_eq!(remaining, 0);
         let two: String = c
             .query_one("SELECT secret FROM users WHERE id = 2", &[])
             .unwrap()
