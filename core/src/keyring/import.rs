@@ -17,6 +17,10 @@ impl Keyring {
             let clash_in_list = keys[..i]
                 .iter()
                 .any(|k| k.keyroll_version() == version && !same_key(k));
+            // A destroyed Fernet version has no material left to compare with: the key given
+            // now is taken to be the destroyed one and is not brought back (destroying a key
+            // is final; a different key colliding with it has odds of 2^-31 and would stay
+            // unimported, with its version reported destroyed on use).
             let clash_here = self.slots.get(&version).is_some_and(|slot| {
                 slot.info.kind != KeyKind::Fernet
                     || slot
