@@ -9,7 +9,8 @@ ROWS=${ROWS:-1000000}
 venv
 python -c "import cryptography" 2>/dev/null || pip install -q cryptography
 cargo build -q --release --locked -p keyroll-cli --bin keyroll --example fernet_table
-K="$ROOT/target/release/keyroll"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+K="$TARGET/release/keyroll"
 M="python $ROOT/cli/benches/measure.py"
 W=$(mktemp -d)
 PGTMP=""
@@ -23,7 +24,7 @@ OLD_FERNET="$("$K" generate --kind fernet)"
 NEW_FERNET="$("$K" generate --kind fernet)"
 
 echo "generating $ROWS Fernet rows (100-byte secrets) ..." >&2
-FERNET_KEY="$OLD_FERNET" target/release/examples/fernet_table "$W/base.db" "$ROWS"
+FERNET_KEY="$OLD_FERNET" "$TARGET/release/examples/fernet_table" "$W/base.db" "$ROWS"
 python - "$W/base.db" <<'PY'
 import sqlite3, sys
 sqlite3.connect(sys.argv[1]).execute("PRAGMA journal_mode = WAL")
@@ -44,7 +45,7 @@ run python cli/benches/multifernet_rotate.py "$W/py.db" "$OLD_FERNET" "$NEW_FERN
 PY_RPS=$(field "$(cat "$W/last.json")" rows_per_second); PY_RSS=$(field "$(cat "$W/last.rss")" peak_rss_mb)
 
 "$K" init >/dev/null
-"$K" import-fernet "$OLD_FERNET" >/dev/null
+ENCRYPTION_KEY="$OLD_FERNET" "$K" import-fernet >/dev/null
 echo "keyroll migrate: Fernet -> kr1 ..." >&2
 run "$K" migrate --db "$W/kr.db" --table secrets --column value --apply --json
 KF_RPS=$(field "$(cat "$W/last.json")" rows_per_second); KF_RSS=$(field "$(cat "$W/last.rss")" peak_rss_mb)
