@@ -136,22 +136,43 @@ pub fn restore(s: &Session, name: &str) -> Result<i32> {
     let bytes = s.store.read_backup(&backup)?;
     let mut ring = s.open_document(&bytes)?;
     // What is there now, even if it is itself an old copy (then it is exactly what to undo).
-    let current_doc = match s.store.read_unchecked() {
-        Ok(doc) => Some(doc),
-        Err(keyroll_store::Error::NotFound(_)) => None,
-        Err(e) => return Err(e.into()),
+    let current_doc = read_current(s)?;
+    // A missing, truncated or otherwise unopenable current keyring is exactly when an operator
+    // needs a restore: it must not block one. Then nothing can be compared version by
+    // version, and the operator is told so and shown everything the backup brings back.
+    let (current, unreadable) = match &current_doc {
+        Current::Missing => (
+            None,
+            Some(format!("there is no file at {}", s.store.path().display())),
+        ),
+        Current::Unreadable(reason) => (None, Some(reason.clone())),
+        Current::Document(doc) => match s.open_document(doc) {
+            Ok(ring) => (Some(ring), None),
+            Err(e) => (None, Some(format!("{}: {}", e.code, e.message))),
+        },
     };
-    let current = match &current_doc {
-        Some(doc) => Some(s.open_document(doc)?),
-        None => None,
+    let changes = match &current {
+        Some(current) => restore_changes(Some(current), &ring),
+        None => Vec::new(),
     };
-    let changes = restore_changes(current.as_ref(), &ring);
     let versions: Vec<u32> = ring.versions().iter().map(|v| v.version).collect();
-    let listed = if changes.is_empty() {
-        "it re-activates and brings back no version".to_string()
-    } else {
-        let items: Vec<String> = changes.iter().map(describe).collect();
-        format!("it {}", items.join(", "))
+    let listed = match &unreadable {
+        Some(reason) => {
+            let all: Vec<String> = ring
+                .versions()
+                .iter()
+                .map(|v| format!("v{} ({})", v.version, v.state.as_str()))
+                .collect();
+            format!(
+                "the current keyring cannot be read ({reason}); every version of the backup will be brought back: {}",
+                all.join(", ")
+            )
+        }
+        None if changes.is_empty() => "it re-activates and brings back no version".to_string(),
+        None => {
+            let items: Vec<String> = changes.iter().map(describe).collect();
+            format!("it {}", items.join(", "))
+        }
     };
     s.confirm(&format!(
         "restore {} (keyring {}, versions {:?}) over the current keyring: {listed}",
@@ -161,22 +182,11 @@ pub fn restore(s: &Session, name: &str) -> Result<i32> {
     ))?;
     let lock = s.store.lock()?;
     // What was confirmed must still be what is replaced.
-    let now_doc = match s.store.read_unchecked() {
-        Ok(doc) => Some(doc),
-        Err(keyroll_store::Error::NotFound(_)) => None,
-        Err(e) => return Err(e.into()),
-    };
+    let now_doc = read_current(s)?;
     if now_doc != current_doc {
-        let current = now_doc
-            .as_deref()
-            .and_then(|d| Keyring::document_generation(d).ok())
-            .unwrap_or(0);
         return Err(keyroll::Error::KeyringConflict {
-            base: current_doc
-                .as_deref()
-                .and_then(|d| Keyring::document_generation(d).ok())
-                .unwrap_or(0),
-            current,
+            base: current_doc.generation(),
+            current: now_doc.generation(),
         }
         .into());
     }
@@ -185,8 +195,9 @@ pub fn restore(s: &Session, name: &str) -> Result<i32> {
     let mut record = AuditRecord::new("restore", now()?);
     record.versions = versions.clone();
     let generation = Keyring::document_generation(&sealed)?;
-    record.details =
-        Some(json!({ "backup": backup.name, "changes": changes, "generation": generation }));
+    record.details = Some(
+        json!({ "backup": backup.name, "changes": changes, "current_unreadable": unreadable, "generation": generation }),
+    );
     if let Err(e) = lock.restore(&sealed) {
         record.result = e.code().to_string();
         s.audit(&record)?;
@@ -200,9 +211,18 @@ pub fn restore(s: &Session, name: &str) -> Result<i32> {
             "keyring_id": ring.id().to_hex(),
             "versions": versions,
             "changes": changes,
+            "current_unreadable": unreadable,
             "generation": generation,
         }));
     } else {
+        if let Some(reason) = &unreadable {
+            println!(
+                "  {}",
+                out::warn(format!(
+                    "the current keyring could not be read ({reason}); every version of the backup was brought back"
+                ))
+            );
+        }
         for c in &changes {
             println!("  {}", out::warn(describe(c)));
         }
@@ -213,6 +233,36 @@ pub fn restore(s: &Session, name: &str) -> Result<i32> {
         );
     }
     Ok(exit::OK)
+}
+
+/// The keyring file as it is now, for `restore`, which must work whatever state it is in.
+#[derive(PartialEq, Eq)]
+enum Current {
+    /// No file.
+    Missing,
+    /// The file exists but cannot be read (why, without any content).
+    Unreadable(String),
+    /// Its bytes, not yet opened (it may be damaged or rolled back).
+    Document(Vec<u8>),
+}
+
+impl Current {
+    fn generation(&self) -> u64 {
+        match self {
+            Current::Document(d) => Keyring::document_generation(d).unwrap_or(0),
+            _ => 0,
+        }
+    }
+}
+
+fn read_current(s: &Session) -> Result<Current> {
+    match s.store.read_unchecked() {
+        Ok(doc) => Ok(Current::Document(doc)),
+        Err(keyroll_store::Error::NotFound(_)) => Ok(Current::Missing),
+        Err(e @ keyroll_store::Error::Io { .. }) => Ok(Current::Unreadable(e.to_string())),
+        // An unsafe directory or a symlink: refused as everywhere else.
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `prune --keep N`.

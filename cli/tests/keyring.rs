@@ -1238,3 +1238,89 @@ fn destroy_purges_the_key_from_every_backup() {
         stdout(&out)
     );
 }
+
+/// A truncated, damaged or missing current keyring is when restore is needed most: it still
+/// works, says it cannot compare version by version, lists everything the backup brings back
+/// and still asks.
+#[test]
+fn restore_works_when_the_current_keyring_is_truncated_or_missing() {
+    let env = Env::new();
+    env.init();
+    env.cmd().arg("rotate").assert().success();
+    env.cmd().arg("rotate").assert().success(); // generation 3, backups of 1 and 2
+    let store = store_of(&env);
+    let second = store
+        .backups()
+        .unwrap()
+        .into_iter()
+        .find(|b| {
+            keyroll::Keyring::document_generation(&store.read_backup(b).unwrap()).unwrap() == 2
+        })
+        .unwrap();
+    let good = std::fs::read(&env.keyring).unwrap();
+    // Truncated: asks (no terminal: exit 10), naming the reason and every version.
+    let truncated = &good[..good.len() / 2];
+    std::fs::write(&env.keyring, truncated).unwrap();
+    let out = env.cmd().args(["restore", &second.name]).output().unwrap();
+    assert_eq!(out.status.code(), Some(10));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the current keyring cannot be read (keyring_corrupt"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "every version of the backup will be brought back: v1 (decrypt_only), v2 (active)"
+        ),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&env.keyring).unwrap(), truncated);
+    let out = env
+        .cmd()
+        .args(["restore", &second.name, "--yes", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out.stdout);
+    assert!(
+        v["current_unreadable"]
+            .as_str()
+            .unwrap()
+            .starts_with("keyring_corrupt"),
+        "{v}"
+    );
+    assert_eq!(v["generation"], 4);
+    assert_eq!(env.ring().active_version(), Some(2));
+    // Deleted: the same, and the human output says so after the fact too.
+    std::fs::remove_file(&env.keyring).unwrap();
+    let out = env.cmd().args(["restore", &second.name]).output().unwrap();
+    assert_eq!(out.status.code(), Some(10));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the current keyring cannot be read (there is no file at"),
+        "{err}"
+    );
+    assert!(err.contains("v1 (decrypt_only), v2 (active)"), "{err}");
+    let out = env
+        .cmd()
+        .args(["restore", &second.name, "--yes"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout(&out).contains("every version of the backup was brought back"),
+        "{}",
+        stdout(&out)
+    );
+    let ring = env.ring();
+    assert_eq!(ring.generation(), 5);
+    assert_eq!(ring.active_version(), Some(2));
+}
