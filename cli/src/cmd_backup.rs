@@ -74,42 +74,67 @@ pub fn backups(s: &Session) -> Result<i32> {
 }
 
 /// What a restore would undo: versions the current keyring has retired for a reason
-/// (compromised, disabled, destroyed) that the backup can read again, and versions the current
-/// keyring does not have at all.
-fn restore_changes(current: Option<&Keyring>, restored: &Keyring) -> Vec<serde_json::Value> {
+/// (compromised, disabled, destroyed) that the backup can read again (as `active`,
+/// `decrypt_only` or `pending`: a pending key decrypts too), destroyed versions whose material
+/// the backup still holds, and versions the current keyring does not have at all.
+fn restore_changes(current: &Keyring, restored: &Keyring) -> Vec<serde_json::Value> {
+    use KeyState::*;
     let mut changes = Vec::new();
     for v in restored.versions() {
-        let now = current.map(|c| c.version(v.version));
+        let now = current.version(v.version);
         let reason = match now {
-            // No current keyring: everything comes back.
             None => Some("brought back"),
-            Some(None) => Some("brought back"),
-            Some(Some(cur))
-                if matches!(
-                    cur.state,
-                    KeyState::Compromised | KeyState::Disabled | KeyState::Destroyed
-                ) && matches!(v.state, KeyState::Active | KeyState::DecryptOnly) =>
+            Some(cur)
+                if matches!(cur.state, Compromised | Disabled | Destroyed)
+                    && matches!(v.state, Active | DecryptOnly | Pending) =>
             {
                 Some("re-activated")
             }
-            Some(Some(cur))
-                if cur.state == KeyState::Destroyed && v.state != KeyState::Destroyed =>
-            {
+            Some(cur) if cur.state == Destroyed && v.state != Destroyed => {
                 Some("material brought back")
             }
             _ => None,
         };
         if let Some(reason) = reason {
-            let from = now.flatten().map(|c| c.state.as_str());
             changes.push(json!({
                 "version": v.version,
                 "change": reason,
-                "current_state": from,
+                "current_state": now.map(|c| c.state.as_str()),
                 "restored_state": v.state.as_str(),
             }));
         }
     }
     changes
+}
+
+/// What a restore would lose: versions whose material the current keyring holds that the
+/// backup drops (absent from it), and versions that read data now (`active`, `decrypt_only`)
+/// that the backup has destroyed, disabled or compromised. Data written under them becomes
+/// unreadable (or readable only with the compromised opt-in) after the restore.
+fn restore_losses(current: &Keyring, restored: &Keyring) -> Vec<serde_json::Value> {
+    use KeyState::*;
+    let mut losses = Vec::new();
+    for cur in current.versions() {
+        let then = restored.version(cur.version);
+        let loss = match then {
+            None if cur.state != Destroyed => Some("dropped"),
+            Some(v) if matches!(cur.state, Active | DecryptOnly) => match v.state {
+                Destroyed => Some("destroyed"),
+                Disabled | Compromised => Some("demoted"),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(loss) = loss {
+            losses.push(json!({
+                "version": cur.version,
+                "change": loss,
+                "current_state": cur.state.as_str(),
+                "restored_state": then.map(|v| v.state.as_str()),
+            }));
+        }
+    }
+    losses
 }
 
 fn describe(change: &serde_json::Value) -> String {
@@ -121,6 +146,26 @@ fn describe(change: &serde_json::Value) -> String {
             change["change"].as_str().unwrap_or("")
         ),
         None => format!("v{v} {} ({to})", change["change"].as_str().unwrap_or("")),
+    }
+}
+
+fn describe_loss(loss: &serde_json::Value) -> String {
+    let v = &loss["version"];
+    let from = loss["current_state"].as_str().unwrap_or("");
+    match loss["restored_state"].as_str() {
+        None => format!(
+            "v{v} dropped ({from} now, not in the backup): data written under it becomes unreadable"
+        ),
+        Some("compromised") => format!(
+            "v{v} demoted ({from} -> compromised): data written under it reads only with the compromised opt-in"
+        ),
+        Some("disabled") => format!(
+            "v{v} demoted ({from} -> disabled): data written under it cannot be read until it is enabled again"
+        ),
+        Some(to) => format!(
+            "v{v} {} ({from} -> {to}): data written under it becomes unreadable",
+            loss["change"].as_str().unwrap_or("")
+        ),
     }
 }
 
@@ -151,9 +196,12 @@ pub fn restore(s: &Session, name: &str) -> Result<i32> {
             Err(e) => (None, Some(format!("{}: {}", e.code, e.message))),
         },
     };
-    let changes = match &current {
-        Some(current) => restore_changes(Some(current), &ring),
-        None => Vec::new(),
+    let (changes, losses) = match &current {
+        Some(current) => (
+            restore_changes(current, &ring),
+            restore_losses(current, &ring),
+        ),
+        None => (Vec::new(), Vec::new()),
     };
     let versions: Vec<u32> = ring.versions().iter().map(|v| v.version).collect();
     let listed = match &unreadable {
@@ -174,8 +222,14 @@ pub fn restore(s: &Session, name: &str) -> Result<i32> {
             format!("it {}", items.join(", "))
         }
     };
+    let warning = if losses.is_empty() {
+        String::new()
+    } else {
+        let items: Vec<String> = losses.iter().map(describe_loss).collect();
+        format!("; WARNING: {}", items.join("; "))
+    };
     s.confirm(&format!(
-        "restore {} (keyring {}, versions {:?}) over the current keyring: {listed}",
+        "restore {} (keyring {}, versions {:?}) over the current keyring: {listed}{warning}",
         backup.name,
         ring.id().to_hex(),
         versions
@@ -196,7 +250,7 @@ pub fn restore(s: &Session, name: &str) -> Result<i32> {
     record.versions = versions.clone();
     let generation = Keyring::document_generation(&sealed)?;
     record.details = Some(
-        json!({ "backup": backup.name, "changes": changes, "current_unreadable": unreadable, "generation": generation }),
+        json!({ "backup": backup.name, "changes": changes, "losses": losses, "current_unreadable": unreadable, "generation": generation }),
     );
     if let Err(e) = lock.restore(&sealed) {
         record.result = e.code().to_string();
@@ -211,6 +265,7 @@ pub fn restore(s: &Session, name: &str) -> Result<i32> {
             "keyring_id": ring.id().to_hex(),
             "versions": versions,
             "changes": changes,
+            "losses": losses,
             "current_unreadable": unreadable,
             "generation": generation,
         }));
@@ -225,6 +280,9 @@ pub fn restore(s: &Session, name: &str) -> Result<i32> {
         }
         for c in &changes {
             println!("  {}", out::warn(describe(c)));
+        }
+        for l in &losses {
+            println!("  {}", out::bad(format!("WARNING: {}", describe_loss(l))));
         }
         println!(
             "{} {} as generation {generation} (the replaced keyring was backed up)",

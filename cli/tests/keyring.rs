@@ -1324,3 +1324,85 @@ fn restore_works_when_the_current_keyring_is_truncated_or_missing() {
     assert_eq!(ring.generation(), 5);
     assert_eq!(ring.active_version(), Some(2));
 }
+
+/// Restore also names versions it makes readable again as `pending` (a pending key decrypts),
+/// and warns about every version whose data it makes unreadable: dropped from the keyring,
+/// destroyed, disabled or compromised in the backup while it reads data now.
+#[test]
+fn restore_names_pending_re_activations_and_warns_about_what_it_drops_or_demotes() {
+    let env = Env::new();
+    env.init(); // v1 active, generation 1
+    env.cmd().arg("rotate").assert().success(); // v2 active, v1 decrypt_only (2)
+    for args in [
+        vec!["state", "1", "disable", "--yes"], // (3)
+        vec!["stage"],                          // v3 pending (4)
+        vec!["state", "3", "disable", "--yes"], // (5), backup of 4
+        vec!["state", "1", "enable", "--yes"],  // v1 decrypt_only (6)
+        vec!["rotate"],                         // v4 active, v2 decrypt_only (7)
+    ] {
+        env.cmd().args(&args).assert().success();
+    }
+    let store = store_of(&env);
+    let fourth = store
+        .backups()
+        .unwrap()
+        .into_iter()
+        .find(|b| {
+            keyroll::Keyring::document_generation(&store.read_backup(b).unwrap()).unwrap() == 4
+        })
+        .unwrap();
+    // A backup in which v2 was destroyed (as if it came from another line of history).
+    let master = master(&env);
+    let mut old = keyroll::Keyring::from_document(
+        &store.read_backup(&fourth).unwrap(),
+        keyroll::Unlock::MasterKey(&master),
+    )
+    .unwrap();
+    assert_eq!(old.version(3).unwrap().state, KeyState::Pending);
+    assert!(old.purge_material(2, 1).unwrap());
+    old.mark_saved(3);
+    let doc = old
+        .to_document(keyroll::Protection::MasterKey(&master))
+        .unwrap();
+    let fourth = store.lock().unwrap().replace_backup(&fourth, &doc).unwrap();
+    let before = std::fs::read(&env.keyring).unwrap();
+    let out = env.cmd().args(["restore", &fourth.name]).output().unwrap();
+    assert_eq!(out.status.code(), Some(10));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for text in [
+        "v3 re-activated (disabled -> pending)",
+        "WARNING: v1 demoted (decrypt_only -> disabled): data written under it cannot be read until it is enabled again",
+        "v2 destroyed (decrypt_only -> destroyed): data written under it becomes unreadable",
+        "v4 dropped (active now, not in the backup): data written under it becomes unreadable",
+    ] {
+        assert!(err.contains(text), "{text}: {err}");
+    }
+    assert_eq!(std::fs::read(&env.keyring).unwrap(), before);
+    let out = env
+        .cmd()
+        .args(["restore", &fourth.name, "--yes", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out.stdout);
+    assert_eq!(
+        v["changes"],
+        serde_json::json!([{"version": 3, "change": "re-activated", "current_state": "disabled", "restored_state": "pending"}])
+    );
+    assert_eq!(
+        v["losses"],
+        serde_json::json!([
+            {"version": 1, "change": "demoted", "current_state": "decrypt_only", "restored_state": "disabled"},
+            {"version": 2, "change": "destroyed", "current_state": "decrypt_only", "restored_state": "destroyed"},
+            {"version": 4, "change": "dropped", "current_state": "active", "restored_state": null},
+        ])
+    );
+    assert_eq!(
+        env.audit().last().unwrap()["details"]["losses"],
+        v["losses"]
+    );
+}
