@@ -39,7 +39,11 @@ pub fn parse_key32(text: &str) -> Result<SecretKey> {
 
 /// The current time in Unix seconds (`KEYROLL_NOW` overrides it, for rehearsals and tests).
 pub fn now() -> Result<u64> {
-    if let Ok(v) = std::env::var("KEYROLL_NOW") {
+    // Through the one environment parser, so that an empty KEYROLL_NOW means unset here as
+    // everywhere else.
+    let value = keyroll_store::env::var(&keyroll_store::env::process, "KEYROLL_NOW")
+        .map_err(|_| CliError::input("KEYROLL_NOW must be Unix seconds"))?;
+    if let Some(v) = value {
         return v
             .trim()
             .parse()

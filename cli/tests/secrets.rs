@@ -522,6 +522,27 @@ fn empty_keyring_variable_is_unset() {
     assert!(env.path("keyroll.json").exists());
 }
 
+/// KEYROLL_NOW goes through the same parser: empty means unset (the clock), not an error.
+#[test]
+fn empty_now_variable_is_unset() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .env("KEYROLL_NOW", "")
+        .args(["init", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = env
+        .cmd()
+        .env("KEYROLL_NOW", "soon")
+        .arg("info")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("KEYROLL_NOW must be Unix seconds"));
+}
+
 // ---- #9: decrypt-only exports name their versions and can have their own credential ----
 
 #[test]
