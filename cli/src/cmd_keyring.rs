@@ -28,8 +28,10 @@ pub fn init(s: &Session, args: &InitArgs) -> Result<i32> {
             warn_after_days: args.warn_after_days.unwrap_or(d.warn_after_days),
         })?;
     }
-    let sealed = s.seal(&ring, None, args.iterations)?;
     let lock = s.store.lock()?;
+    // Above every generation ever written at this path (a deleted keyring's included).
+    ring.mark_saved(lock.create_base()?);
+    let sealed = s.seal(&ring, None, args.iterations)?;
     lock.create(&sealed)?;
     let mut record = AuditRecord::new("init", now);
     record.versions = vec![1];

@@ -115,7 +115,8 @@ impl From<keyroll_store::Error> for CliError {
             E::NotFound(_)
             | E::BackupCorrupt(_)
             | E::BackupNotFound(_)
-            | E::AuditCorrupt { .. } => exit::KEYRING,
+            | E::AuditCorrupt { .. }
+            | E::GenerationUsed { .. } => exit::KEYRING,
             E::AlreadyExists(_) => exit::INPUT,
             _ => exit::IO,
         };

@@ -1406,3 +1406,61 @@ fn restore_names_pending_re_activations_and_warns_about_what_it_drops_or_demotes
         v["losses"]
     );
 }
+
+/// Deleting the keyring does not reset the rollback mark: `keyroll init` seals the new keyring
+/// above it, an old copy put back afterwards (or instead) is refused, and `keyroll restore`
+/// still brings it back on purpose.
+#[test]
+fn deleting_the_keyring_and_putting_an_old_copy_back_is_refused() {
+    let env = Env::new();
+    env.init();
+    env.cmd().arg("rotate").assert().success(); // v2 active (2)
+    env.cmd()
+        .args(["rotate", "--emergency", "--reason", "leak", "--yes"])
+        .assert()
+        .success(); // v2 compromised, v3 active (3)
+    let store = store_of(&env);
+    let second = store
+        .backups()
+        .unwrap()
+        .into_iter()
+        .find(|b| {
+            keyroll::Keyring::document_generation(&store.read_backup(b).unwrap()).unwrap() == 2
+        })
+        .unwrap();
+    let old = store.read_backup(&second).unwrap();
+    // Deleted, and the old copy put in its place.
+    std::fs::remove_file(&env.keyring).unwrap();
+    std::fs::write(&env.keyring, &old).unwrap();
+    let out = env.cmd().args(["info", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert_eq!(json(&out.stdout)["error"]["code"], "keyring_rollback");
+    // Deleted, a new keyring made there, then the old copy put back.
+    std::fs::remove_file(&env.keyring).unwrap();
+    env.init();
+    assert_eq!(env.ring().generation(), 4);
+    assert_eq!(store.highest_generation().unwrap(), 4);
+    std::fs::write(&env.keyring, &old).unwrap();
+    for args in [vec!["info"], vec!["rotate"]] {
+        let out = env.cmd().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(5), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("keyroll restore"),
+            "{args:?}"
+        );
+        assert_eq!(std::fs::read(&env.keyring).unwrap(), old);
+    }
+    // On purpose, it still comes back.
+    let out = env
+        .cmd()
+        .args(["restore", &second.name, "--yes", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out.stdout)["generation"], 5);
+    assert_eq!(env.ring().active_version(), Some(2));
+}

@@ -56,6 +56,19 @@ pub enum Error {
     /// document that is not a keyring (`keyring_corrupt`). Nothing was written.
     #[error(transparent)]
     Keyring(#[from] keyroll::Error),
+    /// There is no keyring file, but one at this generation or above was already written
+    /// here (the mark beside it says so): a document at or below it is an old copy, or one
+    /// built on an old copy, and could re-activate a compromised or destroyed key
+    /// (`keyring_rollback`). Nothing was written.
+    #[error("a keyring at generation {seen} was already written at {path} (it is gone now): refusing a document at generation {found}, which could be an old copy; restore a backup on purpose with `keyroll restore`, or seal a new keyring above generation {seen} (`keyroll init` does)", path = .path.display())]
+    GenerationUsed {
+        /// The keyring file.
+        path: PathBuf,
+        /// The highest generation recorded for it.
+        seen: u64,
+        /// The generation of the document refused.
+        found: u64,
+    },
     /// An audit log line is not a valid record.
     #[error("audit log {path} line {line} is not a valid record")]
     AuditCorrupt {
@@ -80,6 +93,7 @@ impl Error {
             Error::Keyring(e) => e.code(),
             Error::Symlink(_) => "symlink_refused",
             Error::UnsafeDirectory { .. } => "unsafe_directory",
+            Error::GenerationUsed { .. } => "keyring_rollback",
         }
     }
 

@@ -235,29 +235,58 @@ impl Locked<'_> {
         }
     }
 
-    /// Writes the first document; [`Error::AlreadyExists`] if there is one. A new keyring
-    /// starts a new history: the generation mark is set to its generation.
+    /// Writes the first document; [`Error::AlreadyExists`] if there is one.
+    ///
+    /// The generation mark only ever rises: if a keyring was written here before (and deleted
+    /// since), `document` must be sealed above the mark (see [`Locked::create_base`]), else
+    /// [`Error::GenerationUsed`] (`keyring_rollback`) and nothing is written. Otherwise
+    /// deleting the keyring and creating it again from an old copy would undo a compromise or
+    /// a destroy; putting older content back is [`Locked::restore`]'s job.
     pub fn create(&self, document: &[u8]) -> Result<()> {
         if self.store.path.exists() {
             return Err(Error::AlreadyExists(self.store.path.clone()));
         }
-        let generation = Keyring::document_generation(document)?;
+        let generation = self.check_above_mark(document)?;
         write_atomic(&self.store.path, document)
             .map_err(|e| Error::io("write", &self.store.path, e))?;
-        self.set_mark(generation)
+        self.raise_mark(generation)
+    }
+
+    /// The generation a new keyring created here must be sealed on top of (give it to
+    /// [`Keyring::mark_saved`] before sealing): the mark, 0 where no keyring was ever written.
+    pub fn create_base(&self) -> Result<u64> {
+        self.store.highest_generation()
+    }
+
+    /// With no keyring file: `document`'s generation if it is above every generation written
+    /// here, [`Error::GenerationUsed`] otherwise. The mark's own generation is refused too:
+    /// it was used by a document that is gone, and a different document at that generation
+    /// is built on an older one.
+    fn check_above_mark(&self, document: &[u8]) -> Result<u64> {
+        let generation = Keyring::document_generation(document)?;
+        let seen = self.store.highest_generation()?;
+        if seen > 0 && generation <= seen {
+            return Err(Error::GenerationUsed {
+                path: self.store.path.clone(),
+                seen,
+                found: generation,
+            });
+        }
+        Ok(generation)
     }
 
     /// Backs up the current document (if any), then replaces it with `document` atomically.
     /// Returns the backup taken.
     ///
     /// `document` must be the successor of the current one (sealed from a keyring loaded at
-    /// its generation), else `keyring_conflict`; with no current document it must not be
-    /// older than the mark, else `keyring_rollback`. Either way nothing is written.
+    /// its generation), else `keyring_conflict`; with no current document it must be above
+    /// the mark (as for [`Locked::create`]), else `keyring_rollback`. Either way nothing is
+    /// written.
     pub fn write(&self, document: &[u8]) -> Result<Option<Backup>> {
         let current = self.read()?;
         let generation = Keyring::check_successor(current.as_deref(), document)?;
         if current.is_none() {
-            Keyring::check_not_rolled_back(document, self.store.highest_generation()?)?;
+            self.check_above_mark(document)?;
         }
         self.replace(current.as_deref(), document, generation)
     }
@@ -276,13 +305,16 @@ impl Locked<'_> {
             .map_err(|e| Error::io("write", &self.store.path, e))?;
         // After the keyring: a crash in between leaves the mark one behind (harmless), never
         // ahead of the file (which would refuse it).
-        if generation > self.store.highest_generation()? {
-            self.set_mark(generation)?;
-        }
+        self.raise_mark(generation)?;
         Ok(backup)
     }
 
-    fn set_mark(&self, generation: u64) -> Result<()> {
+    /// Records `generation` as the highest written here, unless a higher one is recorded: the
+    /// mark never goes down.
+    fn raise_mark(&self, generation: u64) -> Result<()> {
+        if generation <= self.store.highest_generation()? {
+            return Ok(());
+        }
         let p = &self.store.generation_path;
         if std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()) {
             return Err(Error::Symlink(p.clone()));

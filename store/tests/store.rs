@@ -475,3 +475,58 @@ fn replacing_the_keyring_keeps_its_owner_and_mode() {
     save_next(&store);
     assert_eq!(mode(store.path()), 0o640);
 }
+
+/// The generation mark only rises: deleting the keyring and creating (or saving) an old copy,
+/// or a document built on one, in its place is refused, and nothing is written; a new keyring
+/// sealed above the mark is created, and the old copy is still refused after it.
+#[test]
+fn deleting_the_keyring_does_not_reset_the_rollback_mark() {
+    let (_d, store) = store();
+    let one = save_next(&store);
+    let two = save_next(&store);
+    let three = save_next(&store);
+    assert_eq!(store.highest_generation().unwrap(), 3);
+    std::fs::remove_file(store.path()).unwrap();
+    let lock = store.lock().unwrap();
+    // An old copy, the deleted document's generation, and one built on the copy before it.
+    let mut on_two = open(&two);
+    on_two.rotate(NOW + 50).unwrap();
+    let rebuilt = seal(&on_two);
+    assert_eq!(generation(&rebuilt), 3);
+    for doc in [&one, &two, &three, &rebuilt] {
+        let err = lock.create(doc).unwrap_err();
+        assert_eq!(err.code(), "keyring_rollback", "{err}");
+        assert!(
+            matches!(err, Error::GenerationUsed { seen: 3, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("keyroll restore"), "{err}");
+        let err = lock.write(doc).unwrap_err();
+        assert_eq!(err.code(), "keyring_rollback", "{err}");
+        assert!(!store.exists());
+        assert_eq!(store.highest_generation().unwrap(), 3);
+    }
+    drop(lock);
+    assert_eq!(store.save(&one).unwrap_err().code(), "keyring_rollback");
+    // A new keyring sealed above the mark is fine, and the mark stays where it belongs.
+    let lock = store.lock().unwrap();
+    assert_eq!(lock.create_base().unwrap(), 3);
+    let mut fresh = Keyring::generate(NOW + 60).unwrap();
+    fresh.mark_saved(lock.create_base().unwrap());
+    let fresh = seal(&fresh);
+    lock.create(&fresh).unwrap();
+    drop(lock);
+    assert_eq!(store.highest_generation().unwrap(), 4);
+    // The old copy put back by hand is refused on every read.
+    std::fs::remove_file(store.path()).unwrap();
+    std::fs::write(store.path(), &two).unwrap();
+    assert_eq!(store.read().unwrap_err().code(), "keyring_rollback");
+    // Restoring it on purpose still works, above every generation seen.
+    let lock = store.lock().unwrap();
+    let mut ring = open(&two);
+    ring.mark_saved(lock.restore_base().unwrap());
+    let restored = seal(&ring);
+    lock.restore(&restored).unwrap();
+    drop(lock);
+    assert_eq!(generation(&store.read().unwrap()), 5);
+}
