@@ -347,7 +347,7 @@ pub fn state(s: &Session, version: u32, action: StateAction, note: Option<&str>)
     };
     if action == StateAction::Destroy {
         s.confirm(&format!(
-            "destroy v{version}: its key material is wiped from the keyring and from every backup (backups that do not open with the current credentials are deleted), and data still under it can never be read"
+            "destroy v{version}: its key material is wiped from the keyring and from every backup (backups that open with the current credentials are re-sealed without it; backups that fail their checksum, cannot be read, or do not open with the current credentials are deleted), and data still under it can never be read"
         ))?;
     }
     let from = s.change(&format!("state_{}", to.as_str()), |ring, now, record| {
@@ -360,24 +360,13 @@ pub fn state(s: &Session, version: u32, action: StateAction, note: Option<&str>)
         ring.set_state(version, to, note, now)?;
         Ok(from)
     })?;
-    let purged = if to == KeyState::Destroyed {
-        Some(s.purge_from_backups(version)?)
-    } else {
-        None
-    };
+    let purged = s.purged(version);
     if s.global.json {
         out::json(&json!({ "version": version, "from": from, "to": to, "backups": purged }));
     } else {
         println!("v{version}: {} -> {}", from.as_str(), to.as_str());
         if let Some(p) = &purged {
-            println!(
-                "v{version}'s key material removed from the keyring; backups: {} re-sealed without it, {} deleted (they do not open with the current credentials)",
-                p.resealed.len(),
-                p.deleted.len()
-            );
-            for name in &p.deleted {
-                println!("  deleted {name}");
-            }
+            println!("{}", crate::session::describe_purge(p));
         }
     }
     Ok(exit::OK)

@@ -4,8 +4,8 @@
 use crate::args::Global;
 use crate::error::{exit, CliError, Result};
 use keyroll::{Keyring, Protection, SecretKey, Unlock};
-use keyroll_store::{AuditRecord, Store};
-use std::cell::OnceCell;
+use keyroll_store::{destroyed_since, AuditRecord, PurgeReport, Store};
+use std::cell::{OnceCell, RefCell};
 use std::io::IsTerminal;
 use zeroize::Zeroizing;
 
@@ -24,6 +24,8 @@ pub struct Session {
     /// The keyring file and its sidecars.
     pub store: Store,
     credentials: OnceCell<Credentials>,
+    /// What each destroy in [`Session::change`] purged from the backups.
+    purged: RefCell<Vec<PurgeReport>>,
 }
 
 /// A 256-bit key as operators write it (64 hex digits or base64): core's one parser.
@@ -88,6 +90,7 @@ impl Session {
             global,
             store,
             credentials: OnceCell::new(),
+            purged: RefCell::new(Vec::new()),
         }
     }
 
@@ -209,62 +212,28 @@ impl Session {
         let outcome = change(&mut ring, now, &mut record).and_then(|value| {
             let sealed = self.seal(&ring, Some(&document), keyroll::DEFAULT_PBKDF2_ITERATIONS)?;
             lock.write(&sealed)?;
-            Ok(value)
+            Ok((value, sealed))
         });
         if let Err(e) = &outcome {
             record.result = e.code.clone();
         }
         self.store.audit().append(&record)?;
-        outcome
+        let (value, sealed) = outcome?;
+        // A destroyed key must not survive in a backup (the one just taken included): purged
+        // under the same lock, each purge audited after the change itself.
+        for version in destroyed_since(&document, &sealed) {
+            let report = lock.purge_version_from_backups(version, self.unlock()?, now)?;
+            self.purged.borrow_mut().push(report);
+        }
+        Ok(value)
     }
 
-    /// Removes `version`'s sealed key material from every backup, after `version` was
-    /// destroyed: a destroyed key must not survive in a copy. A backup that opens with the
-    /// current credentials is re-sealed without it (under the same generation and KDF
-    /// settings); one that does not open (sealed under older credentials, or damaged) and may
-    /// hold it is deleted. Backups without it are left alone. Audited as `purge_backups`.
-    pub fn purge_from_backups(&self, version: u32) -> Result<Purged> {
-        let lock = self.store.lock()?;
-        let now = now()?;
-        let mut purged = Purged::default();
-        for backup in self.store.backups()? {
-            let bytes = match self.store.read_backup(&backup) {
-                Ok(bytes) => bytes,
-                Err(_) => {
-                    lock.delete_backup(&backup)?;
-                    purged.deleted.push(backup.name);
-                    continue;
-                }
-            };
-            match self.open_document(&bytes) {
-                Ok(mut ring) => {
-                    if ring.version(version).is_none() || !ring.purge_material(version, now)? {
-                        continue;
-                    }
-                    // Keep the backup's own place in history.
-                    let generation = Keyring::document_generation(&bytes)?;
-                    ring.mark_saved(generation.saturating_sub(1));
-                    let sealed =
-                        self.seal(&ring, Some(&bytes), keyroll::DEFAULT_PBKDF2_ITERATIONS)?;
-                    let new = lock.replace_backup(&backup, &sealed)?;
-                    purged.resealed.push(new.name);
-                }
-                Err(_) if !may_hold_material(&bytes, version) => {}
-                Err(_) => {
-                    lock.delete_backup(&backup)?;
-                    purged.deleted.push(backup.name);
-                }
-            }
-        }
-        let mut record = AuditRecord::new("purge_backups", now);
-        record.versions = vec![version];
-        record.details = Some(serde_json::json!({
-            "resealed": purged.resealed,
-            "deleted": purged.deleted,
-        }));
-        self.store.audit().append(&record)?;
-        drop(lock);
-        Ok(purged)
+    /// What the purge after destroying `version` (in [`Session::change`]) did to the
+    /// backups, `None` if no change destroyed it.
+    pub fn purged(&self, version: u32) -> Option<PurgeReport> {
+        let mut purged = self.purged.borrow_mut();
+        let at = purged.iter().position(|p| p.version == version)?;
+        Some(purged.remove(at))
     }
 
     /// Appends an audit record.
@@ -291,28 +260,36 @@ impl Session {
     }
 }
 
-/// What [`Session::purge_from_backups`] did (backup file names).
-#[derive(Debug, Default, serde::Serialize)]
-pub struct Purged {
-    /// Backups re-sealed without the version's material (their new names).
-    pub resealed: Vec<String>,
-    /// Backups deleted because they could not be opened with the current credentials.
-    pub deleted: Vec<String>,
-}
-
-/// Whether a document that cannot be opened may hold sealed material of `version`: read
-/// without a key; anything that is not plainly a document without it counts as "may".
-fn may_hold_material(document: &[u8], version: u32) -> bool {
-    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(document) else {
-        return true;
-    };
-    let Some(versions) = doc.pointer("/body/versions").and_then(|v| v.as_array()) else {
-        return true;
-    };
-    versions.iter().any(|v| {
-        v.get("version").and_then(|n| n.as_u64()) == Some(u64::from(version))
-            && v.get("sealed").is_some()
-    })
+/// What a destroy did to the backups, in words that match exactly what happened to each.
+pub fn describe_purge(p: &PurgeReport) -> String {
+    let v = p.version;
+    let mut text = format!(
+        "v{v}'s key material removed from the keyring; backups: {} re-sealed without it, {} deleted",
+        p.resealed.len(),
+        p.deleted.len()
+    );
+    if !p.deleted.is_empty() {
+        text.push_str(&format!(
+            " ({} failing their checksum or unreadable, {} not opening with the current credentials)",
+            p.damaged.len(),
+            p.unopenable.len()
+        ));
+    }
+    text.push_str(&format!(
+        ", {} left as they were (no material of v{v} in them)",
+        p.untouched
+    ));
+    for name in &p.damaged {
+        text.push_str(&format!(
+            "\n  deleted {name}: it failed its checksum or could not be read"
+        ));
+    }
+    for name in &p.unopenable {
+        text.push_str(&format!(
+            "\n  deleted {name}: it does not open with the current credentials"
+        ));
+    }
+    text
 }
 
 fn dialoguer_like_confirm(what: &str) -> Result<bool> {

@@ -1227,15 +1227,51 @@ fn destroy_purges_the_key_from_every_backup() {
         last["details"]["deleted"],
         serde_json::json!([foreign_name])
     );
+    // The human output says what happened to each backup, for the reason it happened: one
+    // damaged (its checksum fails), one sealed under other credentials, the rest re-sealed.
+    let mut left = store.backups().unwrap();
+    let damaged = left.remove(0);
+    let mut bytes = std::fs::read(&damaged.path).unwrap();
+    bytes.push(b' ');
+    std::fs::write(&damaged.path, &bytes).unwrap();
+    let mut foreign = env.ring();
+    foreign.mark_saved(0);
+    let foreign_doc = foreign
+        .to_document(keyroll::Protection::MasterKey(&other_key))
+        .unwrap();
+    let foreign_name = store
+        .lock()
+        .unwrap()
+        .replace_backup(&left.remove(0), &foreign_doc)
+        .unwrap()
+        .name;
     let out = env
         .cmd()
         .args(["state", "2", "destroy", "--yes"])
         .output()
         .unwrap();
     assert!(
-        stdout(&out).contains("re-sealed without it"),
+        out.status.success(),
         "{}",
-        stdout(&out)
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout(&out);
+    for want in [
+        "re-sealed without it, 2 deleted (1 failing their checksum or unreadable, 1 not opening with the current credentials)".to_string(),
+        format!("deleted {}: it failed its checksum or could not be read", damaged.name),
+        format!("deleted {foreign_name}: it does not open with the current credentials"),
+    ] {
+        assert!(text.contains(&want), "{want}: {text}");
+    }
+    assert!(!damaged.path.exists());
+    let last = env.audit().pop().unwrap();
+    assert_eq!(
+        last["details"]["damaged"],
+        serde_json::json!([damaged.name])
+    );
+    assert_eq!(
+        last["details"]["unopenable"],
+        serde_json::json!([foreign_name])
     );
 }
 

@@ -7,6 +7,8 @@
 //! | `KEYROLL_KEYRING` | path of the keyring file |
 //! | `KEYROLL_MASTER_KEY` | its 32-byte master key: 64 hex digits or base64 (wins over the passphrase) |
 //! | `KEYROLL_PASSPHRASE` | its passphrase (taken verbatim, spaces included) |
+//! | `KEYROLL_BACKUP_DIR` | the backup directory (default `<keyring>.backups/`), see [`store`] |
+//! | `KEYROLL_AUDIT_LOG` | the audit log (default `<keyring>.audit.jsonl`), see [`store`] |
 //! | `ENCRYPTION_KEY` | Fernet key(s), the primary first |
 //! | `ENCRYPTION_KEY_PREVIOUS` | older Fernet keys |
 //!
@@ -37,6 +39,10 @@ pub const KEYRING: &str = "KEYROLL_KEYRING";
 pub const MASTER_KEY: &str = "KEYROLL_MASTER_KEY";
 /// `KEYROLL_PASSPHRASE`.
 pub const PASSPHRASE: &str = "KEYROLL_PASSPHRASE";
+/// `KEYROLL_BACKUP_DIR`: where backups go instead of `<keyring>.backups/`.
+pub const BACKUP_DIR: &str = "KEYROLL_BACKUP_DIR";
+/// `KEYROLL_AUDIT_LOG`: the audit log instead of `<keyring>.audit.jsonl`.
+pub const AUDIT_LOG: &str = "KEYROLL_AUDIT_LOG";
 /// `ENCRYPTION_KEY`.
 pub const FERNET_PRIMARY: &str = "ENCRYPTION_KEY";
 /// `ENCRYPTION_KEY_PREVIOUS`.
@@ -194,6 +200,24 @@ impl EnvConfig {
     pub fn from_process() -> Result<Self, EnvError> {
         Self::from_lookup(process)
     }
+}
+
+/// The store for the keyring at `path` with the sidecar locations the environment sets
+/// (`KEYROLL_BACKUP_DIR`, `KEYROLL_AUDIT_LOG`; empty means unset). The CLI applies the same
+/// variables under its `--backup-dir` / `--audit-log` options, so a binding saving a keyring
+/// writes its backups and audit records exactly where the operator's CLI looks for them.
+pub fn store(
+    path: impl Into<PathBuf>,
+    lookup: &impl Fn(&str) -> Option<OsString>,
+) -> Result<crate::Store, EnvError> {
+    let mut store = crate::Store::new(path);
+    if let Some(dir) = self::path(lookup, BACKUP_DIR)? {
+        store = store.with_backup_dir(dir);
+    }
+    if let Some(log) = self::path(lookup, AUDIT_LOG)? {
+        store = store.with_audit_log(log);
+    }
+    Ok(store)
 }
 
 /// The process environment as a lookup function.
@@ -474,5 +498,27 @@ mod tests {
         assert_eq!(e.code(), "invalid_key");
         assert!(!e.to_string().contains("not-a-key-secret"));
         assert!(e.to_string().contains(FERNET_PRIMARY));
+    }
+
+    #[test]
+    fn store_sidecars_from_the_environment() {
+        use std::path::Path;
+        let s = store("/k/ring.json", &lookup::<&str>(&[])).unwrap();
+        assert_eq!(s.backup_dir(), Path::new("/k/ring.json.backups"));
+        assert_eq!(s.audit().path(), Path::new("/k/ring.json.audit.jsonl"));
+        let vars = [(BACKUP_DIR, "/b"), (AUDIT_LOG, "/a.jsonl")];
+        let s = store("/k/ring.json", &lookup(&vars)).unwrap();
+        assert_eq!(s.backup_dir(), Path::new("/b"));
+        assert_eq!(s.audit().path(), Path::new("/a.jsonl"));
+        // Empty means unset, as for every variable.
+        let s = store("/k/ring.json", &lookup(&[(BACKUP_DIR, "")])).unwrap();
+        assert_eq!(s.backup_dir(), Path::new("/k/ring.json.backups"));
+        let bad = lookup(&[(BACKUP_DIR, b"\xff".as_slice())]);
+        assert_eq!(
+            store("/k/ring.json", &bad).unwrap_err(),
+            EnvError::NotUnicode {
+                name: BACKUP_DIR.into()
+            }
+        );
     }
 }

@@ -15,6 +15,8 @@
 //! - **Backups** of the sealed document before every change ([`Locked::write`]), named by
 //!   time and SHA-256, checked against that hash before a [`Locked::restore`].
 //! - **An audit log** ([`AuditLog`]) of JSON lines, appended and fsynced.
+//! - **Destroy reaches the backups** ([`Locked::purge_version_from_backups`]): a destroyed
+//!   version's sealed material is re-sealed out of, or deleted with, every backup.
 //! - **Generations**: a save must build on the stored document (`keyring_conflict`
 //!   otherwise), and a document older than the newest one seen here is refused
 //!   (`keyring_rollback`); see [`Store`].
@@ -43,10 +45,12 @@ mod audit;
 mod backup;
 pub mod env;
 mod error;
+mod purge;
 mod store;
 
 pub use atomic::write_atomic;
 pub use audit::{default_actor, AuditLog, AuditRecord};
 pub use backup::Backup;
 pub use error::{Error, Result};
+pub use purge::{destroyed_since, PurgeReport};
 pub use store::{Locked, Store};

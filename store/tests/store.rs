@@ -530,3 +530,53 @@ fn deleting_the_keyring_does_not_reset_the_rollback_mark() {
     drop(lock);
     assert_eq!(generation(&store.read().unwrap()), 5);
 }
+
+fn has_material(doc: &[u8], version: u32) -> bool {
+    let v: serde_json::Value = serde_json::from_slice(doc).unwrap();
+    v["body"]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["version"] == version && x.get("sealed").is_some())
+}
+
+/// A save that destroys a version purges its material from every backup, the one the save
+/// itself just took included; a save that destroys nothing leaves the backups alone.
+#[test]
+fn a_save_that_destroys_a_version_purges_it_from_every_backup() {
+    let (_d, store) = store();
+    save_next(&store);
+    save_next(&store);
+    let doc = save_next(&store); // v1..v3, backups of generations 1 and 2
+    let (_, _, reports) = store
+        .save_purging(&next_doc(&store), Unlock::MasterKey(&key()), NOW)
+        .unwrap();
+    assert!(reports.is_empty());
+    let mut ring = open(&store.read().unwrap());
+    ring.set_state(1, keyroll::KeyState::Destroyed, None, NOW + 9)
+        .unwrap();
+    let destroying = seal(&ring);
+    assert_eq!(
+        keyroll_store::destroyed_since(&store.read().unwrap(), &destroying),
+        vec![1]
+    );
+    assert!(keyroll_store::destroyed_since(&doc, &doc).is_empty());
+    let (backup, generation, reports) = store
+        .save_purging(&destroying, Unlock::MasterKey(&key()), NOW + 9)
+        .unwrap();
+    assert_eq!(generation, 5);
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].version, 1);
+    assert_eq!(reports[0].resealed.len(), 4);
+    assert!(reports[0].deleted.is_empty());
+    // The backup this save took was re-sealed too (under a new name).
+    let backup = backup.unwrap();
+    assert!(!backup.path.exists());
+    for b in store.backups().unwrap() {
+        let bytes = store.read_backup(&b).unwrap();
+        assert!(!has_material(&bytes, 1), "{}", b.name);
+        assert!(open(&bytes).version(1).is_some());
+    }
+    let audit = store.audit().records().unwrap();
+    assert_eq!(audit.last().unwrap().event, "purge_backups");
+}

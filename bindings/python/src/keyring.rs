@@ -246,7 +246,10 @@ impl Keyring {
     }
 
     /// Seals the keyring and writes it to `path`: under an exclusive lock, backing up the
-    /// previous file, atomically (temporary file, fsync, rename) and with mode 0600.
+    /// previous file (into `KEYROLL_BACKUP_DIR` if set, as the CLI does), atomically
+    /// (temporary file, fsync, rename) and with mode 0600. A version destroyed since the
+    /// stored document has its material purged from every backup (re-sealed without it, or
+    /// deleted if a backup does not open with these credentials or fails its checksum).
     /// Refused with `keyring_conflict` (nothing written) if the file changed since this
     /// keyring was loaded or last saved: saving would undo that change.
     #[pyo3(signature = (path, *, passphrase=None, master_key=None, iterations=600_000))]
@@ -261,7 +264,12 @@ impl Keyring {
         let secret = Secret::from_args(passphrase, master_key)?;
         py.detach(|| -> Result<()> {
             let document = self.read().to_document(secret.protection(iterations))?;
-            let (_, generation) = keyroll_store::Store::new(path).save(&document)?;
+            // Backups and audit records where the CLI keeps them (KEYROLL_BACKUP_DIR,
+            // KEYROLL_AUDIT_LOG, through the one environment parser), and a version this save
+            // destroys is purged from every backup, as `keyroll state N destroy` does.
+            let store = keyroll_store::env::store(path, &keyroll_store::env::process)?;
+            let (_, generation, _) =
+                store.save_purging(&document, secret.unlock(), now_or_clock(None))?;
             self.write().mark_saved(generation);
             Ok(())
         })
