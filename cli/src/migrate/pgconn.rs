@@ -290,7 +290,10 @@ fn tls_config(mode: SslMode, root_cert: Option<&Path>) -> Result<ClientConfig> {
         .with_safe_default_protocol_versions()
         .map_err(|e| CliError::input(format!("TLS setup failed: {e}")))?;
     let verifier: Arc<dyn ServerCertVerifier> = match root {
-        None => Arc::new(Unchecked(provider)),
+        None => Arc::new(PartialCheck {
+            chain: None,
+            provider,
+        }),
         Some(path) => {
             let mut roots = RootCertStore::empty();
             let certs = CertificateDer::pem_file_iter(&path).map_err(|e| {
@@ -299,13 +302,11 @@ fn tls_config(mode: SslMode, root_cert: Option<&Path>) -> Result<ClientConfig> {
                     path.display()
                 ))
             })?;
+            let bad = |e: &dyn std::fmt::Display| {
+                CliError::input(format!("--db: bad sslrootcert {}: {e}", path.display()))
+            };
             for cert in certs {
-                let cert = cert.map_err(|e| {
-                    CliError::input(format!("--db: bad sslrootcert {}: {e}", path.display()))
-                })?;
-                roots.add(cert).map_err(|e| {
-                    CliError::input(format!("--db: bad sslrootcert {}: {e}", path.display()))
-                })?;
+                roots.add(cert.map_err(|e| bad(&e))?).map_err(|e| bad(&e))?;
             }
             if roots.is_empty() {
                 return Err(CliError::input(format!(
@@ -313,13 +314,17 @@ fn tls_config(mode: SslMode, root_cert: Option<&Path>) -> Result<ClientConfig> {
                     path.display()
                 )));
             }
-            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .map_err(|e| CliError::input(format!("TLS setup failed: {e}")))?;
+            let webpki =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                    .build()
+                    .map_err(|e| CliError::input(format!("TLS setup failed: {e}")))?;
             if mode == SslMode::VerifyFull {
                 webpki
             } else {
-                Arc::new(ChainOnly(webpki))
+                Arc::new(PartialCheck {
+                    chain: Some(webpki),
+                    provider,
+                })
             }
         }
     };
@@ -329,62 +334,21 @@ fn tls_config(mode: SslMode, root_cert: Option<&Path>) -> Result<ClientConfig> {
         .with_no_client_auth())
 }
 
-/// `prefer`/`require` without a CA: encryption against passive listeners only, as in libpq.
-/// The handshake signatures are still checked (the server proves it holds its key).
+/// Every mode's certificate check but `verify-full`'s (which is rustls's own verifier):
+/// - `chain: None` — `prefer`/`require` without a CA: the certificate is not checked, so this
+///   is encryption against passive listeners only, as in libpq;
+/// - `chain: Some` — `verify-ca`: the chain must lead to the CA; the host name is not compared.
+///   rustls checks the chain before the name, so a name mismatch means the chain was good.
+///
+/// The handshake signatures are checked either way (the server proves it holds its key), with
+/// the provider's algorithms — what the wrapped [`WebPkiServerVerifier`] would use too.
 #[derive(Debug)]
-struct Unchecked(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+struct PartialCheck {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
 }
 
-/// `verify-ca`: the chain must lead to the CA; the host name is not compared. rustls checks
-/// the chain before the name, so a name mismatch means the chain was good.
-#[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for PartialCheck {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -393,10 +357,10 @@ impl ServerCertVerifier for ChainOnly {
         ocsp: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -410,7 +374,12 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -419,11 +388,18 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
