@@ -55,10 +55,27 @@ struct Pass {
     sweep: bool,
 }
 
+/// What every pass of one run shares: the backend, the rewrap job, the options, the counts
+/// and the progress display.
+struct Run<'a, B> {
+    b: &'a B,
+    job: &'a Job<'a>,
+    args: &'a MigrateArgs,
+    stats: &'a Mutex<Stats>,
+    progress: &'a Progress,
+}
+
 fn run<B: Backend>(b: &B, job: &Job<'_>, args: &MigrateArgs, stats: &Mutex<Stats>) -> Result<u64> {
     let mut main = b.connect(args.apply)?;
     let pending = b.pending(&mut main)?;
     let progress = Progress::new(args.progress, pending, false);
+    let r = Run {
+        b,
+        job,
+        args,
+        stats,
+        progress: &progress,
+    };
     let locks = b.row_locks();
     let threads = if locks { 1 } else { args.workers };
     // Pass 1: rows with the active marker, unlocked (a row that must move is written by
@@ -70,7 +87,7 @@ fn run<B: Backend>(b: &B, job: &Job<'_>, args: &MigrateArgs, stats: &Mutex<Stats
         progress: false,
         sweep: false,
     };
-    batches(b, &mut main, verify, job, args, stats, &progress)?;
+    batches(&r, &mut main, verify)?;
     let verify_failed = lock(stats).failed;
     // Pass 2: the rows to move.
     let claim = Pass {
@@ -85,9 +102,9 @@ fn run<B: Backend>(b: &B, job: &Job<'_>, args: &MigrateArgs, stats: &Mutex<Stats
         sweep: false,
     };
     if locks {
-        parallel(b, claim, job, args, stats, &progress)?;
+        parallel(&r, claim)?;
     } else {
-        pipelined(b, claim, job, args, stats, &progress)?;
+        pipelined(&r, claim)?;
     }
     if args.apply {
         if locks {
@@ -105,7 +122,7 @@ fn run<B: Backend>(b: &B, job: &Job<'_>, args: &MigrateArgs, stats: &Mutex<Stats
                     progress: false,
                     sweep: true,
                 };
-                batches(b, &mut main, sweep, job, args, stats, &progress)?;
+                batches(&r, &mut main, sweep)?;
             }
         }
         flush(b, &mut main, stats)?;
@@ -128,14 +145,8 @@ fn flush<B: Backend>(b: &B, conn: &mut B::Conn, stats: &Mutex<Stats>) -> Result<
 }
 
 /// Pass 2 on `--workers` connections, each claiming its own batches.
-fn parallel<B: Backend>(
-    b: &B,
-    pass: Pass,
-    job: &Job<'_>,
-    args: &MigrateArgs,
-    stats: &Mutex<Stats>,
-    progress: &Progress,
-) -> Result<()> {
+fn parallel<B: Backend>(r: &Run<'_, B>, pass: Pass) -> Result<()> {
+    let Run { b, args, .. } = *r;
     let first_error: Mutex<Option<CliError>> = Mutex::new(None);
     std::thread::scope(|scope| {
         for _ in 0..args.workers {
@@ -143,7 +154,7 @@ fn parallel<B: Backend>(
             scope.spawn(move || {
                 let result = b
                     .connect(args.apply)
-                    .and_then(|mut conn| batches(b, &mut conn, pass, job, args, stats, progress));
+                    .and_then(|mut conn| batches(r, &mut conn, pass));
                 if let Err(e) = result {
                     let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
                     slot.get_or_insert(e);
@@ -158,15 +169,8 @@ fn parallel<B: Backend>(
 }
 
 /// Batches on one connection, each read, rewrapped and written in one transaction.
-fn batches<B: Backend>(
-    b: &B,
-    conn: &mut B::Conn,
-    pass: Pass,
-    job: &Job<'_>,
-    args: &MigrateArgs,
-    stats: &Mutex<Stats>,
-    progress: &Progress,
-) -> Result<()> {
+fn batches<B: Backend>(r: &Run<'_, B>, conn: &mut B::Conn, pass: Pass) -> Result<()> {
+    let Run { b, job, args, .. } = *r;
     let mut cursor: Option<RowId> = None;
     loop {
         if args.apply {
@@ -198,8 +202,8 @@ fn batches<B: Backend>(
         let Some((rows, outcomes)) = step else {
             return Ok(());
         };
-        cursor = rows.last().map(|r| r.id.clone());
-        committed(b, pass, &rows, outcomes, args, stats, progress);
+        cursor = rows.last().map(|row| row.id.clone());
+        committed(r, pass, &rows, outcomes);
     }
 }
 
@@ -208,14 +212,8 @@ type Batch = Result<(Vec<Row>, Vec<Outcome>)>;
 
 /// Pass 2 without row locks: a reader connection reads and rewraps the next batch (on
 /// `--workers` threads) while a writer connection commits the last one.
-fn pipelined<B: Backend>(
-    b: &B,
-    pass: Pass,
-    job: &Job<'_>,
-    args: &MigrateArgs,
-    stats: &Mutex<Stats>,
-    progress: &Progress,
-) -> Result<()> {
+fn pipelined<B: Backend>(r: &Run<'_, B>, pass: Pass) -> Result<()> {
+    let Run { b, job, args, .. } = *r;
     let mut reader = b.connect(false)?;
     let mut writer = b.connect(args.apply)?;
     std::thread::scope(|scope| -> Result<()> {
@@ -266,22 +264,21 @@ fn pipelined<B: Backend>(
                 }
                 b.commit(&mut writer)?;
             }
-            committed(b, pass, &rows, outcomes, args, stats, progress);
+            committed(r, pass, &rows, outcomes);
         }
         Ok(())
     })
 }
 
 /// Counts a committed batch and shows it.
-fn committed<B: Backend>(
-    b: &B,
-    pass: Pass,
-    rows: &[Row],
-    outcomes: Vec<Outcome>,
-    args: &MigrateArgs,
-    stats: &Mutex<Stats>,
-    progress: &Progress,
-) {
+fn committed<B: Backend>(r: &Run<'_, B>, pass: Pass, rows: &[Row], outcomes: Vec<Outcome>) {
+    let Run {
+        b,
+        args,
+        stats,
+        progress,
+        ..
+    } = *r;
     {
         let mut s = lock(stats);
         if pass.sweep {
