@@ -355,9 +355,8 @@ fn write<B: Backend>(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::migrate::rows::ContextTemplate;
+    use crate::migrate::rows::CasScene;
     use crate::migrate::sqlite::Sqlite;
-    use keyroll::Keyring;
 
     /// The engine's half of compare-and-swap: a row the backend reports unwritten becomes a
     /// conflict, the others stay migrated, and the application's value survives.
@@ -365,25 +364,16 @@ mod tests {
     fn a_row_changed_between_read_and_write_becomes_a_conflict() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
-        let mut ring = Keyring::generate(1_700_000_000).unwrap();
+        let scene = CasScene::new();
+        let app = &scene.app;
         let c = rusqlite::Connection::open(&path).unwrap();
         c.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY, secret TEXT)")
             .unwrap();
-        for i in 1..=3i64 {
-            let t = ring.encrypt(format!("s{i}").as_bytes(), b"", None).unwrap();
+        for (i, t) in &scene.rows {
             c.execute("INSERT INTO users VALUES (?1, ?2)", rusqlite::params![i, t])
                 .unwrap();
         }
-        let app = ring.encrypt(b"new by app", b"", None).unwrap();
-        ring.rotate(1_700_000_001).unwrap();
-        let template = ContextTemplate::parse("").unwrap();
-        let job = Job {
-            ring: &ring,
-            template: &template,
-            table: "users",
-            column: "secret",
-            options: keyroll::RewrapOptions::default(),
-        };
+        let job = scene.job();
         let b = Sqlite::new(&path, "users", "secret", "id", 2).unwrap();
         let mut conn = b.connect(true).unwrap();
         let rows = b
@@ -408,6 +398,6 @@ mod tests {
         let two: String = c
             .query_row("SELECT secret FROM users WHERE id = 2", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(two, app, "the application's write survives");
+        assert_eq!(&two, app, "the application's write survives");
     }
 }

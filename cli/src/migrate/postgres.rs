@@ -371,8 +371,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::args::{DbArgs, MigrateArgs, ProgressMode};
-    use crate::migrate::rows::{ContextTemplate, Job, Outcome};
-    use keyroll::Keyring;
+    use crate::migrate::rows::{CasScene, Outcome};
     use postgres::NoTls;
 
     /// A fresh database on the test server (`KEYROLL_TEST_PG_URL`, started by
@@ -408,26 +407,16 @@ mod tests {
     #[test]
     fn a_row_changed_between_read_and_write_is_not_overwritten() {
         let url = fresh_db("kr_unit_cas");
-        let mut ring = Keyring::generate(1_700_000_000).unwrap();
+        let scene = CasScene::new();
+        let (ring, app) = (&scene.ring, &scene.app);
         let mut c = Client::connect(&url, NoTls).unwrap();
         c.batch_execute("CREATE TABLE users (id bigint PRIMARY KEY, secret text)")
             .unwrap();
-        for i in 1..=3i64 {
-            let t = ring.encrypt(format!("s{i}").as_bytes(), b"", None).unwrap();
-            c.execute("INSERT INTO users VALUES ($1, $2)", &[&i, &t])
+        for (i, t) in &scene.rows {
+            c.execute("INSERT INTO users VALUES ($1, $2)", &[i, t])
                 .unwrap();
         }
-        // What the application will write in the middle, under the version still active then.
-        let app = ring.encrypt(b"new by app", b"", None).unwrap();
-        ring.rotate(1_700_000_001).unwrap();
-        let template = ContextTemplate::parse("").unwrap();
-        let job = Job {
-            ring: &ring,
-            template: &template,
-            table: "users",
-            column: "secret",
-            options: keyroll::RewrapOptions::default(),
-        };
+        let job = scene.job();
         let pg = Postgres::new(&url, "users", "secret", "id", 2).unwrap();
         let mut conn = pg.connect(false).unwrap();
         // Read (as a peer that does not lock would) and rewrap.
@@ -439,7 +428,7 @@ mod tests {
         // The application writes row 2 in between.
         Client::connect(&url, NoTls)
             .unwrap()
-            .execute("UPDATE users SET secret = $1 WHERE id = 2", &[&app])
+            .execute("UPDATE users SET secret = $1 WHERE id = 2", &[app])
             .unwrap();
         let updates: Vec<Update<'_>> = read
             .iter()
@@ -467,7 +456,7 @@ mod tests {
             .iter()
             .map(|r| r.get(0))
             .collect();
-        assert_eq!(now[1], app, "the application's write survives");
+        assert_eq!(&now[1], app, "the application's write survives");
         for (i, v) in [(0, "s1"), (2, "s3")] {
             assert!(!ring.needs_rewrap(now[i].as_bytes()).unwrap());
             assert_eq!(

@@ -428,6 +428,53 @@ fn worker_panicked() -> CliError {
     )
 }
 
+/// The compare-and-swap scene of the backends' unit tests: rows 1..=3 holding `s1`..`s3`
+/// sealed under version 1, the value the application writes into row 2 between a batch's read
+/// and its write (sealed under version 1 as well, the version active when it wrote), and the
+/// ring then rotated to version 2.
+#[cfg(test)]
+pub(crate) struct CasScene {
+    pub ring: Keyring,
+    pub template: ContextTemplate,
+    /// `(id, value)` of the three rows before the run.
+    pub rows: Vec<(i64, String)>,
+    /// What the application writes into row 2.
+    pub app: String,
+}
+
+#[cfg(test)]
+impl CasScene {
+    #[allow(clippy::unwrap_used)]
+    pub fn new() -> Self {
+        let mut ring = Keyring::generate(1_700_000_000).unwrap();
+        let rows = (1..=3i64)
+            .map(|i| {
+                let t = ring.encrypt(format!("s{i}").as_bytes(), b"", None).unwrap();
+                (i, t)
+            })
+            .collect();
+        let app = ring.encrypt(b"new by app", b"", None).unwrap();
+        ring.rotate(1_700_000_001).unwrap();
+        CasScene {
+            ring,
+            template: ContextTemplate::parse("").unwrap(),
+            rows,
+            app,
+        }
+    }
+
+    /// The job of a migration of `users.secret` under the rotated ring.
+    pub fn job(&self) -> Job<'_> {
+        Job {
+            ring: &self.ring,
+            template: &self.template,
+            table: "users",
+            column: "secret",
+            options: RewrapOptions::default(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
