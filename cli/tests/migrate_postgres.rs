@@ -5,80 +5,29 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
-use common::{json, mixed_tokens, Env};
-use std::io::{BufRead, Write};
-
-const T: &str = "{table}:{id}:{column}";
-
-fn admin_url() -> String {
-    std::env::var("KEYROLL_TEST_PG_URL").expect(
-        "KEYROLL_TEST_PG_URL must name a PostgreSQL server (scripts/ci/50-cli.sh starts one)",
-    )
-}
-
-/// Creates (or recreates) database `name` and returns its URL.
-fn fresh_db(name: &str) -> String {
-    let admin = admin_url();
-    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
-    c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .unwrap();
-    c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-    let base = admin.rsplit_once('/').unwrap().0;
-    format!("{base}/{name}")
-}
-
-fn client(url: &str) -> postgres::Client {
-    postgres::Client::connect(url, postgres::NoTls).unwrap()
-}
+use common::{
+    import_fernet, json, migrate_args, mixed_tokens, pg_admin_url, pg_client, pg_fresh_db,
+    wait_for_progress, Env,
+};
+use std::io::BufRead;
 
 /// A keyring with a Fernet key, and table `users(id bigint primary key, secret text)` of `n`
 /// mixed rows loaded with COPY.
 fn setup(db: &str, n: i64) -> (Env, String) {
     let env = Env::new();
     env.init();
-    let fernet = keyroll::FernetKey::generate().unwrap();
-    env.cmd()
-        .arg("import-fernet")
-        .env("ENCRYPTION_KEY", fernet.to_base64().as_str())
-        .assert()
-        .success();
-    let url = fresh_db(db);
-    let mut c = client(&url);
-    c.batch_execute("CREATE TABLE users (id bigint PRIMARY KEY, secret text)")
+    let fernet = import_fernet(&env);
+    let url = pg_fresh_db(db);
+    pg_client(&url)
+        .batch_execute("CREATE TABLE users (id bigint PRIMARY KEY, secret text)")
         .unwrap();
     let rows = mixed_tokens(&env.ring(), &fernet, "users", "secret", n);
-    let mut w = c.copy_in("COPY users (id, secret) FROM STDIN").unwrap();
-    for (i, t) in rows {
-        writeln!(w, "{i}\t{t}").unwrap();
-    }
-    w.finish().unwrap();
+    common::pg_copy(&url, "users", &rows);
     (env, url)
 }
 
 fn rows(url: &str) -> Vec<(i64, Option<String>)> {
-    client(url)
-        .query("SELECT id, secret FROM users ORDER BY id", &[])
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect()
-}
-
-fn migrate_args(url: &str) -> Vec<String> {
-    [
-        "migrate",
-        "--db",
-        url,
-        "--table",
-        "users",
-        "--column",
-        "secret",
-        "--context-template",
-        T,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    common::pg_rows(url, "users")
 }
 
 #[test]
@@ -156,18 +105,9 @@ fn connection_lost_mid_run_is_an_error_and_resumable() {
     env.cmd().arg("rotate").assert().success();
     let mut child = spawn_plain(&env, &url, 100, 1);
     let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    loop {
-        if lines
-            .next()
-            .expect("progress line")
-            .unwrap()
-            .starts_with("progress:")
-        {
-            break;
-        }
-    }
+    wait_for_progress(&mut lines);
     // The database goes away under the run: every keyroll connection to it is terminated.
-    let mut admin = client(&admin_url());
+    let mut admin = pg_client(&pg_admin_url());
     admin
         .execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
@@ -214,21 +154,12 @@ fn asynchronous_commits_are_not_reported_durable_when_unconfirmed() {
     env.cmd().arg("rotate").assert().success();
     let mut child = spawn_plain(&env, &url, 100, 1);
     let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    loop {
-        if lines
-            .next()
-            .expect("progress line")
-            .unwrap()
-            .starts_with("progress:")
-        {
-            break;
-        }
-    }
+    wait_for_progress(&mut lines);
     // The database stops accepting connections and every session to it ends: the batches
     // committed with synchronous_commit=off cannot be confirmed on disk any more. Two
     // statements, not one string: a multi-statement string is one implicit transaction, and
     // until it commits a fast reconnect (to flush) would still be let in.
-    let mut admin = client(&admin_url());
+    let mut admin = pg_client(&pg_admin_url());
     admin
         .batch_execute("ALTER DATABASE kr_unconfirmed ALLOW_CONNECTIONS false")
         .unwrap();

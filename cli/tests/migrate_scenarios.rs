@@ -4,10 +4,8 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
-use common::{json, Env};
+use common::{import_fernet, json, pg_client, Env, TEMPLATE as T};
 use std::io::BufRead;
-
-const T: &str = "{table}:{id}:{column}";
 
 /// A database under test.
 enum Db {
@@ -27,14 +25,7 @@ impl Db {
 
     /// A fresh PostgreSQL database named `name`.
     fn postgres(name: &str) -> Db {
-        let admin = std::env::var("KEYROLL_TEST_PG_URL").expect(
-            "KEYROLL_TEST_PG_URL must name a PostgreSQL server (scripts/ci/50-cli.sh starts one)",
-        );
-        let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
-        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .unwrap();
-        c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-        Db::Postgres(format!("{}/{name}", admin.rsplit_once('/').unwrap().0))
+        Db::Postgres(common::pg_fresh_db(name))
     }
 
     fn url(&self) -> String {
@@ -68,30 +59,8 @@ impl Db {
     /// Loads many rows at once (one transaction; PostgreSQL: COPY).
     fn bulk(&self, table: &str, rows: &[(i64, String)]) {
         match self {
-            Db::Sqlite(p) => {
-                let mut c = rusqlite::Connection::open(p).unwrap();
-                let tx = c.transaction().unwrap();
-                {
-                    let mut stmt = tx
-                        .prepare(&format!("INSERT INTO {table} (id, secret) VALUES (?1, ?2)"))
-                        .unwrap();
-                    for (i, v) in rows {
-                        stmt.execute(rusqlite::params![i, v]).unwrap();
-                    }
-                }
-                tx.commit().unwrap();
-            }
-            Db::Postgres(u) => {
-                use std::io::Write;
-                let mut c = postgres::Client::connect(u, postgres::NoTls).unwrap();
-                let mut w = c
-                    .copy_in(&format!("COPY {table} (id, secret) FROM STDIN"))
-                    .unwrap();
-                for (i, t) in rows {
-                    writeln!(w, "{i}\t{t}").unwrap();
-                }
-                w.finish().unwrap();
-            }
+            Db::Sqlite(p) => common::sqlite_insert(p, table, rows),
+            Db::Postgres(u) => common::pg_copy(u, table, rows),
         }
     }
 
@@ -99,39 +68,12 @@ impl Db {
     fn rows(&self) -> Vec<(i64, Option<String>)> {
         match self {
             Db::Sqlite(p) => common::sqlite_rows(p, "users"),
-            Db::Postgres(u) => postgres::Client::connect(u, postgres::NoTls)
-                .unwrap()
-                .query("SELECT id, secret FROM users ORDER BY id", &[])
-                .unwrap()
-                .iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect(),
+            Db::Postgres(u) => common::pg_rows(u, "users"),
         }
     }
 
     fn insert_blobs(&self, table: &str, rows: &[(i64, Vec<u8>)]) {
-        match self {
-            Db::Sqlite(p) => {
-                let c = rusqlite::Connection::open(p).unwrap();
-                for (i, v) in rows {
-                    c.execute(
-                        &format!("INSERT INTO {table} (id, body) VALUES (?1, ?2)"),
-                        rusqlite::params![i, v],
-                    )
-                    .unwrap();
-                }
-            }
-            Db::Postgres(u) => {
-                let mut c = postgres::Client::connect(u, postgres::NoTls).unwrap();
-                for (i, v) in rows {
-                    c.execute(
-                        &format!("INSERT INTO {table} (id, body) VALUES ($1, $2)"),
-                        &[i, v],
-                    )
-                    .unwrap();
-                }
-            }
-        }
+        self.insert_into(table, "body", rows);
     }
 
     fn blobs(&self, table: &str) -> Vec<(i64, Vec<u8>)> {
@@ -156,25 +98,27 @@ impl Db {
     }
 
     fn insert(&self, table: &str, rows: &[(i64, String)]) {
+        self.insert_into(table, "secret", rows);
+    }
+
+    /// Inserts `(id, value)` rows into `table(id, column)`, one statement each.
+    fn insert_into<V>(&self, table: &str, column: &str, rows: &[(i64, V)])
+    where
+        V: rusqlite::ToSql + postgres::types::ToSql + Sync,
+    {
         match self {
             Db::Sqlite(p) => {
                 let c = rusqlite::Connection::open(p).unwrap();
+                let sql = format!("INSERT INTO {table} (id, {column}) VALUES (?1, ?2)");
                 for (i, v) in rows {
-                    c.execute(
-                        &format!("INSERT INTO {table} (id, secret) VALUES (?1, ?2)"),
-                        rusqlite::params![i, v],
-                    )
-                    .unwrap();
+                    c.execute(&sql, rusqlite::params![i, v]).unwrap();
                 }
             }
             Db::Postgres(u) => {
-                let mut c = postgres::Client::connect(u, postgres::NoTls).unwrap();
+                let mut c = pg_client(u);
+                let sql = format!("INSERT INTO {table} (id, {column}) VALUES ($1, $2)");
                 for (i, v) in rows {
-                    c.execute(
-                        &format!("INSERT INTO {table} (id, secret) VALUES ($1, $2)"),
-                        &[i, v],
-                    )
-                    .unwrap();
+                    c.execute(&sql, &[i, v]).unwrap();
                 }
             }
         }
@@ -241,21 +185,8 @@ impl Db {
     }
 
     fn value(&self, table: &str, id: i64) -> String {
-        match self {
-            Db::Sqlite(p) => rusqlite::Connection::open(p)
-                .unwrap()
-                .query_row(
-                    &format!("SELECT secret FROM {table} WHERE id = ?1"),
-                    [id],
-                    |r| r.get(0),
-                )
-                .unwrap(),
-            Db::Postgres(u) => postgres::Client::connect(u, postgres::NoTls)
-                .unwrap()
-                .query_one(&format!("SELECT secret FROM {table} WHERE id = $1"), &[&id])
-                .unwrap()
-                .get(0),
-        }
+        self.value_or_null(table, id)
+            .unwrap_or_else(|| panic!("{table} row {id} is NULL"))
     }
 }
 
@@ -271,20 +202,7 @@ fn both(name: &str, scenario: impl Fn(&Env, &Db)) {
 
 /// `migrate` of `users.secret` as a list of arguments (without `--json`).
 fn migrate_args(db: &Db) -> Vec<String> {
-    [
-        "migrate",
-        "--db",
-        &db.url(),
-        "--table",
-        "users",
-        "--column",
-        "secret",
-        "--context-template",
-        T,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    common::migrate_args(&db.url())
 }
 
 /// `report` of `table.column`.
@@ -308,12 +226,7 @@ fn report(env: &Env, db: &Db, table: &str, column: &str, json: bool) -> std::pro
 /// A Fernet key imported into the keyring, and `users(id, secret)` of `n` rows: odd ones
 /// Fernet tokens, even ones v1 envelopes with the row's context.
 fn mixed(env: &Env, db: &Db, n: i64) {
-    let fernet = keyroll::FernetKey::generate().unwrap();
-    env.cmd()
-        .arg("import-fernet")
-        .env("ENCRYPTION_KEY", fernet.to_base64().as_str())
-        .assert()
-        .success();
+    let fernet = import_fernet(env);
     db.exec("CREATE TABLE users (id {bigint} PRIMARY KEY, secret text)");
     db.bulk(
         "users",

@@ -4,21 +4,16 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
-use common::{json, mixed_tokens, sqlite_rows, sqlite_table, Env};
+use common::{
+    import_fernet, json, mixed_tokens, sqlite_rows, sqlite_table, wait_for_progress, Env,
+};
 use std::io::BufRead;
-
-const T: &str = "{table}:{id}:{column}";
 
 /// A keyring with a Fernet key imported and a table of `n` mixed rows (odd Fernet, even v1).
 fn setup(n: i64) -> (Env, std::path::PathBuf) {
     let env = Env::new();
     env.init();
-    let fernet = keyroll::FernetKey::generate().unwrap();
-    env.cmd()
-        .arg("import-fernet")
-        .env("ENCRYPTION_KEY", fernet.to_base64().as_str())
-        .assert()
-        .success();
+    let fernet = import_fernet(&env);
     let ring = env.ring();
     let db = env.path("app.db");
     sqlite_table(
@@ -30,20 +25,7 @@ fn setup(n: i64) -> (Env, std::path::PathBuf) {
 }
 
 fn migrate_args(db: &std::path::Path) -> Vec<String> {
-    [
-        "migrate",
-        "--db",
-        &format!("sqlite:{}", db.display()),
-        "--table",
-        "users",
-        "--column",
-        "secret",
-        "--context-template",
-        T,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    common::migrate_args(&format!("sqlite:{}", db.display()))
 }
 
 #[test]
@@ -112,12 +94,7 @@ fn database_vanishing_mid_run_is_an_error() {
         .unwrap();
     let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
     // Wait for the first committed batch, then delete the database under it.
-    loop {
-        let line = lines.next().expect("progress line").unwrap();
-        if line.starts_with("progress:") {
-            break;
-        }
-    }
+    wait_for_progress(&mut lines);
     std::fs::remove_file(&db).unwrap();
     let rest: Vec<String> = lines.map(Result::unwrap).collect();
     let status = child.wait().unwrap();

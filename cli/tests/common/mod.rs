@@ -164,11 +164,18 @@ pub fn mixed_tokens(
 
 /// Creates a SQLite table `t(id INTEGER PRIMARY KEY, secret TEXT)` with these values.
 pub fn sqlite_table(path: &Path, table: &str, rows: &[(i64, String)]) {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .execute_batch(&format!(
+            "PRAGMA journal_mode = WAL; CREATE TABLE {table} (id INTEGER PRIMARY KEY, secret TEXT)"
+        ))
+        .unwrap();
+    sqlite_insert(path, table, rows);
+}
+
+/// Inserts `(id, secret)` rows into a SQLite table in one transaction.
+pub fn sqlite_insert(path: &Path, table: &str, rows: &[(i64, String)]) {
     let mut conn = rusqlite::Connection::open(path).unwrap();
-    conn.execute_batch(&format!(
-        "PRAGMA journal_mode = WAL; CREATE TABLE {table} (id INTEGER PRIMARY KEY, secret TEXT)"
-    ))
-    .unwrap();
     let tx = conn.transaction().unwrap();
     {
         let mut stmt = tx
@@ -239,4 +246,91 @@ pub fn assert_all_migrated(
 pub fn open_ring_pass(path: &Path, passphrase: &str) -> Keyring {
     let doc = std::fs::read(path).unwrap();
     Keyring::from_document(&doc, Unlock::Passphrase(passphrase.as_bytes())).unwrap()
+}
+
+/// The context template of the migration tests: each row's value is bound to its place.
+pub const TEMPLATE: &str = "{table}:{id}:{column}";
+
+/// `migrate` of `users.secret` in the database `db` (a `--db` URL) under [`TEMPLATE`], as a
+/// list of arguments (without `--json`).
+pub fn migrate_args(db: &str) -> Vec<String> {
+    [
+        "migrate",
+        "--db",
+        db,
+        "--table",
+        "users",
+        "--column",
+        "secret",
+        "--context-template",
+        TEMPLATE,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// Imports a fresh Fernet key into `env`'s keyring (through `ENCRYPTION_KEY`) and returns it.
+pub fn import_fernet(env: &Env) -> keyroll::FernetKey {
+    let fernet = keyroll::FernetKey::generate().unwrap();
+    env.cmd()
+        .arg("import-fernet")
+        .env("ENCRYPTION_KEY", fernet.to_base64().as_str())
+        .assert()
+        .success();
+    fernet
+}
+
+/// Reads a child's stderr lines up to its first `progress:` line (its first committed batch).
+pub fn wait_for_progress(lines: &mut impl Iterator<Item = std::io::Result<String>>) {
+    loop {
+        let line = lines.next().expect("progress line").unwrap();
+        if line.starts_with("progress:") {
+            return;
+        }
+    }
+}
+
+/// The PostgreSQL test server (`KEYROLL_TEST_PG_URL`, started by `scripts/ci/50-cli.sh`).
+pub fn pg_admin_url() -> String {
+    std::env::var("KEYROLL_TEST_PG_URL").expect(
+        "KEYROLL_TEST_PG_URL must name a PostgreSQL server (scripts/ci/50-cli.sh starts one)",
+    )
+}
+
+/// Creates (or recreates) database `name` on the test server and returns its URL.
+pub fn pg_fresh_db(name: &str) -> String {
+    let admin = pg_admin_url();
+    let mut c = pg_client(&admin);
+    c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .unwrap();
+    c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
+}
+
+pub fn pg_client(url: &str) -> postgres::Client {
+    postgres::Client::connect(url, postgres::NoTls).unwrap()
+}
+
+/// Loads `(id, secret)` rows into a PostgreSQL table with one COPY.
+pub fn pg_copy(url: &str, table: &str, rows: &[(i64, String)]) {
+    use std::io::Write;
+    let mut c = pg_client(url);
+    let mut w = c
+        .copy_in(&format!("COPY {table} (id, secret) FROM STDIN"))
+        .unwrap();
+    for (i, t) in rows {
+        writeln!(w, "{i}\t{t}").unwrap();
+    }
+    w.finish().unwrap();
+}
+
+/// Every `(id, secret)` of a PostgreSQL table, by id.
+pub fn pg_rows(url: &str, table: &str) -> Vec<(i64, Option<String>)> {
+    pg_client(url)
+        .query(&format!("SELECT id, secret FROM {table} ORDER BY id"), &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
 }
