@@ -81,29 +81,11 @@ fn integer_columns_and_unreachable_databases_are_refused() {
     assert_eq!(rows(&url).len(), 10);
 }
 
-fn spawn_plain(env: &Env, url: &str, batch: u64, workers: u64) -> std::process::Child {
-    env.process()
-        .args(migrate_args(url))
-        .args([
-            "--apply",
-            "--progress",
-            "plain",
-            "--batch",
-            &batch.to_string(),
-            "--workers",
-            &workers.to_string(),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
 #[test]
 fn connection_lost_mid_run_is_an_error_and_resumable() {
     let (env, url) = setup("kr_vanish", 20_000);
     env.cmd().arg("rotate").assert().success();
-    let mut child = spawn_plain(&env, &url, 100, 1);
+    let mut child = common::spawn_migrate(&env, migrate_args(&url), 100, 1);
     let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
     wait_for_progress(&mut lines);
     // The database goes away under the run: every keyroll connection to it is terminated.
@@ -136,14 +118,7 @@ fn connection_lost_mid_run_is_an_error_and_resumable() {
         "{text}"
     );
     // Resume.
-    let v = json(
-        &env.cmd()
-            .args(migrate_args(&url))
-            .args(["--apply", "--json"])
-            .output()
-            .unwrap()
-            .stdout,
-    );
+    let v = common::migrate_json(&env, migrate_args(&url), &["--apply"]);
     assert_eq!(v["remaining"], 0);
     common::assert_all_migrated(&env.ring(), "users", "secret", &rows(&url), 20_000);
 }
@@ -152,7 +127,7 @@ fn connection_lost_mid_run_is_an_error_and_resumable() {
 fn asynchronous_commits_are_not_reported_durable_when_unconfirmed() {
     let (env, url) = setup("kr_unconfirmed", 20_000);
     env.cmd().arg("rotate").assert().success();
-    let mut child = spawn_plain(&env, &url, 100, 1);
+    let mut child = common::spawn_migrate(&env, migrate_args(&url), 100, 1);
     let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
     wait_for_progress(&mut lines);
     // The database stops accepting connections and every session to it ends: the batches
@@ -186,14 +161,7 @@ fn asynchronous_commits_are_not_reported_durable_when_unconfirmed() {
             )),
         "{text}"
     );
-    let v = json(
-        &env.cmd()
-            .args(migrate_args(&url))
-            .args(["--apply", "--json"])
-            .output()
-            .unwrap()
-            .stdout,
-    );
+    let v = common::migrate_json(&env, migrate_args(&url), &["--apply"]);
     assert_eq!(v["remaining"], 0);
     common::assert_all_migrated(&env.ring(), "users", "secret", &rows(&url), 20_000);
 }

@@ -511,14 +511,7 @@ fn report_dry_run_apply_and_an_idempotent_rerun() {
         common::assert_all_migrated(&env.ring(), "users", "secret", &rows, 1000);
         assert_eq!(db.value_or_null("users", 1001), None, "NULL stays NULL");
         // Idempotent: a second run finds everything current.
-        let v = json(
-            &env.cmd()
-                .args(migrate_args(db))
-                .args(["--apply", "--json"])
-                .output()
-                .unwrap()
-                .stdout,
-        );
+        let v = common::migrate_json(env, migrate_args(db), &["--apply"]);
         assert_eq!(v["migrated"], 0, "{v}");
         assert_eq!(v["already_current"], 1000);
         assert_eq!(v["remaining"], 0);
@@ -701,20 +694,7 @@ fn sigkill_at_random_points_then_resume_loses_nothing() {
         let mut kills = 0;
         while kills < 12 {
             let (batch, workers, after) = (rng.range(200, 1000), rng.range(1, 3), rng.range(1, 3));
-            let mut child = env
-                .process()
-                .args(migrate_args(db))
-                .args(["--apply", "--progress", "plain"])
-                .args([
-                    "--batch",
-                    &batch.to_string(),
-                    "--workers",
-                    &workers.to_string(),
-                ])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
+            let mut child = common::spawn_migrate(env, migrate_args(db), batch, workers);
             let mut seen = 0;
             let mut killed = false;
             for line in std::io::BufReader::new(child.stderr.take().unwrap()).lines() {
@@ -740,14 +720,7 @@ fn sigkill_at_random_points_then_resume_loses_nothing() {
             kills >= 10,
             "only {kills} kills landed before the run finished"
         );
-        let v = json(
-            &env.cmd()
-                .args(migrate_args(db))
-                .args(["--apply", "--json"])
-                .output()
-                .unwrap()
-                .stdout,
-        );
+        let v = common::migrate_json(env, migrate_args(db), &["--apply"]);
         assert_eq!(v["failed"], 0, "{v}");
         assert_eq!(v["remaining"], 0);
         common::assert_all_migrated(&env.ring(), "users", "secret", &db.rows(), n as usize);

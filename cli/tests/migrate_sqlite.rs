@@ -4,9 +4,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
-use common::{
-    import_fernet, json, mixed_tokens, sqlite_rows, sqlite_table, wait_for_progress, Env,
-};
+use common::{import_fernet, mixed_tokens, sqlite_rows, sqlite_table, wait_for_progress, Env};
 use std::io::BufRead;
 
 /// A keyring with a Fernet key imported and a table of `n` mixed rows (odd Fernet, even v1).
@@ -32,13 +30,10 @@ fn migrate_args(db: &std::path::Path) -> Vec<String> {
 fn workers_give_the_same_result() {
     let (env, db) = setup(3000);
     env.cmd().arg("rotate").assert().success();
-    let v = json(
-        &env.cmd()
-            .args(migrate_args(&db))
-            .args(["--apply", "--workers", "2", "--batch", "1000", "--json"])
-            .output()
-            .unwrap()
-            .stdout,
+    let v = common::migrate_json(
+        &env,
+        migrate_args(&db),
+        &["--apply", "--workers", "2", "--batch", "1000"],
     );
     assert_eq!(v["migrated"], 3000);
     common::assert_all_migrated(
@@ -84,14 +79,7 @@ fn a_missing_file_is_not_created_and_unknown_urls_are_refused() {
 fn database_vanishing_mid_run_is_an_error() {
     let (env, db) = setup(20_000);
     env.cmd().arg("rotate").assert().success();
-    let mut child = env
-        .process()
-        .args(migrate_args(&db))
-        .args(["--apply", "--progress", "plain", "--batch", "100"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = common::spawn_migrate(&env, migrate_args(&db), 100, 1);
     let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
     // Wait for the first committed batch, then delete the database under it.
     wait_for_progress(&mut lines);

@@ -334,3 +334,42 @@ pub fn pg_rows(url: &str, table: &str) -> Vec<(i64, Option<String>)> {
         .map(|r| (r.get(0), r.get(1)))
         .collect()
 }
+
+/// Runs `keyroll` with `args` (from a `migrate_args`), `extra` and `--json`; returns its
+/// report.
+pub fn migrate_json(env: &Env, args: Vec<String>, extra: &[&str]) -> serde_json::Value {
+    json(
+        &env.cmd()
+            .args(args)
+            .args(extra)
+            .arg("--json")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+}
+
+/// Starts `keyroll` with `args` (from a `migrate_args`), `--apply`, plain progress on stderr
+/// (piped, to wait on with [`wait_for_progress`]) and the given batch size and workers.
+pub fn spawn_migrate(
+    env: &Env,
+    args: Vec<String>,
+    batch: u64,
+    workers: u64,
+) -> std::process::Child {
+    env.process()
+        .args(args)
+        .args([
+            "--apply",
+            "--progress",
+            "plain",
+            "--batch",
+            &batch.to_string(),
+            "--workers",
+            &workers.to_string(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
