@@ -81,26 +81,44 @@ fn integer_columns_and_unreachable_databases_are_refused() {
     assert_eq!(rows(&url).len(), 10);
 }
 
-#[test]
-fn connection_lost_mid_run_is_an_error_and_resumable() {
-    let (env, url) = setup("kr_vanish", 20_000);
+/// A migration of 20,000 rows in batches of 100 that `interrupt` (given an admin connection)
+/// cuts into after its first committed batch; returns the keyring, the database URL, the
+/// run's exit code and what it wrote to stderr after that batch.
+fn interrupted_run(
+    db: &str,
+    interrupt: impl FnOnce(&mut postgres::Client),
+) -> (Env, String, Option<i32>, String) {
+    let (env, url) = setup(db, 20_000);
     env.cmd().arg("rotate").assert().success();
     let mut child = common::spawn_migrate(&env, migrate_args(&url), 100, 1);
     let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
     wait_for_progress(&mut lines);
-    // The database goes away under the run: every keyroll connection to it is terminated.
-    let mut admin = pg_client(&pg_admin_url());
-    admin
-        .execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE datname = 'kr_vanish' AND application_name = 'keyroll'",
-            &[],
-        )
-        .unwrap();
+    interrupt(&mut pg_client(&pg_admin_url()));
     let rest: Vec<String> = lines.map(Result::unwrap).collect();
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(6), "{rest:?}");
-    let text = rest.join("\n");
+    (env, url, status.code(), rest.join("\n"))
+}
+
+/// The same command run again finishes the migration of all 20,000 rows.
+fn resume_finishes(env: &Env, url: &str) {
+    let v = common::migrate_json(env, migrate_args(url), &["--apply"]);
+    assert_eq!(v["remaining"], 0);
+    common::assert_all_migrated(&env.ring(), "users", "secret", &rows(url), 20_000);
+}
+
+#[test]
+fn connection_lost_mid_run_is_an_error_and_resumable() {
+    // The database goes away under the run: every keyroll connection to it is terminated.
+    let (env, url, code, text) = interrupted_run("kr_vanish", |admin| {
+        admin
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = 'kr_vanish' AND application_name = 'keyroll'",
+                &[],
+            )
+            .unwrap();
+    });
+    assert_eq!(code, Some(6), "{text}");
     assert!(
         text.contains("PostgreSQL") && text.contains("run the same command again"),
         "{text}"
@@ -117,39 +135,29 @@ fn connection_lost_mid_run_is_an_error_and_resumable() {
         text.contains(&format!("{migrated} rows migrated and durably committed")),
         "{text}"
     );
-    // Resume.
-    let v = common::migrate_json(&env, migrate_args(&url), &["--apply"]);
-    assert_eq!(v["remaining"], 0);
-    common::assert_all_migrated(&env.ring(), "users", "secret", &rows(&url), 20_000);
+    resume_finishes(&env, &url);
 }
 
 #[test]
 fn asynchronous_commits_are_not_reported_durable_when_unconfirmed() {
-    let (env, url) = setup("kr_unconfirmed", 20_000);
-    env.cmd().arg("rotate").assert().success();
-    let mut child = common::spawn_migrate(&env, migrate_args(&url), 100, 1);
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    wait_for_progress(&mut lines);
     // The database stops accepting connections and every session to it ends: the batches
     // committed with synchronous_commit=off cannot be confirmed on disk any more. Two
     // statements, not one string: a multi-statement string is one implicit transaction, and
     // until it commits a fast reconnect (to flush) would still be let in.
-    let mut admin = pg_client(&pg_admin_url());
-    admin
-        .batch_execute("ALTER DATABASE kr_unconfirmed ALLOW_CONNECTIONS false")
-        .unwrap();
-    admin
-        .batch_execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'kr_unconfirmed'",
-        )
-        .unwrap();
-    let rest: Vec<String> = lines.map(Result::unwrap).collect();
-    let status = child.wait().unwrap();
-    admin
+    let (env, url, code, text) = interrupted_run("kr_unconfirmed", |admin| {
+        admin
+            .batch_execute("ALTER DATABASE kr_unconfirmed ALLOW_CONNECTIONS false")
+            .unwrap();
+        admin
+            .batch_execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'kr_unconfirmed'",
+            )
+            .unwrap();
+    });
+    pg_client(&pg_admin_url())
         .batch_execute("ALTER DATABASE kr_unconfirmed ALLOW_CONNECTIONS true")
         .unwrap();
-    assert_eq!(status.code(), Some(6), "{rest:?}");
-    let text = rest.join("\n");
+    assert_eq!(code, Some(6), "{text}");
     let record = env.audit().last().unwrap().clone();
     let migrated = record["details"]["migrated"].as_u64().unwrap();
     assert!(migrated > 0, "{record}");
@@ -161,9 +169,7 @@ fn asynchronous_commits_are_not_reported_durable_when_unconfirmed() {
             )),
         "{text}"
     );
-    let v = common::migrate_json(&env, migrate_args(&url), &["--apply"]);
-    assert_eq!(v["remaining"], 0);
-    common::assert_all_migrated(&env.ring(), "users", "secret", &rows(&url), 20_000);
+    resume_finishes(&env, &url);
 }
 
 #[test]
