@@ -179,16 +179,10 @@ fn tls_verify_full_and_a_password_in_the_url_is_warned_about() {
     let ca = std::env::var("KEYROLL_TEST_PG_CA").expect("KEYROLL_TEST_PG_CA (50-cli.sh sets it)");
     let wrong = std::env::var("KEYROLL_TEST_PG_WRONG_CA").unwrap();
     let tls = format!("{url}?sslmode=verify-full&sslrootcert={ca}");
-    let out = env
-        .cmd()
-        .args(migrate_args(&tls))
-        .args(["--apply", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = common::succeeds(
+        env.cmd()
+            .args(migrate_args(&tls))
+            .args(["--apply", "--json"]),
     );
     assert_eq!(json(&out.stdout)["migrated"], 50);
     let out = env
@@ -207,24 +201,15 @@ fn tls_verify_full_and_a_password_in_the_url_is_warned_about() {
     // A password in argv still works (the test server trusts everyone) but is warned about,
     // and never printed.
     let with_password = url.replacen("postgres@", "postgres:hunter2pw@", 1);
-    let out = env
-        .cmd()
-        .args([
-            "report",
-            "--db",
-            &with_password,
-            "--table",
-            "users",
-            "--column",
-            "secret",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::succeeds(env.cmd().args([
+        "report",
+        "--db",
+        &with_password,
+        "--table",
+        "users",
+        "--column",
+        "secret",
+    ]));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("warning") && err.contains("PGPASSWORD"),

@@ -360,15 +360,9 @@ fn rows_under_a_compromised_version_move_only_on_request_and_are_counted() {
         db.insert("users", &tokens(env, "users", &[1, 2, 3])); // v1
         env.cmd().arg("rotate").assert().success();
         db.insert("users", &tokens(env, "users", &[4, 5])); // v2
-        let out = env
-            .cmd()
-            .args(["rotate", "--emergency", "--reason", "leak", "--yes"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        common::succeeds(
+            env.cmd()
+                .args(["rotate", "--emergency", "--reason", "leak", "--yes"]),
         );
         // v2 is compromised now; v1 is an ordinary decrypt-only version; v3 is active.
         let before = db.dump("users");
@@ -476,34 +470,20 @@ fn report_dry_run_apply_and_an_idempotent_rerun() {
         db.exec("DELETE FROM users WHERE id = 1002");
         env.cmd().arg("rotate").assert().success();
         let before = db.dump("users");
-        let out = env
-            .cmd()
-            .args(migrate_args(db))
-            .arg("--json")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = common::succeeds(env.cmd().args(migrate_args(db)).arg("--json"));
         let v = json(&out.stdout);
         assert_eq!(v["mode"], "dry_run");
         assert_eq!(v["migrated"], 1000);
         assert_eq!(v["by_source"]["fernet"], 500);
         assert_eq!(v["by_source"]["v1"], 500);
         assert_eq!(db.dump("users"), before, "a dry run writes nothing");
-        let out = env
-            .cmd()
-            .args(migrate_args(db))
-            .args(["--apply", "--batch", "64", "--workers", "3"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = common::succeeds(env.cmd().args(migrate_args(db)).args([
+            "--apply",
+            "--batch",
+            "64",
+            "--workers",
+            "3",
+        ]));
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("migrated         1000"), "{text}");
         assert!(text.contains("remaining        0"), "{text}");

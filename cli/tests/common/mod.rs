@@ -373,3 +373,14 @@ pub fn spawn_migrate(
         .spawn()
         .unwrap()
 }
+
+/// Runs `cmd`, which must succeed (else the test fails showing its stderr).
+pub fn succeeds(cmd: &mut assert_cmd::Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
