@@ -14,6 +14,7 @@ export { Keyring } from './keyring.js';
 export type {
   ContextOptions,
   RewrapOptions,
+  RewrapReport,
   DecryptOptions,
   DumpOptions,
   EncryptOptions,

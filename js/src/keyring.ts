@@ -38,6 +38,16 @@ export interface ContextOptions {
   context?: Bytes;
 }
 
+/** What `rewrapMany(tokens, { allowCompromised: true })` returns. */
+export interface RewrapReport {
+  /** The new tokens in order; a failed item holds its `KeyrollError`. */
+  tokens: Array<string | KeyrollError>;
+  /** Source version → number of tokens read from it while it was compromised (unverified data). */
+  compromised: Map<number, number>;
+  /** The sum of `compromised`. */
+  compromisedTotal: number;
+}
+
 /** Options of `rewrap`. */
 export interface RewrapOptions extends ContextOptions {
   /**
@@ -340,9 +350,29 @@ export class Keyring {
     return this.#ring.decryptMany(tokens.map(bytes), bytes(options.context), options.ttl, ttlNow(options));
   }
 
-  /** Rewraps each token (text form); a bad one gives a `KeyrollError` in its place. */
-  rewrapMany(tokens: readonly Bytes[], options: RewrapOptions = {}): Array<string | KeyrollError> {
-    return this.#ring.rewrapMany(tokens.map(bytes), bytes(options.context), options.allowCompromised === true);
+  /**
+   * Rewraps each token (text form); a bad one gives a `KeyrollError` in its place. With
+   * `allowCompromised: true` the result is a `RewrapReport`, which also counts the tokens read
+   * from each compromised version: that data is unverified, so log the counts.
+   */
+  rewrapMany(tokens: readonly Bytes[], options: RewrapOptions & { allowCompromised: true }): RewrapReport;
+  rewrapMany(tokens: readonly Bytes[], options?: RewrapOptions): Array<string | KeyrollError>;
+  rewrapMany(tokens: readonly Bytes[], options: RewrapOptions = {}): Array<string | KeyrollError> | RewrapReport {
+    const allow = options.allowCompromised === true;
+    const raw = this.#ring.rewrapMany(tokens.map(bytes), bytes(options.context), allow) as Array<
+      { token: string; fromVersion: number; fromCompromised: boolean } | KeyrollError
+    >;
+    const out = raw.map((r) => (r instanceof KeyrollError ? r : r.token));
+    if (!allow) return out;
+    const compromised = new Map<number, number>();
+    for (const r of raw) {
+      if (!(r instanceof KeyrollError) && r.fromCompromised) {
+        compromised.set(r.fromVersion, (compromised.get(r.fromVersion) ?? 0) + 1);
+      }
+    }
+    let compromisedTotal = 0;
+    for (const n of compromised.values()) compromisedTotal += n;
+    return { tokens: out, compromised, compromisedTotal };
   }
 
   /** Wipes the keys and releases the wasm memory now. Safe to call twice. */

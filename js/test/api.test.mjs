@@ -76,6 +76,14 @@ test('rotation, rewrap, emergency rotation, states, minimum version', () => {
   throwsCode(() => ring.rewrap(t2, { context: 'c' }), 'key_compromised');
   assert.ok(isKeyrollError(ring.rewrapMany([t2], { context: 'c' })[0]));
   const t3 = ring.rewrap(t2, { context: 'c', allowCompromised: true });
+  // A batch that opts in counts what it read from each compromised version.
+  const report = ring.rewrapMany([t2, t1, 'garbage', t2], { context: 'c', allowCompromised: true });
+  assert.equal(report.tokens.length, 4);
+  assert.equal(inspect(report.tokens[0]).keyVersion, 3);
+  assert.ok(isKeyrollError(report.tokens[2]));
+  assert.deepEqual([...report.compromised], [[2, 2]]);
+  assert.equal(report.compromisedTotal, 2);
+  assert.ok(Array.isArray(ring.rewrapMany([t1], { context: 'c' })), 'no opt-in: a plain array');
   assert.equal(ring.decryptString(t3, { context: 'c' }), 'secret');
   ring.setState(1, 'disabled', { note: 'retired', now: T0 + 92 * DAY });
   throwsCode(() => ring.decrypt(t1, { context: 'c' }), 'key_disabled');

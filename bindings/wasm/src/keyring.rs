@@ -380,7 +380,8 @@ impl Keyring {
         ))
     }
 
-    /// Rewraps each token: a string or a `KeyrollError` per item.
+    /// Rewraps each token: `{ token, fromVersion, fromCompromised }` or a `KeyrollError` per
+    /// item (the TypeScript wrapper turns these into tokens and per-version counts).
     #[wasm_bindgen(js_name = rewrapMany)]
     pub fn rewrap_many(
         &self,
@@ -391,6 +392,18 @@ impl Keyring {
         let tokens: Vec<Vec<u8>> = tokens.iter().map(Uint8Array::to_vec).collect();
         let options = RewrapOptions { allow_compromised };
         let out = self.0.rewrap_many_with(&tokens, context, options);
-        results(out.into_iter().map(|r| r.map(|r| r.token)).collect())
+        results(
+            out.into_iter()
+                .map(|r| {
+                    r.map(|r| {
+                        let item = Object::new();
+                        set(&item, "token", &r.token.into());
+                        set(&item, "fromVersion", &r.from_version.into());
+                        set(&item, "fromCompromised", &r.from_compromised.into());
+                        item
+                    })
+                })
+                .collect(),
+        )
     }
 }

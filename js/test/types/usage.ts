@@ -13,6 +13,7 @@ import {
   generateFernetKey,
   inspect,
   isKeyrollError,
+  type RewrapReport,
 } from 'keyroll';
 
 const ring: Keyring = Keyring.generate();
@@ -22,6 +23,9 @@ const options: DecryptOptions = { context: 'users:42', ttl: 3600, now: new Date(
 const plain: Uint8Array = ring.decrypt(token, options);
 const text: string = ring.decryptString(binary);
 const moved: string = ring.rewrap(token, { context: 'users:42' });
+const plainBatch: Array<string | KeyrollError> = ring.rewrapMany([token], { context: 'users:42' });
+const report: RewrapReport = ring.rewrapMany([token], { context: 'users:42', allowCompromised: true });
+const fromCompromised: number = report.compromisedTotal + (report.compromised.get(1) ?? 0);
 const many: Array<Uint8Array | KeyrollError> = ring.decryptMany([token, binary]);
 const version: number = ring.rotate();
 const emergency: number = ring.emergencyRotate('leaked', 1_700_000_000);
@@ -58,4 +62,4 @@ Keyring.load(doc, {});
 // @ts-expect-error: a master key is bytes, not a string
 ring.dump({ masterKey: 'hex' });
 
-void [later, sealedLater, binary, plain, text, moved, many, version, emergency, state, status, derived, info, sealed, codes];
+void [later, sealedLater, binary, plain, text, moved, plainBatch, report, fromCompromised, many, version, emergency, state, status, derived, info, sealed, codes];
