@@ -48,11 +48,7 @@ fn several_processes_share_the_work_without_doing_any_twice() {
     let mut total = 0;
     for child in children {
         let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_success(&out);
         let v = json(&out.stdout);
         assert_eq!(v["failed"], 0);
         assert_eq!(v["remaining"], 0);

@@ -311,11 +311,7 @@ fn an_id_column_that_may_repeat_is_refused_and_nothing_changes() {
         db.insert("keyed", &tokens(env, "keyed", &[1, 2, 3]));
         env.cmd().arg("rotate").assert().success();
         let out = migrate(env, db, "keyed", &["--apply"]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_success(&out);
         assert_eq!(json(&out.stdout)["migrated"], 3);
     });
 }
@@ -413,11 +409,7 @@ fn rows_under_a_compromised_version_move_only_on_request_and_are_counted() {
         );
         // Opting in moves them, counted per source version in the summary and the audit log.
         let out = migrate(env, db, "users", &["--apply", "--include-compromised"]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_success(&out);
         let v = json(&out.stdout);
         assert_eq!(v["migrated"], 2, "{v}");
         assert_eq!(v["from_compromised"], serde_json::json!({"v2": 2}), "{v}");
@@ -446,11 +438,7 @@ fn report_dry_run_apply_and_an_idempotent_rerun() {
         mixed(env, db, 1000);
         db.exec("INSERT INTO users (id, secret) VALUES (1001, NULL), (1002, 'garbage')");
         let out = report(env, db, "users", "secret", true);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_success(&out);
         let v = json(&out.stdout);
         assert_eq!(v["total"], 1001, "{v}");
         assert_eq!(v["null"], 1);

@@ -377,10 +377,15 @@ pub fn spawn_migrate(
 /// Runs `cmd`, which must succeed (else the test fails showing its stderr).
 pub fn succeeds(cmd: &mut assert_cmd::Command) -> std::process::Output {
     let out = cmd.output().unwrap();
+    assert_success(&out);
+    out
+}
+
+/// Fails the test, showing the stderr, unless the command succeeded.
+pub fn assert_success(out: &std::process::Output) {
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    out
 }
