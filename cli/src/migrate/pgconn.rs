@@ -91,8 +91,18 @@ fn percent_decode(text: &str) -> String {
 }
 
 /// Parses `postgres://…?sslmode=…&sslrootcert=…`; the TLS parameters are taken out before
-/// the rest goes to the driver (which knows only disable/prefer/require).
+/// the rest goes to the driver (which knows only disable/prefer/require). As in libpq,
+/// `PGSSLMODE` and `PGSSLROOTCERT` give the defaults and the URL's parameters win.
 pub fn parse(url: &str) -> Result<Spec> {
+    parse_with(url, &keyroll_store::env::process)
+}
+
+/// [`parse`] with the environment given as a lookup (tests pass a table).
+pub fn parse_with(url: &str, lookup: &impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<Spec> {
+    let env_var = |name: &str| {
+        keyroll_store::env::var(lookup, name)
+            .map_err(|_| CliError::input(format!("{name} is not valid UTF-8")))
+    };
     let bad = || {
         CliError::input(format!(
             "--db: not a PostgreSQL connection string: {}",
@@ -100,8 +110,11 @@ pub fn parse(url: &str) -> Result<Spec> {
         ))
     };
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
-    let mut mode = SslMode::Prefer;
-    let mut root_cert = None;
+    let mut mode = match env_var("PGSSLMODE")? {
+        Some(v) => SslMode::parse(&v)?,
+        None => SslMode::Prefer,
+    };
+    let mut root_cert = env_var("PGSSLROOTCERT")?.map(|p| PathBuf::from(p.as_str()));
     let mut rest = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -421,6 +434,30 @@ mod tests {
         assert!(parse("postgres://u:pw@h/db").unwrap().password_in_url);
         assert!(parse("postgres://u@h/db?sslmode=sometimes").is_err());
         assert!(parse("postgres://u@h/db?sslcert=x").is_err());
+    }
+
+    #[test]
+    fn pgsslmode_and_pgsslrootcert_are_defaults_the_url_overrides() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| std::ffi::OsString::from(v))
+            }
+        };
+        let vars = env(&[("PGSSLMODE", "verify-full"), ("PGSSLROOTCERT", "/ca.pem")]);
+        let s = parse_with("postgres://u@h/db", &vars).unwrap();
+        assert_eq!(s.mode, SslMode::VerifyFull);
+        assert_eq!(s.root_cert.as_deref(), Some(Path::new("/ca.pem")));
+        let s = parse_with("postgres://u@h/db?sslmode=disable&sslrootcert=/x", &vars).unwrap();
+        assert_eq!(s.mode, SslMode::Disable);
+        assert_eq!(s.root_cert.as_deref(), Some(Path::new("/x")));
+        // Empty means unset, as for every variable keyroll reads.
+        let empty = env(&[("PGSSLMODE", ""), ("PGSSLROOTCERT", "")]);
+        let s = parse_with("postgres://u@h/db", &empty).unwrap();
+        assert_eq!((s.mode, s.root_cert), (SslMode::Prefer, None));
+        assert!(parse_with("postgres://u@h/db", &env(&[("PGSSLMODE", "sometimes")])).is_err());
     }
 
     #[test]
