@@ -19,6 +19,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use zeroize::Zeroizing;
 
 /// libpq's `sslmode` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,8 +154,10 @@ pub fn connect(url: &str) -> Result<Client> {
     let mut spec = parse(url)?;
     if spec.password_in_url {
         warn_password_in_url();
-    } else if let Some(password) = password_from_environment(&spec.config) {
-        spec.config.password(password);
+    } else if let Some(password) =
+        password_from_environment(&spec.config, &keyroll_store::env::process)?
+    {
+        spec.config.password(password.as_bytes());
     }
     let fail = |e: &dyn std::fmt::Display| {
         CliError::db(
@@ -199,14 +202,24 @@ fn warn_password_in_url() {
     });
 }
 
-/// `PGPASSWORD`, else the matching line of the password file.
-fn password_from_environment(config: &Config) -> Option<String> {
-    if let Some(p) = std::env::var_os("PGPASSWORD").filter(|p| !p.is_empty()) {
-        return p.into_string().ok();
+/// `PGPASSWORD`, else the matching line of the password file (`PGPASSFILE`, else
+/// `~/.pgpass`). The variables go through the one environment parser: empty means unset, and a
+/// value that is not UTF-8 is an error naming the variable (never silently ignored).
+fn password_from_environment(
+    config: &Config,
+    lookup: &impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Result<Option<Zeroizing<String>>> {
+    use keyroll_store::env;
+    let bad = |name: &str| CliError::input(format!("{name} is not valid UTF-8"));
+    if let Some(p) = env::var(lookup, "PGPASSWORD").map_err(|_| bad("PGPASSWORD"))? {
+        return Ok(Some(p));
     }
-    let file = match std::env::var_os("PGPASSFILE") {
-        Some(f) => PathBuf::from(f),
-        None => PathBuf::from(std::env::var_os("HOME")?).join(".pgpass"),
+    let file = match env::path(lookup, "PGPASSFILE").map_err(|_| bad("PGPASSFILE"))? {
+        Some(f) => f,
+        None => match env::path(lookup, "HOME").map_err(|_| bad("HOME"))? {
+            Some(home) => home.join(".pgpass"),
+            None => return Ok(None),
+        },
     };
     let host = match config.get_hosts().first() {
         Some(Host::Tcp(h)) => h.clone(),
@@ -220,12 +233,12 @@ fn password_from_environment(config: &Config) -> Option<String> {
         .to_string();
     let user = config.get_user().unwrap_or_default().to_string();
     let db = config.get_dbname().unwrap_or(&user).to_string();
-    pgpass_lookup(&file, &[&host, &port, &db, &user])
+    Ok(pgpass_lookup(&file, &[&host, &port, &db, &user]))
 }
 
 /// Reads a libpq password file: `host:port:database:user:password`, `*` matching anything,
 /// `\` escaping `:` and `\`, `#` comments. Like libpq, a file others can read is ignored.
-fn pgpass_lookup(file: &Path, want: &[&str; 4]) -> Option<String> {
+fn pgpass_lookup(file: &Path, want: &[&str; 4]) -> Option<Zeroizing<String>> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -238,7 +251,8 @@ fn pgpass_lookup(file: &Path, want: &[&str; 4]) -> Option<String> {
             return None;
         }
     }
-    let text = std::fs::read_to_string(file).ok()?;
+    // Every password in the file passes through here: wiped when done, as is each field.
+    let text = Zeroizing::new(std::fs::read_to_string(file).ok()?);
     text.lines()
         .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
         .find_map(|line| {
@@ -250,12 +264,12 @@ fn pgpass_lookup(file: &Path, want: &[&str; 4]) -> Option<String> {
                 .iter()
                 .zip(want)
                 .all(|(f, w)| f == "*" || f == w);
-            matches.then(|| fields[4].clone())
+            matches.then(|| Zeroizing::new(fields[4].clone()))
         })
 }
 
-fn split_pgpass(line: &str) -> Vec<String> {
-    let mut fields = vec![String::new()];
+fn split_pgpass(line: &str) -> Zeroizing<Vec<String>> {
+    let mut fields = Zeroizing::new(vec![String::new()]);
     let mut chars = line.chars();
     while let Some(c) = chars.next() {
         match c {
@@ -475,11 +489,15 @@ mod tests {
             std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
         assert_eq!(
-            pgpass_lookup(&file, &["127.0.0.1", "5432", "app", "bob"]).as_deref(),
+            pgpass_lookup(&file, &["127.0.0.1", "5432", "app", "bob"])
+                .as_deref()
+                .map(String::as_str),
             Some("s:cr\\et")
         );
         assert_eq!(
-            pgpass_lookup(&file, &["db", "5432", "app", "eve"]).as_deref(),
+            pgpass_lookup(&file, &["db", "5432", "app", "eve"])
+                .as_deref()
+                .map(String::as_str),
             Some("fallback")
         );
         #[cfg(unix)]
@@ -488,6 +506,26 @@ mod tests {
             std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
             assert_eq!(pgpass_lookup(&file, &["db", "5432", "app", "eve"]), None);
         }
+    }
+
+    #[test]
+    fn password_variables_follow_the_environment_contract() {
+        use std::os::unix::ffi::OsStringExt;
+        let config: Config = "postgres://bob@127.0.0.1:5432/app".parse().unwrap();
+        let none = |_: &str| None;
+        assert_eq!(password_from_environment(&config, &none).unwrap(), None);
+        let set = |name: &str| (name == "PGPASSWORD").then(|| "pw".into());
+        let got = password_from_environment(&config, &set).unwrap();
+        assert_eq!(got.as_deref().map(String::as_str), Some("pw"));
+        // Not UTF-8: an error naming the variable, never a silent fallback to no password.
+        let broken = |name: &str| {
+            (name == "PGPASSWORD").then(|| std::ffi::OsString::from_vec(vec![0xff, b'x']))
+        };
+        let err = password_from_environment(&config, &broken).unwrap_err();
+        assert!(err.message.contains("PGPASSWORD") && !err.message.contains('x'));
+        // Empty is unset: the password file decides (here: none, since HOME is unset too).
+        let empty = |name: &str| (name == "PGPASSWORD").then(std::ffi::OsString::new);
+        assert_eq!(password_from_environment(&config, &empty).unwrap(), None);
     }
 }
 
