@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
-use common::{json, Env};
+use common::{assert_success, json, Env};
 use keyroll::KeyState;
 
 const DAY: u64 = 86_400;
@@ -164,11 +164,7 @@ fn emergency_rotation_needs_a_reason_and_confirmation() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let v = json(&out.stdout);
     assert_eq!(v["emergency"], true);
     assert_eq!(v["active_version"], 2);
@@ -703,11 +699,7 @@ fn backups_restore_and_prune() {
         .args(["restore", &first, "--yes", "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert_eq!(json(&out.stdout)["versions"], serde_json::json!([1]));
     assert_eq!(env.ring().active_version(), Some(1));
     // The replaced keyring (v3 active) was backed up: 4 backups now.
@@ -840,11 +832,7 @@ fn concurrent_rotations_never_lose_a_version() {
             std::thread::spawn(move || {
                 for _ in 0..each {
                     let out = c.arg("rotate").output().unwrap();
-                    assert!(
-                        out.status.success(),
-                        "{}",
-                        String::from_utf8_lossy(&out.stderr)
-                    );
+                    assert_success(&out);
                     c = {
                         let mut n = std::process::Command::new(c.get_program());
                         n.env_clear();
@@ -924,11 +912,7 @@ fn demo_runs_end_to_end() {
         .args(["demo", "--rows", "3000", "--dir", dir.to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let text = stdout(&out);
     assert!(
         text.contains("migrated         3000  (fernet: 3000)"),
@@ -1040,11 +1024,7 @@ fn a_rolled_back_keyring_is_refused_until_restored_on_purpose() {
         .args(["restore", &old.name, "--yes", "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let v = json(&out.stdout);
     assert_eq!(
         v["changes"],
@@ -1068,11 +1048,7 @@ fn a_rolled_back_keyring_is_refused_until_restored_on_purpose() {
         .args(["restore", &old.name, "--yes"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert_eq!(env.ring().generation(), 5);
 }
 
@@ -1179,11 +1155,7 @@ fn destroy_purges_the_key_from_every_backup() {
         .args(["state", "1", "destroy", "--yes", "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let v = json(&out.stdout);
     assert_eq!(v["backups"]["deleted"], serde_json::json!([foreign_name]));
     assert!(
@@ -1250,11 +1222,7 @@ fn destroy_purges_the_key_from_every_backup() {
         .args(["state", "2", "destroy", "--yes"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let text = stdout(&out);
     for want in [
         "re-sealed without it, 2 deleted (1 failing their checksum or unreadable, 1 not opening with the current credentials)".to_string(),
@@ -1316,11 +1284,7 @@ fn restore_works_when_the_current_keyring_is_truncated_or_missing() {
         .args(["restore", &second.name, "--yes", "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let v = json(&out.stdout);
     assert!(
         v["current_unreadable"]
@@ -1346,11 +1310,7 @@ fn restore_works_when_the_current_keyring_is_truncated_or_missing() {
         .args(["restore", &second.name, "--yes"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(
         stdout(&out).contains("every version of the backup was brought back"),
         "{}",
@@ -1419,11 +1379,7 @@ fn restore_names_pending_re_activations_and_warns_about_what_it_drops_or_demotes
         .args(["restore", &fourth.name, "--yes", "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let v = json(&out.stdout);
     assert_eq!(
         v["changes"],
@@ -1492,11 +1448,7 @@ fn deleting_the_keyring_and_putting_an_old_copy_back_is_refused() {
         .args(["restore", &second.name, "--yes", "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert_eq!(json(&out.stdout)["generation"], 5);
     assert_eq!(env.ring().active_version(), Some(2));
 }
