@@ -85,8 +85,8 @@ impl Rng {
 }
 
 /// One batch call's nonces. Each is handed out once and wiped where it was; the rest are wiped
-/// when the batch ends (drop). Not `Clone`, not `Send`-shared: it cannot outlive its call by
-/// accident, since every batch method creates it on its own stack.
+/// when the batch ends (drop). Not `Clone`, and crate-private: only a batch method creates
+/// one, as a local, so it never outlives the call that drew it.
 pub(crate) struct Nonces {
     buf: Zeroizing<Vec<u8>>,
     used: usize,
