@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod aead;
+pub mod blind_index;
 mod document;
 pub mod envelope;
 mod error;
@@ -37,6 +38,7 @@ mod version;
 pub use document::{
     document_sealing, Protection, Sealing, Unlock, MAX_ITERATIONS, MIN_ITERATIONS, SCHEMA,
 };
+pub use blind_index::{BlindIndex, Normalizer};
 pub use envelope::KeyringId;
 pub use error::{Error, Result};
 pub use inspect::{inspect, TokenFormat, TokenInfo};

@@ -1,0 +1,124 @@
+//! The normalisers a blind index applies before its MAC (`docs/wire-format.md` §11.2).
+//!
+//! A normaliser decides which inputs count as "the same value": everything it maps to the
+//! same bytes gets the same index. Its canonical name is part of the index key's derivation
+//! label, so two indexes that normalise differently never share a key, and the set is closed:
+//! combinations that would behave like another one (anything with `digits`) are refused
+//! rather than given a second name.
+
+use crate::{Error, Result};
+use caseless::Caseless;
+use std::borrow::Cow;
+use unicode_normalization::UnicodeNormalization;
+use zeroize::Zeroizing;
+
+/// How a value is normalised before it is indexed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Normalizer {
+    /// The bytes as given, any bytes (not necessarily UTF-8): no Unicode normalisation, so a
+    /// composed `é` and `e` + U+0301 differ.
+    Exact,
+    /// UTF-8 text with leading and trailing Unicode `White_Space` removed (what Rust's
+    /// `str::trim` removes; the 25 code points are listed in the spec).
+    Trim,
+    /// Unicode compatibility caseless matching (Unicode §3.13, D146): NFKC(toCasefold(NFKD(
+    /// toCasefold(NFD(x))))), full case folding. `Straße`, `STRASSE` and `ｓｔｒａｓｓｅ`
+    /// match; surrounding spaces still count.
+    CaseFold,
+    /// [`Normalizer::CaseFold`], then [`Normalizer::Trim`]: what e-mail addresses and user
+    /// names typed into forms usually want.
+    TrimCaseFold,
+    /// NFKC (so full-width `１２３` becomes `123`), then only the ASCII digits 0–9 kept:
+    /// phone and card numbers written with spaces, dashes or dots match. Digits of other
+    /// scripts (e.g. U+0663) are dropped, not converted.
+    Digits,
+}
+
+impl Normalizer {
+    /// Every normaliser, in the order of the spec.
+    pub const ALL: [Normalizer; 5] = [
+        Normalizer::Exact,
+        Normalizer::Trim,
+        Normalizer::CaseFold,
+        Normalizer::TrimCaseFold,
+        Normalizer::Digits,
+    ];
+
+    /// The canonical name, as in the derivation label and every binding.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Normalizer::Exact => "exact",
+            Normalizer::Trim => "trim",
+            Normalizer::CaseFold => "casefold",
+            Normalizer::TrimCaseFold => "trim+casefold",
+            Normalizer::Digits => "digits",
+        }
+    }
+
+    /// Parses a name: one of the canonical names, or `casefold+trim` (the same as
+    /// `trim+casefold`: the steps always run in the spec's order).
+    pub fn parse(name: &str) -> Result<Self> {
+        Ok(match name {
+            "exact" => Normalizer::Exact,
+            "trim" => Normalizer::Trim,
+            "casefold" => Normalizer::CaseFold,
+            "trim+casefold" | "casefold+trim" => Normalizer::TrimCaseFold,
+            "digits" => Normalizer::Digits,
+            _ => {
+                return Err(Error::InvalidArgument(
+                    "unknown normaliser: use exact, trim, casefold, trim+casefold or digits",
+                ))
+            }
+        })
+    }
+
+    /// The bytes the index MACs for `value`. Every normaliser but `exact` needs UTF-8 text
+    /// ([`Error::InvalidArgument`] otherwise). The result may be empty (e.g. `digits` of a
+    /// value with no digits): empty is indexed like any other value. An owned result holds the
+    /// caller's value: [`crate::BlindIndex`] wipes it after use.
+    pub fn apply(self, value: &[u8]) -> Result<Cow<'_, [u8]>> {
+        if self == Normalizer::Exact {
+            return Ok(Cow::Borrowed(value));
+        }
+        let text = core::str::from_utf8(value)
+            .map_err(|_| Error::InvalidArgument("this blind-index normaliser needs UTF-8 text"))?;
+        Ok(match self {
+            Normalizer::Exact | Normalizer::Trim => Cow::Borrowed(text.trim().as_bytes()),
+            Normalizer::CaseFold => Cow::Owned(fold(text).as_bytes().to_vec()),
+            Normalizer::TrimCaseFold => Cow::Owned(fold(text).trim().as_bytes().to_vec()),
+            Normalizer::Digits => Cow::Owned(
+                text.nfkc()
+                    .filter(char::is_ascii_digit)
+                    .map(|c| c as u8)
+                    .collect(),
+            ),
+        })
+    }
+}
+
+/// Compatibility caseless folding (D146), composed at the end so the bytes are short.
+fn fold(text: &str) -> Zeroizing<String> {
+    Zeroizing::new(
+        text.chars()
+            .nfd()
+            .default_case_fold()
+            .nfkd()
+            .default_case_fold()
+            .nfkc()
+            .collect(),
+    )
+}
+
+impl core::fmt::Display for Normalizer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl core::str::FromStr for Normalizer {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Normalizer::parse(s)
+    }
+}
