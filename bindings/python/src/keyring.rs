@@ -132,7 +132,7 @@ impl Keyring {
 
     /// The read lock. A panic cannot leave core's keyring half-changed (its changes validate
     /// first), so a poisoned lock is still usable.
-    fn read(&self) -> RwLockReadGuard<'_, keyroll::Keyring> {
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, keyroll::Keyring> {
         self.inner.read().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -656,6 +656,18 @@ impl Keyring {
         let purpose = bytes_arg(purpose, "purpose")?;
         let (version, key) = self.read().derive_key(&purpose, length)?;
         Ok((version, PyBytes::new(py, &key)))
+    }
+
+    /// A blind index over this keyring (see `BlindIndex`): `bits` a multiple of 8 from 8 to
+    /// 256, `normalizer` `exact`, `trim`, `casefold`, `trim+casefold` or `digits`.
+    #[pyo3(signature = (name, *, bits, normalizer="exact"))]
+    fn blind_index(
+        &self,
+        name: &str,
+        bits: u32,
+        normalizer: &str,
+    ) -> Result<crate::blind_index::BlindIndex> {
+        crate::blind_index::BlindIndex::create(self, name, normalizer, bits)
     }
 
     /// Imports Fernet keys (strings, bytes or `FernetKey`s) as decrypt-only versions; returns

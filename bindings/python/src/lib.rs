@@ -4,10 +4,12 @@
 //! work, and converts the result back. Errors become Python exceptions in one place
 //! (`error.rs`). The package around it, with the stubs and `keyroll.compat`, is in `python/`.
 
+mod blind_index;
 mod convert;
 mod env;
 mod error;
 mod keyring;
+mod legacy_keys;
 mod types;
 
 use pyo3::prelude::*;
@@ -31,6 +33,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::Verified>()?;
     m.add_class::<types::RewrapBatch>()?;
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
+    blind_index::register(m)?;
+    legacy_keys::register(m)?;
     m.add(
         "DEFAULT_PBKDF2_ITERATIONS",
         keyroll::DEFAULT_PBKDF2_ITERATIONS,

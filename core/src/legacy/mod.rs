@@ -4,4 +4,5 @@
 //! the old tokens, and everything new is written as v1.
 
 pub mod fernet;
+pub mod orm_keys;
 pub mod raw_gcm;

@@ -23,7 +23,11 @@ __all__ = [
     "Verified",
     "VersionInfo",
     "__version__",
+    "fernet_key_django_fernet_fields",
+    "fernet_key_fernet_encrypted_fields",
+    "fernet_key_sqlalchemy_utils",
     "inspect",
+    "rewrap_to_context",
 ]
 DEFAULT_PBKDF2_ITERATIONS: int
 ERROR_CODES: list[str]
@@ -31,6 +35,20 @@ AEAD_BACKEND: str
 __version__: str
 
 def inspect(token: _Data) -> TokenInfo: ...
+
+# The Fernet keys other ORM libraries derive from their settings (keyroll.sqlalchemy and
+# keyroll.django import them), and a rewrap from one context to another (their migrations).
+def fernet_key_sqlalchemy_utils(key: _Data) -> FernetKey: ...
+def fernet_key_django_fernet_fields(secret: _Data) -> FernetKey: ...
+def fernet_key_fernet_encrypted_fields(secret: _Data, salt: _Data) -> FernetKey: ...
+def rewrap_to_context(
+    ring: Keyring,
+    token: _Data,
+    *,
+    from_context: _Data | None = None,
+    to_context: _Data | None = None,
+    binary: bool = False,
+) -> str | bytes: ...
 
 @final
 class FernetKey:
