@@ -13,8 +13,10 @@ b'4111 1111 1111 1111'
 
 from keyroll._native import (
     AEAD_BACKEND,
+    BLIND_INDEX_NORMALIZERS,
     DEFAULT_PBKDF2_ITERATIONS,
     ERROR_CODES,
+    BlindIndex,
     FernetKey,
     Keyring,
     Policy,
@@ -39,8 +41,10 @@ from keyroll.errors import (
 
 __all__ = [
     "AEAD_BACKEND",
+    "BLIND_INDEX_NORMALIZERS",
     "DEFAULT_PBKDF2_ITERATIONS",
     "ERROR_CODES",
+    "BlindIndex",
     "DecryptError",
     "ExpiredError",
     "FernetKey",

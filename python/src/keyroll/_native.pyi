@@ -12,8 +12,10 @@ _KeyState = Literal["pending", "active", "decrypt_only", "disabled", "compromise
 
 __all__ = [
     "AEAD_BACKEND",
+    "BLIND_INDEX_NORMALIZERS",
     "DEFAULT_PBKDF2_ITERATIONS",
     "ERROR_CODES",
+    "BlindIndex",
     "FernetKey",
     "Keyring",
     "Policy",
@@ -32,6 +34,7 @@ __all__ = [
 DEFAULT_PBKDF2_ITERATIONS: int
 ERROR_CODES: list[str]
 AEAD_BACKEND: str
+BLIND_INDEX_NORMALIZERS: list[str]
 __version__: str
 
 def inspect(token: _Data) -> TokenInfo: ...
@@ -159,6 +162,27 @@ class RewrapBatch:
     def __len__(self) -> int: ...
     def __getitem__(self, index: int, /) -> str | KeyrollError: ...
     def __iter__(self) -> Iterator[str | KeyrollError]: ...
+
+@final
+class BlindIndex:
+    """Equality search over an encrypted column (docs/blind-index.md): ``compute`` for the
+    row written, ``candidates`` for ``WHERE col IN (...)``. A snapshot of the keyring."""
+
+    def __new__(
+        cls, keyring: Keyring, name: str, *, bits: int, normalizer: str = "exact"
+    ) -> BlindIndex: ...
+    def compute(self, value: _Data) -> str: ...
+    def candidates(self, value: _Data) -> list[str]: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def normalizer(self) -> str: ...
+    @property
+    def bits(self) -> int: ...
+    @property
+    def active_version(self) -> int | None: ...
+    @property
+    def versions(self) -> list[int]: ...
 
 @final
 class Keyring:
@@ -340,6 +364,8 @@ class Keyring:
     @property
     def read_only(self) -> bool: ...
     def derive_key(self, purpose: _Data, length: int = 32) -> tuple[int, bytes]: ...
+    def blind_index(self, name: str, *, bits: int, normalizer: str = "exact") -> BlindIndex:
+        """A blind index over this keyring (see ``BlindIndex``)."""
     def import_fernet(
         self, keys: Iterable[_Data | FernetKey], *, now: int | None = None
     ) -> list[int]: ...
