@@ -38,15 +38,48 @@ impl AeadKey {
         plaintext: &[u8],
         out: &mut Vec<u8>,
     ) {
-        self.0.seal_append(nonce, aad, plaintext, out)
+        let start = out.len();
+        out.extend_from_slice(plaintext);
+        let tag = self.seal_in_place(nonce, aad, &mut out[start..]);
+        out.extend_from_slice(&tag);
+    }
+
+    /// Seals `buf` in place (plaintext in, ciphertext out) and returns the tag.
+    pub fn seal_in_place(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> [u8; TAG_LEN] {
+        self.0.seal_in_place(nonce, aad, buf)
     }
 
     /// Opens `ciphertext ‖ tag`; `None` if authentication fails.
     pub fn open(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], ct_and_tag: &[u8]) -> Option<Vec<u8>> {
-        if ct_and_tag.len() < TAG_LEN {
+        let mut out = vec![0u8; ct_and_tag.len().checked_sub(TAG_LEN)?];
+        self.open_into(nonce, aad, ct_and_tag, &mut out)?;
+        Some(out)
+    }
+
+    /// Opens `ciphertext ‖ tag` into `out`, which must be exactly as long as the ciphertext
+    /// (callers that own the destination, e.g. a Python `bytes` being built, skip a copy).
+    /// `None` if authentication fails or the lengths disagree; on failure `out` is zeroed,
+    /// so no unauthenticated byte is ever left in a caller's buffer.
+    pub fn open_into(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        ct_and_tag: &[u8],
+        out: &mut [u8],
+    ) -> Option<()> {
+        if ct_and_tag.len() < TAG_LEN || out.len() != ct_and_tag.len() - TAG_LEN {
             return None;
         }
-        self.0.open(nonce, aad, ct_and_tag)
+        let opened = self.0.open_into(nonce, aad, ct_and_tag, out);
+        if opened.is_none() {
+            out.fill(0);
+        }
+        opened
     }
 }
 

@@ -94,20 +94,24 @@ impl Header {
         }
     }
 
-    fn write(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&MAGIC);
-        out.push(FORMAT_V1);
-        out.push(ALG_AES_256_GCM);
-        out.push(if self.issued_at.is_some() {
+    /// The header's bytes (the first [`Header::len`] of the array): on the stack, because
+    /// every seal needs them twice (in the envelope and in the AAD).
+    fn bytes(&self) -> [u8; HEADER_LEN_WITH_TIME] {
+        let mut out = [0u8; HEADER_LEN_WITH_TIME];
+        out[..3].copy_from_slice(&MAGIC);
+        out[3] = FORMAT_V1;
+        out[4] = ALG_AES_256_GCM;
+        out[5] = if self.issued_at.is_some() {
             FLAG_ISSUED_AT
         } else {
             0
-        });
-        out.extend_from_slice(&self.keyring_id.0);
-        out.extend_from_slice(&self.version.to_be_bytes());
+        };
+        out[6..14].copy_from_slice(&self.keyring_id.0);
+        out[14..18].copy_from_slice(&self.version.to_be_bytes());
         if let Some(t) = self.issued_at {
-            out.extend_from_slice(&t.to_be_bytes());
+            out[18..26].copy_from_slice(&t.to_be_bytes());
         }
+        out
     }
 }
 
@@ -120,13 +124,59 @@ pub(crate) struct Parsed<'a> {
 }
 
 impl Parsed<'_> {
+    /// The length of the plaintext inside (`parse_binary` checked the tag fits).
+    pub fn plaintext_len(&self) -> usize {
+        self.body.len() - TAG_LEN
+    }
+
     /// Authenticates and decrypts with `key`.
     pub fn open(&self, key: &AeadKey, context: &[u8]) -> Result<Vec<u8>> {
+        let mut out = vec![0u8; self.plaintext_len()];
+        self.open_into(key, context, &mut out)?;
+        Ok(out)
+    }
+
+    /// Authenticates and decrypts into `out`, exactly [`Parsed::plaintext_len`] long; on
+    /// failure `out` is zeroed.
+    pub fn open_into(&self, key: &AeadKey, context: &[u8], out: &mut [u8]) -> Result<()> {
         with_aad(self.header_bytes, context, |aad| {
-            key.open(self.nonce, aad, self.body)
+            key.open_into(self.nonce, aad, self.body, out)
         })
         .ok_or(Error::DecryptFailed)
     }
+}
+
+/// The length of the binary envelope [`seal_into`] writes for a plaintext of `len` bytes.
+pub(crate) fn sealed_len(len: usize, issued_at: bool) -> usize {
+    let header = if issued_at {
+        HEADER_LEN_WITH_TIME
+    } else {
+        HEADER_LEN
+    };
+    header + NONCE_LEN + len + TAG_LEN
+}
+
+/// The exact plaintext length of a v1 envelope (binary or text) from its framing alone, or
+/// `None` if `token` is not framed as one (legacy tokens: their padding is known only after
+/// decryption). Nothing is authenticated here; opening checks everything again.
+pub(crate) fn plaintext_len(token: &[u8]) -> Option<usize> {
+    if token.starts_with(&MAGIC) {
+        return parse_binary(token).ok().map(|p| p.plaintext_len());
+    }
+    if !looks_like_text(token) {
+        return None;
+    }
+    // `kr1:v<digits>:` then base64url without padding: n characters hold n * 6 / 8 bytes.
+    let colon = token.iter().skip(5).position(|&b| b == b':')? + 6;
+    let b64 = token.get(colon..)?;
+    let binary_len = b64.len() / 4 * 3 + (b64.len() % 4).saturating_sub(1);
+    let flags = URL_SAFE_NO_PAD.decode(b64.get(..8)?).ok()?[5];
+    let header = if flags & FLAG_ISSUED_AT != 0 {
+        HEADER_LEN_WITH_TIME
+    } else {
+        HEADER_LEN
+    };
+    binary_len.checked_sub(header + NONCE_LEN + TAG_LEN)
 }
 
 /// Splits a binary envelope. Checks structure only; authenticity is checked by [`Parsed::open`].
@@ -184,32 +234,63 @@ pub(crate) fn seal(
     context: &[u8],
     plaintext: &[u8],
 ) -> Vec<u8> {
-    let header_len = header.len();
-    let mut out = Vec::with_capacity(header_len + NONCE_LEN + plaintext.len() + TAG_LEN);
-    header.write(&mut out);
+    let header_bytes = header.bytes();
+    let header_bytes = &header_bytes[..header.len()];
+    let mut out = Vec::with_capacity(header_bytes.len() + NONCE_LEN + plaintext.len() + TAG_LEN);
+    out.extend_from_slice(header_bytes);
     out.extend_from_slice(nonce);
-    let mut header_bytes = [0u8; HEADER_LEN_WITH_TIME];
-    header_bytes[..header_len].copy_from_slice(&out[..header_len]);
-    with_aad(&header_bytes[..header_len], context, |aad| {
+    with_aad(header_bytes, context, |aad| {
         key.seal_append(nonce, aad, plaintext, &mut out)
     });
     out
 }
 
-/// Runs `f` on `header ‖ context` without a heap allocation for short contexts.
+/// Seals `plaintext` into `out` (at least [`sealed_len`] long) and returns the length
+/// written: the binary envelope, built where the caller wants it (one copy of the plaintext).
+pub(crate) fn seal_into(
+    key: &AeadKey,
+    header: &Header,
+    nonce: &[u8; NONCE_LEN],
+    context: &[u8],
+    plaintext: &[u8],
+    out: &mut [u8],
+) -> Result<usize> {
+    let header_len = header.len();
+    let total = header_len + NONCE_LEN + plaintext.len() + TAG_LEN;
+    let out = out.get_mut(..total).ok_or(Error::InvalidArgument(
+        "output buffer shorter than the sealed length",
+    ))?;
+    let header_bytes = header.bytes();
+    let header_bytes = &header_bytes[..header_len];
+    let (head, rest) = out.split_at_mut(header_len);
+    head.copy_from_slice(header_bytes);
+    let (nonce_out, rest) = rest.split_at_mut(NONCE_LEN);
+    nonce_out.copy_from_slice(nonce);
+    let (body, tag_out) = rest.split_at_mut(plaintext.len());
+    body.copy_from_slice(plaintext);
+    let tag = with_aad(header_bytes, context, |aad| {
+        key.seal_in_place(nonce, aad, body)
+    });
+    tag_out.copy_from_slice(&tag);
+    Ok(total)
+}
+
+/// Runs `f` on `header ‖ context` without a heap allocation for short contexts. The stack
+/// buffer is zero-initialised, so the common case (context of a few dozen bytes) uses a small
+/// one: zeroing 256 bytes on every 64 B decrypt showed in profiles.
 fn with_aad<R>(header: &[u8], context: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
-    const STACK: usize = 256;
-    if context.is_empty() {
-        return f(header);
-    }
-    let len = header.len() + context.len();
-    if len <= STACK {
-        let mut buf = [0u8; STACK];
+    fn on_stack<const N: usize, R>(header: &[u8], context: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
+        let len = header.len() + context.len();
+        let mut buf = [0u8; N];
         buf[..header.len()].copy_from_slice(header);
         buf[header.len()..len].copy_from_slice(context);
         f(&buf[..len])
-    } else {
-        f(&[header, context].concat())
+    }
+    match header.len() + context.len() {
+        _ if context.is_empty() => f(header),
+        len if len <= 64 => on_stack::<64, R>(header, context, f),
+        len if len <= 256 => on_stack::<256, R>(header, context, f),
+        _ => f(&[header, context].concat()),
     }
 }
 

@@ -71,8 +71,33 @@ fn run(
                 seconds: t["seconds"].as_u64().unwrap(),
                 now: t["now"].as_u64().unwrap(),
             });
-            let pt = ring()?.decrypt(&token(case), &ctx, ttl)?;
-            Ok(json!({"plaintext_hex": hex::encode(pt)}))
+            let r = ring()?;
+            let tok = token(case);
+            let result = r.decrypt(&tok, &ctx, ttl);
+            // `decrypt_into` must agree with `decrypt` on every vector, success or error, and
+            // leave no byte of plaintext in the buffer when it fails.
+            let len = Keyring::plaintext_len(&tok).unwrap_or(tok.len());
+            let mut buf = vec![0xEEu8; len];
+            let into = r.decrypt_into(&tok, &ctx, ttl, &mut buf);
+            match (&result, &into) {
+                (Ok(pt), Ok(n)) => assert_eq!(&buf[..*n], &pt[..], "{}", case["name"]),
+                (Err(a), Err(b)) => {
+                    assert_eq!(a.code(), b.code(), "{}", case["name"]);
+                    assert!(
+                        buf.iter().all(|&b| b == 0),
+                        "{}: buffer wiped",
+                        case["name"]
+                    );
+                }
+                _ => panic!(
+                    "{}: decrypt {result:?} but decrypt_into {into:?}",
+                    case["name"]
+                ),
+            }
+            if let (Ok(pt), Some(exact)) = (&result, Keyring::plaintext_len(&tok)) {
+                assert_eq!(exact, pt.len(), "{}: plaintext_len", case["name"]);
+            }
+            Ok(json!({"plaintext_hex": hex::encode(result?)}))
         }
         "rewrap" => {
             let r = ring()?;

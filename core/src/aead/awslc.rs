@@ -14,32 +14,38 @@ impl Key {
         Key(LessSafeKey::new(unbound))
     }
 
-    pub fn seal_append(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], pt: &[u8], out: &mut Vec<u8>) {
-        let start = out.len();
-        out.extend_from_slice(pt);
+    /// Seals `buf` in place and returns the tag.
+    pub fn seal_in_place(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> [u8; TAG_LEN] {
         let tag = self
             .0
-            .seal_in_place_separate_tag(
-                Nonce::assume_unique_for_key(*nonce),
-                Aad::from(aad),
-                &mut out[start..],
-            )
-            .expect("AES-GCM sealing fails only past 2^36 bytes, beyond any Vec here");
-        out.extend_from_slice(tag.as_ref());
+            .seal_in_place_separate_tag(Nonce::assume_unique_for_key(*nonce), Aad::from(aad), buf)
+            .expect("AES-GCM sealing fails only past 2^36 bytes, beyond any buffer here");
+        tag.as_ref().try_into().expect("16-byte tag")
     }
 
-    pub fn open(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], ct_and_tag: &[u8]) -> Option<Vec<u8>> {
+    /// Opens `ct ‖ tag` straight into `out` (exactly `ct` long): AWS-LC decrypts from the
+    /// input into the output buffer, so the plaintext is written once.
+    pub fn open_into(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        ct_and_tag: &[u8],
+        out: &mut [u8],
+    ) -> Option<()> {
         let (ct, tag) = ct_and_tag.split_at(ct_and_tag.len() - TAG_LEN);
-        let mut out = vec![0u8; ct.len()];
         self.0
             .open_separate_gather(
                 Nonce::assume_unique_for_key(*nonce),
                 Aad::from(aad),
                 ct,
                 tag,
-                &mut out,
+                out,
             )
-            .ok()?;
-        Some(out)
+            .ok()
     }
 }

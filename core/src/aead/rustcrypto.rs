@@ -14,27 +14,32 @@ impl Key {
         Key(Aes256Gcm::new(key.into()))
     }
 
-    pub fn seal_append(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], pt: &[u8], out: &mut Vec<u8>) {
-        let start = out.len();
-        out.extend_from_slice(pt);
-        let tag = self
-            .0
-            .encrypt_in_place_detached(Nonce::from_slice(nonce), aad, &mut out[start..])
-            .expect("AES-GCM sealing fails only past 2^36 bytes, beyond any Vec here");
-        out.extend_from_slice(&tag);
+    /// Seals `buf` in place and returns the tag.
+    pub fn seal_in_place(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> [u8; TAG_LEN] {
+        self.0
+            .encrypt_in_place_detached(Nonce::from_slice(nonce), aad, buf)
+            .expect("AES-GCM sealing fails only past 2^36 bytes, beyond any buffer here")
+            .into()
     }
 
-    pub fn open(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], ct_and_tag: &[u8]) -> Option<Vec<u8>> {
+    /// Opens `ct ‖ tag` into `out` (exactly `ct` long). RustCrypto decrypts in place, so the
+    /// ciphertext is copied into `out` first; on failure `out` holds ciphertext only.
+    pub fn open_into(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        ct_and_tag: &[u8],
+        out: &mut [u8],
+    ) -> Option<()> {
         let (ct, tag) = ct_and_tag.split_at(ct_and_tag.len() - TAG_LEN);
-        let mut out = ct.to_vec();
+        out.copy_from_slice(ct);
         self.0
-            .decrypt_in_place_detached(
-                Nonce::from_slice(nonce),
-                aad,
-                &mut out,
-                Tag::from_slice(tag),
-            )
-            .ok()?;
-        Some(out)
+            .decrypt_in_place_detached(Nonce::from_slice(nonce), aad, out, Tag::from_slice(tag))
+            .ok()
     }
 }

@@ -29,6 +29,32 @@ impl Keyring {
         ))
     }
 
+    /// The length of the binary envelope of a `plaintext_len`-byte plaintext, with or without
+    /// an issued-at time: the size of the buffer [`Keyring::encrypt_binary_into`] needs.
+    pub fn sealed_len(plaintext_len: usize, issued_at: bool) -> usize {
+        envelope::sealed_len(plaintext_len, issued_at)
+    }
+
+    /// [`Keyring::encrypt_binary`] into the caller's buffer (at least
+    /// [`Keyring::sealed_len`] long), returning the envelope's length: the plaintext is copied
+    /// once, into its place in the envelope, and sealed there.
+    pub fn encrypt_binary_into(
+        &self,
+        plaintext: &[u8],
+        context: &[u8],
+        issued_at: Option<u64>,
+        out: &mut [u8],
+    ) -> Result<usize> {
+        let (version, keyring_id, material) = self.writer()?;
+        let nonce = self.rng.nonce()?;
+        let header = Header {
+            keyring_id,
+            version,
+            issued_at,
+        };
+        envelope::seal_into(&material.aead, &header, &nonce, context, plaintext, out)
+    }
+
     /// Seals under `writer` with a nonce the caller drew for this one message.
     pub(super) fn seal_with(
         (version, keyring_id, material): (u32, KeyringId, &Material),
