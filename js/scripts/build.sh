@@ -44,6 +44,7 @@ rm -rf "$OUT" "$JS/dist"
 
 cd "$JS"
 node_modules/.bin/tsc -p tsconfig.json
+node_modules/.bin/tsc -p tsconfig.drizzle.json
 mkdir -p dist/wasm
 cp "$OUT/keyroll_wasm.js" "$OUT/keyroll_wasm.d.ts" "$OUT/keyroll_wasm_bg.wasm" dist/wasm/
 echo "built js/dist: $(wc -c < dist/wasm/keyroll_wasm_bg.wasm) bytes wasm, $(gzip -9c dist/wasm/keyroll_wasm_bg.wasm | wc -c) gzipped"
