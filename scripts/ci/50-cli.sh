@@ -48,3 +48,5 @@ if [ "${1:-}" = "--serve" ]; then
 fi
 
 cargo test --locked -p keyroll-store -p keyroll-cli
+# The npm package's TypeORM/Drizzle columns on this server (js/ as scripts/ci/30-js.sh built it).
+(cd js && node --test test/pg/*.test.mjs)

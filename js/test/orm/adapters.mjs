@@ -27,7 +27,7 @@ function ddl(kind) {
 /** A PostgreSQL database of its own for one test file (dropped first if left from a crash). */
 export async function freshPgDatabase(name) {
   const url = process.env.KEYROLL_TEST_PG_URL;
-  if (!url) throw new Error('KEYROLL_TEST_PG_URL must name a PostgreSQL server (scripts/ci/30-js.sh starts one)');
+  if (!url) throw new Error('KEYROLL_TEST_PG_URL must name a PostgreSQL server (scripts/ci/50-cli.sh starts one)');
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   try {
