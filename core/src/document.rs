@@ -18,7 +18,7 @@ use crate::keyring::Keyring;
 use crate::legacy::fernet::FernetKey;
 use crate::policy::Policy;
 use crate::rng::Rng;
-use crate::secret::{SecretKey, KEY_LEN};
+use crate::secret::SecretKey;
 use crate::version::{KeyKind, KeyState, Material, Slot, VersionInfo};
 use crate::{Error, Result};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-mod structure;
+pub(crate) mod structure;
 
 /// The schema version of keyring documents this crate writes.
 pub const SCHEMA: u32 = 1;
@@ -116,6 +116,10 @@ struct Body {
     /// Counts the saves of this keyring (absent, i.e. 0, in documents from before it existed).
     #[serde(default, skip_serializing_if = "is_zero")]
     generation: u64,
+    /// What the keyring's keys are for (absent for encryption keyrings, so their documents are
+    /// the same bytes as before signing keyrings existed). Under the MAC like the rest.
+    #[serde(default, skip_serializing_if = "Purpose::is_encryption")]
+    purpose: Purpose,
     kek: Kek,
     check: String,
     read_only: bool,
@@ -147,6 +151,216 @@ struct StoredVersion {
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+/// What a keyring document holds: encryption keys ([`Keyring`]) or signing keys
+/// ([`crate::signing::SigningKeyring`]). Each loader refuses the other's documents with
+/// `wrong_keyring_kind`, so a signing key is never taken for a data key or the reverse.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Purpose {
+    /// An encryption keyring (the body has no `purpose` member).
+    #[default]
+    Encryption,
+    /// A signing keyring (`"purpose": "signing"`).
+    Signing,
+}
+
+impl Purpose {
+    fn is_encryption(&self) -> bool {
+        *self == Purpose::Encryption
+    }
+}
+
+/// Everything a keyring document records, before sealing: the keyring's settings and each
+/// version's metadata with its raw key bytes (`None` once destroyed).
+pub(crate) struct Contents<'a> {
+    pub id: KeyringId,
+    pub purpose: Purpose,
+    /// The generation the keyring is at; the document is sealed as the next one.
+    pub generation: u64,
+    pub read_only: bool,
+    pub min_version: u32,
+    pub policy: Policy,
+    pub versions: Vec<(VersionInfo, Option<&'a [u8]>)>,
+}
+
+/// What an authentic document holds, its keys unsealed (each wiped on drop). The version
+/// numbers are nonzero and distinct, `sealed` matched the state, at most one is active.
+pub(crate) struct Opened {
+    pub id: KeyringId,
+    pub generation: u64,
+    pub read_only: bool,
+    pub min_version: u32,
+    pub policy: Policy,
+    pub versions: Vec<(VersionInfo, Option<zeroize::Zeroizing<Vec<u8>>>)>,
+}
+
+/// Seals `contents` under `protection` as generation `contents.generation + 1`: the one
+/// sealing of every keyring document (§7), whatever its keys are for.
+pub(crate) fn seal(contents: Contents<'_>, protection: Protection<'_>, rng: &Rng) -> Result<Vec<u8>> {
+    let (kek, root) = match protection {
+        Protection::Passphrase {
+            passphrase,
+            iterations,
+        } => {
+            if !(MIN_ITERATIONS..=MAX_ITERATIONS).contains(&iterations) {
+                return Err(Error::InvalidArgument(
+                    "PBKDF2 iterations must be at least 100,000 (the sealing floor) and at most 10,000,000",
+                ));
+            }
+            passphrase_kek(rng, passphrase, iterations)?
+        }
+        #[cfg(feature = "testing")]
+        Protection::PassphraseForTesting {
+            passphrase,
+            iterations,
+        } => {
+            if !(1..=MAX_ITERATIONS).contains(&iterations) {
+                return Err(Error::InvalidArgument(
+                    "PBKDF2 iterations must be 1..=10,000,000",
+                ));
+            }
+            passphrase_kek(rng, passphrase, iterations)?
+        }
+        Protection::MasterKey(key) => (Kek::MasterKey {}, key.clone()),
+    };
+    let id = contents.id;
+    let keks = Keks::new(&root, &id);
+    let mut versions = Vec::with_capacity(contents.versions.len());
+    for (info, key) in contents.versions {
+        let sealed = match key {
+            None => None,
+            Some(key) => {
+                let nonce: [u8; NONCE_LEN] = rng.array()?;
+                let mut out = nonce.to_vec();
+                keks.wrap
+                    .seal_append(&nonce, &key_aad(&id, &info), key, &mut out);
+                Some(B64.encode(out))
+            }
+        };
+        versions.push(StoredVersion { info, sealed });
+    }
+    let generation = contents
+        .generation
+        .checked_add(1)
+        .ok_or(Error::InvalidArgument(
+            "the keyring generation is exhausted",
+        ))?;
+    let body = Body {
+        keyring_id: id.to_hex(),
+        generation,
+        purpose: contents.purpose,
+        kek,
+        check: B64.encode(keks.check.expose()),
+        read_only: contents.read_only,
+        min_version: contents.min_version,
+        policy: contents.policy,
+        versions,
+    };
+    let mac = B64.encode(keks.mac(&body)?);
+    let doc = Document {
+        keyroll_keyring: SCHEMA,
+        body,
+        mac,
+    };
+    serde_json::to_vec_pretty(&doc).map_err(|_| Error::KeyringCorrupt("unserializable"))
+}
+
+/// A fresh salt and the PBKDF2 root for sealing under `passphrase`.
+fn passphrase_kek(rng: &Rng, passphrase: &[u8], iterations: u32) -> Result<(Kek, SecretKey)> {
+    let salt: [u8; SALT_LEN] = rng.array()?;
+    let root = pbkdf2_sha256(passphrase, &salt, iterations);
+    let salt = B64.encode(salt);
+    Ok((Kek::Pbkdf2HmacSha256 { salt, iterations }, root))
+}
+
+/// Opens a document meant to hold keys for `purpose` (`wrong_keyring_kind` if it holds the
+/// other kind, decided before any key is derived). A wrong passphrase or master key gives
+/// `bad_passphrase`; any other change to the document gives `keyring_corrupt`.
+pub(crate) fn open(document: &[u8], unlock: Unlock<'_>, purpose: Purpose) -> Result<Opened> {
+    let doc: Document = serde_json::from_slice(document)
+        .map_err(|_| Error::KeyringCorrupt("not a keyroll keyring document"))?;
+    if doc.keyroll_keyring != SCHEMA {
+        return Err(Error::KeyringCorrupt("unsupported keyring schema"));
+    }
+    let body = doc.body;
+    if body.purpose != purpose {
+        // Not authenticated yet, and need not be: the answer is a refusal either way.
+        return Err(Error::WrongKeyringKind);
+    }
+    let id =
+        KeyringId::from_hex(&body.keyring_id).ok_or(Error::KeyringCorrupt("bad keyring id"))?;
+    let root = match (&body.kek, unlock) {
+        (Kek::Pbkdf2HmacSha256 { salt, iterations }, Unlock::Passphrase(p)) => {
+            let salt = B64
+                .decode(salt)
+                .map_err(|_| Error::KeyringCorrupt("bad salt"))?;
+            if !(1..=MAX_ITERATIONS).contains(iterations) || salt.len() != SALT_LEN {
+                return Err(Error::KeyringCorrupt("bad KDF parameters"));
+            }
+            pbkdf2_sha256(p, &salt, *iterations)
+        }
+        (Kek::MasterKey {}, Unlock::MasterKey(key)) => key.clone(),
+        _ => return Err(Error::BadPassphrase),
+    };
+    let keks = Keks::new(&root, &id);
+    let check = B64
+        .decode(&body.check)
+        .map_err(|_| Error::KeyringCorrupt("bad check value"))?;
+    if !bool::from(check.ct_eq(keks.check.expose())) {
+        return Err(Error::BadPassphrase);
+    }
+    let mac = B64
+        .decode(&doc.mac)
+        .map_err(|_| Error::KeyringCorrupt("bad mac"))?;
+    if !bool::from(mac.ct_eq(&keks.mac(&body)?)) {
+        return Err(Error::KeyringCorrupt("authentication failed"));
+    }
+    // From here on the body is authentic: what is checked below guards against our own
+    // bugs and documents written by hand with a valid key.
+    let mut versions = Vec::with_capacity(body.versions.len());
+    let mut seen = std::collections::HashSet::new();
+    let mut active = false;
+    for stored in body.versions {
+        let info = stored.info;
+        if info.version == 0 || !seen.insert(info.version) {
+            return Err(Error::KeyringCorrupt("bad or repeated version number"));
+        }
+        let key = match (&stored.sealed, info.state) {
+            (None, KeyState::Destroyed) => None,
+            (Some(sealed), state) if state != KeyState::Destroyed => {
+                let raw = B64
+                    .decode(sealed)
+                    .map_err(|_| Error::KeyringCorrupt("bad sealed key"))?;
+                if raw.len() <= NONCE_LEN + TAG_LEN {
+                    return Err(Error::KeyringCorrupt("bad sealed key"));
+                }
+                let nonce = raw[..NONCE_LEN].try_into().expect("12 bytes");
+                Some(zeroize::Zeroizing::new(
+                    keks.wrap
+                        .open(nonce, &key_aad(&id, &info), &raw[NONCE_LEN..])
+                        .ok_or(Error::KeyringCorrupt("sealed key does not open"))?,
+                ))
+            }
+            _ => return Err(Error::KeyringCorrupt("key material does not match state")),
+        };
+        if info.state == KeyState::Active {
+            if active {
+                return Err(Error::KeyringCorrupt("more than one active version"));
+            }
+            active = true;
+        }
+        versions.push((info, key));
+    }
+    Ok(Opened {
+        id,
+        generation: body.generation,
+        read_only: body.read_only,
+        min_version: body.min_version,
+        policy: body.policy,
+        versions,
+    })
 }
 
 /// The three keys derived from the KEK root.
@@ -192,82 +406,27 @@ impl Keyring {
     /// A passphrase needs [`MIN_ITERATIONS`]..=[`MAX_ITERATIONS`] PBKDF2 iterations
     /// (`invalid_argument` otherwise, before any work is done).
     pub fn to_document(&self, protection: Protection<'_>) -> Result<Vec<u8>> {
-        let (kek, root) = match protection {
-            Protection::Passphrase {
-                passphrase,
-                iterations,
-            } => {
-                if !(MIN_ITERATIONS..=MAX_ITERATIONS).contains(&iterations) {
-                    return Err(Error::InvalidArgument(
-                        "PBKDF2 iterations must be at least 100,000 (the sealing floor) and at most 10,000,000",
-                    ));
-                }
-                self.passphrase_kek(passphrase, iterations)?
-            }
-            #[cfg(feature = "testing")]
-            Protection::PassphraseForTesting {
-                passphrase,
-                iterations,
-            } => {
-                if !(1..=MAX_ITERATIONS).contains(&iterations) {
-                    return Err(Error::InvalidArgument(
-                        "PBKDF2 iterations must be 1..=10,000,000",
-                    ));
-                }
-                self.passphrase_kek(passphrase, iterations)?
-            }
-            Protection::MasterKey(key) => (Kek::MasterKey {}, key.clone()),
-        };
-        let keks = Keks::new(&root, &self.id);
-        let mut versions = Vec::with_capacity(self.slots.len());
-        for info in self.versions() {
-            let sealed = match &self.slots[&info.version].material {
-                None => None,
-                Some(m) => {
-                    let nonce: [u8; NONCE_LEN] = self.rng.array()?;
-                    let mut out = nonce.to_vec();
-                    keks.wrap.seal_append(
-                        &nonce,
-                        &key_aad(&self.id, &info),
-                        m.secret.expose(),
-                        &mut out,
-                    );
-                    Some(B64.encode(out))
-                }
-            };
-            versions.push(StoredVersion { info, sealed });
-        }
-        let generation = self
-            .generation
-            .checked_add(1)
-            .ok_or(Error::InvalidArgument(
-                "the keyring generation is exhausted",
-            ))?;
-        let body = Body {
-            keyring_id: self.id.to_hex(),
-            generation,
-            kek,
-            check: B64.encode(keks.check.expose()),
+        let versions = self
+            .versions()
+            .into_iter()
+            .map(|info| {
+                let key = self.slots[&info.version]
+                    .material
+                    .as_ref()
+                    .map(|m| &m.secret.expose()[..]);
+                (info, key)
+            })
+            .collect();
+        let contents = Contents {
+            id: self.id,
+            purpose: Purpose::Encryption,
+            generation: self.generation,
             read_only: self.read_only,
             min_version: self.min_version,
             policy: self.policy,
             versions,
         };
-        let mac = B64.encode(keks.mac(&body)?);
-        let doc = Document {
-            keyroll_keyring: SCHEMA,
-            body,
-            mac,
-        };
-        serde_json::to_vec_pretty(&doc).map_err(|_| Error::KeyringCorrupt("unserializable"))
-    }
-
-    /// A fresh salt and the PBKDF2 root for sealing under `passphrase`.
-    fn passphrase_kek(&self, passphrase: &[u8], iterations: u32) -> Result<(Kek, SecretKey)> {
-        let salt: [u8; SALT_LEN] = self.rng.array()?;
-        let root = pbkdf2_sha256(passphrase, &salt, iterations);
-        let salt = B64.encode(salt);
-        Ok((Kek::Pbkdf2HmacSha256 { salt, iterations }, root))
+        seal(contents, protection, &self.rng)
     }
 
     /// Opens a keyring document. A wrong passphrase or master key gives `bad_passphrase`; any
@@ -277,72 +436,26 @@ impl Keyring {
     /// [`MIN_ITERATIONS`]: documents sealed by older versions must stay readable so they can be
     /// re-sealed (see [`Sealing::below_floor`]).
     pub fn from_document(document: &[u8], unlock: Unlock<'_>) -> Result<Keyring> {
-        let doc: Document = serde_json::from_slice(document)
-            .map_err(|_| Error::KeyringCorrupt("not a keyroll keyring document"))?;
-        if doc.keyroll_keyring != SCHEMA {
-            return Err(Error::KeyringCorrupt("unsupported keyring schema"));
-        }
-        let body = doc.body;
-        let id =
-            KeyringId::from_hex(&body.keyring_id).ok_or(Error::KeyringCorrupt("bad keyring id"))?;
-        let root = match (&body.kek, unlock) {
-            (Kek::Pbkdf2HmacSha256 { salt, iterations }, Unlock::Passphrase(p)) => {
-                let salt = B64
-                    .decode(salt)
-                    .map_err(|_| Error::KeyringCorrupt("bad salt"))?;
-                if !(1..=MAX_ITERATIONS).contains(iterations) || salt.len() != SALT_LEN {
-                    return Err(Error::KeyringCorrupt("bad KDF parameters"));
-                }
-                pbkdf2_sha256(p, &salt, *iterations)
-            }
-            (Kek::MasterKey {}, Unlock::MasterKey(key)) => key.clone(),
-            _ => return Err(Error::BadPassphrase),
-        };
-        let keks = Keks::new(&root, &id);
-        let check = B64
-            .decode(&body.check)
-            .map_err(|_| Error::KeyringCorrupt("bad check value"))?;
-        if !bool::from(check.ct_eq(keks.check.expose())) {
-            return Err(Error::BadPassphrase);
-        }
-        let mac = B64
-            .decode(&doc.mac)
-            .map_err(|_| Error::KeyringCorrupt("bad mac"))?;
-        if !bool::from(mac.ct_eq(&keks.mac(&body)?)) {
-            return Err(Error::KeyringCorrupt("authentication failed"));
-        }
-        // From here on the body is authentic: what is checked below guards against our own
-        // bugs and documents written by hand with a valid key.
-        let mut ring = Keyring::empty(id, Rng::System);
-        ring.generation = body.generation;
-        ring.read_only = body.read_only;
-        ring.min_version = body.min_version;
-        ring.policy = body.policy;
-        for stored in body.versions {
-            let info = stored.info;
+        let opened = open(document, unlock, Purpose::Encryption)?;
+        let mut ring = Keyring::empty(opened.id, Rng::System);
+        ring.generation = opened.generation;
+        ring.read_only = opened.read_only;
+        ring.min_version = opened.min_version;
+        ring.policy = opened.policy;
+        for (info, key) in opened.versions {
             let version = info.version;
-            if version == 0 || ring.slots.contains_key(&version) {
-                return Err(Error::KeyringCorrupt("bad or repeated version number"));
+            if info.kind.is_signing() {
+                return Err(Error::KeyringCorrupt(
+                    "a signing key in an encryption keyring",
+                ));
             }
-            let material = match (&stored.sealed, info.state) {
-                (None, KeyState::Destroyed) => None,
-                (Some(sealed), state) if state != KeyState::Destroyed => {
-                    let raw = B64
-                        .decode(sealed)
+            let material = match key {
+                None => None,
+                Some(key) => {
+                    let secret = SecretKey::from_slice(&key)
                         .map_err(|_| Error::KeyringCorrupt("bad sealed key"))?;
-                    if raw.len() != NONCE_LEN + KEY_LEN + TAG_LEN {
-                        return Err(Error::KeyringCorrupt("bad sealed key"));
-                    }
-                    let nonce = raw[..NONCE_LEN].try_into().expect("12 bytes");
-                    let key = zeroize::Zeroizing::new(
-                        keks.wrap
-                            .open(nonce, &key_aad(&id, &info), &raw[NONCE_LEN..])
-                            .ok_or(Error::KeyringCorrupt("sealed key does not open"))?,
-                    );
-                    let secret = SecretKey::from_slice(&key)?;
                     Some(Material::new(info.kind, secret))
                 }
-                _ => return Err(Error::KeyringCorrupt("key material does not match state")),
             };
             if info.kind == KeyKind::Fernet {
                 let expected = material
@@ -355,7 +468,7 @@ impl Keyring {
                 }
             }
             if info.state == KeyState::Active {
-                if ring.active.is_some() || !info.kind.can_encrypt() {
+                if !info.kind.can_encrypt() {
                     return Err(Error::KeyringCorrupt("more than one active version"));
                 }
                 ring.active = Some(version);
@@ -366,7 +479,13 @@ impl Keyring {
             ring.slots.insert(version, Slot { info, material });
         }
         ring.legacy.sort_unstable_by(|a, b| b.cmp(a));
-        structure::check(&ring)?;
+        structure::check(
+            &ring.slots,
+            ring.active,
+            ring.read_only,
+            &ring.policy,
+            ring.min_version,
+        )?;
         Ok(ring)
     }
 }
@@ -465,18 +584,6 @@ impl Keyring {
     /// the live keyring: ordinary state rules do not apply to them, since the point is that no
     /// copy keeps a destroyed key. Returns whether there was material to remove.
     pub fn purge_material(&mut self, version: u32, now: u64) -> Result<bool> {
-        let slot = self
-            .slots
-            .get_mut(&version)
-            .ok_or(Error::UnknownKeyVersion(version))?;
-        let had = slot.material.take().is_some();
-        if slot.info.state != KeyState::Destroyed {
-            slot.info.state = KeyState::Destroyed;
-            slot.info.destroyed_at = Some(now);
-        }
-        if self.active == Some(version) {
-            self.active = None;
-        }
-        Ok(had)
+        crate::version::lifecycle::purge(&mut self.slots, &mut self.active, version, now)
     }
 }

@@ -105,6 +105,26 @@ pub enum Error {
         /// The generation of the document refused.
         found: u64,
     },
+    /// A signature (a `krs1` signed message or a JWT) does not verify: wrong key, wrong
+    /// context, or altered bytes. Like [`Error::DecryptFailed`], one variant that does not
+    /// say which check failed.
+    #[error("signature verification failed")]
+    SignatureInvalid,
+    /// A token's algorithm is not the one of the key version it names (an HS256 JWT naming an
+    /// Ed25519 version, `alg: none`, a binary signed message whose algorithm byte disagrees):
+    /// refused before any verification, so no key is ever used with another algorithm.
+    #[error("the token's algorithm does not match its key version")]
+    AlgorithmMismatch,
+    /// A JWT's claims do not meet the verifier's options: wrong `aud` or `iss`, a required
+    /// claim missing, a time claim that is not a number. (`exp`/`nbf` outside the window is
+    /// [`Error::Expired`].) Checked only after the signature verified.
+    #[error("JWT claim check failed: {0}")]
+    ClaimInvalid(&'static str),
+    /// The keyring document holds the other kind of keys: a signing keyring's document given
+    /// to an encryption keyring loader, or the reverse, or a public keyset where a document
+    /// with private keys is expected.
+    #[error("the document is a keyring of another kind (signing vs encryption)")]
+    WrongKeyringKind,
 }
 
 impl Error {
@@ -132,6 +152,10 @@ impl Error {
             Error::Rng => "rng_failure",
             Error::KeyringConflict { .. } => "keyring_conflict",
             Error::KeyringRollback { .. } => "keyring_rollback",
+            Error::SignatureInvalid => "signature_invalid",
+            Error::AlgorithmMismatch => "algorithm_mismatch",
+            Error::ClaimInvalid(_) => "claim_invalid",
+            Error::WrongKeyringKind => "wrong_keyring_kind",
         }
     }
 
@@ -158,5 +182,9 @@ impl Error {
         "rng_failure",
         "keyring_conflict",
         "keyring_rollback",
+        "signature_invalid",
+        "algorithm_mismatch",
+        "claim_invalid",
+        "wrong_keyring_kind",
     ];
 }

@@ -32,6 +32,7 @@ pub mod legacy;
 mod policy;
 mod rng;
 mod secret;
+pub mod signing;
 mod ttl;
 mod version;
 
@@ -48,5 +49,6 @@ pub use legacy::fernet::FernetKey;
 pub use legacy::raw_gcm::{RawGcmImport, RawGcmKey};
 pub use policy::{Policy, PolicyState, PolicyStatus};
 pub use secret::{SecretKey, KEY_LEN};
+pub use signing::{SigningAlgorithm, SigningKeyring};
 pub use ttl::{Ttl, MAX_CLOCK_SKEW};
 pub use version::{KeyKind, KeyState, VersionInfo};

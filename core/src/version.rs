@@ -6,6 +6,8 @@ use crate::secret::SecretKey;
 use core::fmt;
 use serde::{Deserialize, Serialize};
 
+pub(crate) mod lifecycle;
+
 /// The life cycle of a key version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -82,6 +84,16 @@ pub enum KeyKind {
     Fernet,
     /// An imported raw AES-256-GCM key from a home-made manager: reads its blobs only.
     RawGcm,
+    /// A signing keyring's HMAC-SHA256 key (32 random bytes): signs and verifies `krs1`
+    /// messages and HS256 JWTs.
+    HmacSha256,
+    /// A signing keyring's imported HMAC-SHA256 secret (an old `SECRET_KEY`, 32..=4096 bytes
+    /// used as they are): like `hmac_sha256`, and it also verifies JWTs that carry no `kid`,
+    /// which is what the system it replaces wrote.
+    HmacSha256Legacy,
+    /// A signing keyring's Ed25519 key pair (the 32-byte seed is stored): signs and verifies
+    /// `krs1` messages and EdDSA JWTs; its public key can be shipped in a public keyset.
+    Ed25519,
 }
 
 impl KeyKind {
@@ -91,12 +103,29 @@ impl KeyKind {
             KeyKind::Aes256Gcm => "aes256_gcm",
             KeyKind::Fernet => "fernet",
             KeyKind::RawGcm => "raw_gcm",
+            KeyKind::HmacSha256 => "hmac_sha256",
+            KeyKind::HmacSha256Legacy => "hmac_sha256_legacy",
+            KeyKind::Ed25519 => "ed25519",
         }
+    }
+
+    /// Whether this is a signing keyring's kind (the others are encryption keyrings').
+    pub fn is_signing(self) -> bool {
+        matches!(
+            self,
+            KeyKind::HmacSha256 | KeyKind::HmacSha256Legacy | KeyKind::Ed25519
+        )
+    }
+
+    /// Whether a version of this kind may become its keyring's primary: every kind but
+    /// `raw_gcm` (whose blobs keyroll only reads).
+    pub(crate) fn can_be_primary(self) -> bool {
+        self.can_encrypt() || self.is_signing()
     }
 
     /// Whether this kind can be the primary (write v1 envelopes).
     pub fn can_encrypt(self) -> bool {
-        !matches!(self, KeyKind::RawGcm)
+        matches!(self, KeyKind::Aes256Gcm | KeyKind::Fernet)
     }
 
     pub(crate) fn id(self) -> u8 {
@@ -104,6 +133,9 @@ impl KeyKind {
             KeyKind::Aes256Gcm => 1,
             KeyKind::Fernet => 2,
             KeyKind::RawGcm => 3,
+            KeyKind::HmacSha256 => 4,
+            KeyKind::HmacSha256Legacy => 5,
+            KeyKind::Ed25519 => 6,
         }
     }
 }
@@ -161,7 +193,9 @@ impl Material {
                     secret,
                 }
             }
-            KeyKind::Aes256Gcm | KeyKind::RawGcm => Material {
+            // Signing kinds never get here: an encryption document with one is refused before
+            // its keys are expanded (`Keyring::from_document`), and nothing else makes them.
+            _ => Material {
                 aead: AeadKey::new(&secret),
                 fernet: None,
                 secret,
@@ -176,9 +210,10 @@ impl fmt::Debug for Material {
     }
 }
 
-/// One version: metadata and (unless destroyed) material.
+/// One version: metadata and (unless destroyed) material — an encryption key ([`Material`])
+/// or a signing key (`crate::signing`).
 #[derive(Debug)]
-pub(crate) struct Slot {
+pub(crate) struct Slot<M = Material> {
     pub info: VersionInfo,
-    pub material: Option<Material>,
+    pub material: Option<M>,
 }

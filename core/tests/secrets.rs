@@ -586,6 +586,46 @@ fn errors_from_every_failure_path_carry_no_secrets() {
             .unwrap_err(),
     );
 
+    // Signing keyrings (their keys are checked against the message text below).
+    {
+        use keyroll::signing::{JwtOptions, SigningAlgorithm, SigningKeyring};
+        const HMAC_SECRET: &str = "legacy-SECRET_KEY-never-in-an-error-0123456789";
+        let signing = SigningKeyring::from_hmac_secret(HMAC_SECRET.as_bytes(), 0).unwrap();
+        let ed = SigningKeyring::generate(SigningAlgorithm::Ed25519, 0).unwrap();
+        let signed = signing.sign(b"message", b"ctx").unwrap();
+        let mut sig_check = |label: &str, err: Error| {
+            assert!(!err.to_string().contains(HMAC_SECRET), "{label}: {err}");
+            check(label, err);
+        };
+        sig_check(
+            "signature",
+            signing.verify(signed.as_bytes(), b"other").unwrap_err(),
+        );
+        let ed_token = ed.sign_jwt("{}", 0).unwrap();
+        let (_, rest) = ed_token.split_once('.').unwrap();
+        let header = format!(
+            r#"{{"alg":"HS256","kid":"{}"}}"#,
+            keyroll::signing::kid(ed.id(), 1)
+        );
+        let confused = format!("{}.{rest}", URL_SAFE_NO_PAD.encode(header));
+        sig_check(
+            "alg confusion",
+            ed.verify_jwt(&confused, &JwtOptions::default(), 0)
+                .unwrap_err(),
+        );
+        let token = signing.sign_jwt(r#"{"aud":"x"}"#, 0).unwrap();
+        sig_check(
+            "aud",
+            signing
+                .verify_jwt(&token, &JwtOptions::default(), 0)
+                .unwrap_err(),
+        );
+        sig_check(
+            "kind",
+            SigningKeyring::from_document(&doc, Unlock::MasterKey(&master)).unwrap_err(),
+        );
+    }
+
     // Every code but `rng_failure`, which no test can provoke (see below).
     let expected: Vec<&str> = keyroll::Error::CODES
         .iter()

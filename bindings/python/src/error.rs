@@ -66,9 +66,11 @@ impl From<Error> for PyErr {
         let args = (message, code);
         match (&error, code) {
             (Error::Store(_), _) => StoreError::new_err(args),
-            (_, "decrypt_failed" | "malformed" | "unsupported_format") => {
-                DecryptError::new_err(args)
-            }
+            (
+                _,
+                "decrypt_failed" | "malformed" | "unsupported_format" | "signature_invalid"
+                | "algorithm_mismatch" | "claim_invalid",
+            ) => DecryptError::new_err(args),
             (_, "expired" | "missing_timestamp") => ExpiredError::new_err(args),
             (
                 _,
@@ -79,9 +81,11 @@ impl From<Error> for PyErr {
                 | "key_destroyed"
                 | "below_minimum_version",
             ) => KeyUnavailableError::new_err(args),
-            (_, "bad_passphrase" | "keyring_corrupt" | "invalid_key" | "read_only") => {
-                KeyringError::new_err(args)
-            }
+            (
+                _,
+                "bad_passphrase" | "keyring_corrupt" | "invalid_key" | "read_only"
+                | "wrong_keyring_kind",
+            ) => KeyringError::new_err(args),
             (_, "invalid_state_transition" | "no_active_key") => PolicyError::new_err(args),
             (_, "invalid_argument") => InvalidArgumentError::new_err(args),
             // rng_failure, and codes a newer core may add.

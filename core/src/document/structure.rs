@@ -6,15 +6,23 @@
 //! export, or to schedule nonsense. Each such document is refused with `keyring_corrupt`
 //! rather than half-used.
 
-use crate::keyring::Keyring;
 use crate::legacy::fernet::FERNET_VERSION_BIT;
+use crate::policy::Policy;
+use crate::version::lifecycle::Slots;
 use crate::version::{KeyKind, KeyState};
 use crate::{Error, Result};
 
 /// Checks the keyring built from an authentic document (after every version was read, so the
-/// per-version checks made while reading have passed).
-pub(super) fn check(ring: &Keyring) -> Result<()> {
-    let mut versions: Vec<_> = ring.slots.values().map(|s| &s.info).collect();
+/// per-version checks made while reading have passed). Encryption and signing keyrings share
+/// it: for signing ones (no Fernet kinds) bit 31 is simply never set.
+pub(crate) fn check<M>(
+    slots: &Slots<M>,
+    active: Option<u32>,
+    read_only: bool,
+    policy: &Policy,
+    min_version: u32,
+) -> Result<()> {
+    let mut versions: Vec<_> = slots.values().map(|s| &s.info).collect();
     versions.sort_by_key(|v| v.version);
     for info in versions {
         let fernet_number = info.version & FERNET_VERSION_BIT != 0;
@@ -38,24 +46,21 @@ pub(super) fn check(ring: &Keyring) -> Result<()> {
             ));
         }
     }
-    if ring.read_only && ring.active.is_some() {
+    if read_only && active.is_some() {
         return Err(Error::KeyringCorrupt(
             "a read-only (decrypt-only) keyring with an active version",
         ));
     }
-    let policy = ring.policy;
     if policy.rotate_after_days == 0 || policy.warn_after_days > policy.rotate_after_days {
         return Err(Error::KeyringCorrupt(
             "policy needs 0 < rotate_after_days and warn_after_days <= rotate_after_days",
         ));
     }
-    if ring.min_version & FERNET_VERSION_BIT != 0 {
+    if min_version & FERNET_VERSION_BIT != 0 {
         return Err(Error::KeyringCorrupt("min_version must be below 2^31"));
     }
     // As `set_min_version`: the minimum orders ordinary versions; Fernet ones are exempt.
-    if ring
-        .active
-        .is_some_and(|a| a & FERNET_VERSION_BIT == 0 && a < ring.min_version)
+    if active.is_some_and(|a| a & FERNET_VERSION_BIT == 0 && a < min_version)
     {
         return Err(Error::KeyringCorrupt(
             "min_version is above the active version",

@@ -1,29 +1,24 @@
 //! The life cycle of versions: adding, promoting, rotating, changing state, the policy and
-//! the minimum version. Every rule of which state may follow which lives in `version.rs`;
-//! this file applies them to a keyring.
+//! the minimum version. Every rule of which state may follow which lives in `version.rs`, and
+//! its application to a set of versions in `version/lifecycle.rs` (shared with signing
+//! keyrings); this file adds what is particular to encryption keyrings (Fernet numbers, the
+//! legacy list, AES keys).
 
 use super::*;
+use crate::version::lifecycle as life;
 
 impl Keyring {
     /// Replaces the rotation policy.
     pub fn set_policy(&mut self, policy: Policy) -> Result<()> {
         self.writable()?;
-        if policy.warn_after_days > policy.rotate_after_days || policy.rotate_after_days == 0 {
-            return Err(Error::InvalidArgument(
-                "need 0 < warn_after_days ≤ rotate_after_days",
-            ));
-        }
+        life::validate_policy(&policy)?;
         self.policy = policy;
         Ok(())
     }
 
     /// Judges the active key's age against the policy.
     pub fn check_policy(&self, now: u64) -> PolicyStatus {
-        let active = self.active.and_then(|v| {
-            let info = &self.slots.get(&v)?.info;
-            Some((v, info.activated_at.unwrap_or(info.created_at)))
-        });
-        self.policy.evaluate(active, now)
+        life::check_policy(&self.policy, &self.slots, self.active, now)
     }
 
     /// Refuses envelopes of versions below `minimum`; the active version must not be below it.
@@ -58,18 +53,7 @@ impl Keyring {
     }
 
     pub(super) fn next_version(&self) -> Result<u32> {
-        let top = self
-            .slots
-            .keys()
-            .filter(|v| *v & fernet::FERNET_VERSION_BIT == 0)
-            .max()
-            .copied()
-            .unwrap_or(0);
-        let next = top + 1;
-        if next & fernet::FERNET_VERSION_BIT != 0 {
-            return Err(Error::InvalidArgument("key version space exhausted"));
-        }
-        Ok(next)
+        life::next_version(&self.slots)
     }
 
     pub(super) fn insert(&mut self, info: VersionInfo, secret: SecretKey) {
@@ -89,18 +73,7 @@ impl Keyring {
     }
 
     pub(super) fn new_info(version: u32, kind: KeyKind, state: KeyState, now: u64) -> VersionInfo {
-        VersionInfo {
-            version,
-            kind,
-            state,
-            created_at: now,
-            activated_at: None,
-            retired_at: None,
-            compromised_at: None,
-            destroyed_at: None,
-            note: None,
-            legacy_version_byte: None,
-        }
+        life::new_info(version, kind, state, now)
     }
 
     /// Adds a new random key as `pending`: readers everywhere learn it before anyone writes
@@ -120,38 +93,13 @@ impl Keyring {
     /// decrypt-only.
     pub fn promote(&mut self, version: u32, now: u64) -> Result<()> {
         self.writable()?;
-        let slot = self
-            .slots
-            .get(&version)
-            .ok_or(Error::UnknownKeyVersion(version))?;
-        let from = slot.info.state;
-        if !matches!(from, KeyState::Pending | KeyState::DecryptOnly)
-            || !slot.info.kind.can_encrypt()
-            || version < self.min_version
-        {
-            return Err(Error::InvalidStateTransition {
-                version,
-                from,
-                to: KeyState::Active,
-            });
-        }
-        if let Some(old) = self.active.take() {
-            let info = &mut self.slot_mut(old)?.info;
-            info.state = KeyState::DecryptOnly;
-            info.retired_at = Some(now);
-        }
-        let info = &mut self.slot_mut(version)?.info;
-        info.state = KeyState::Active;
-        info.activated_at = Some(now);
-        info.retired_at = None;
-        self.active = Some(version);
-        Ok(())
-    }
-
-    pub(super) fn slot_mut(&mut self, version: u32) -> Result<&mut Slot> {
-        self.slots
-            .get_mut(&version)
-            .ok_or(Error::UnknownKeyVersion(version))
+        life::promote(
+            &mut self.slots,
+            &mut self.active,
+            self.min_version,
+            version,
+            now,
+        )
     }
 
     /// Scheduled rotation in one step (single process): add a version and promote it.
@@ -167,10 +115,7 @@ impl Keyring {
         let old = self.active;
         let version = self.rotate(now)?;
         if let Some(old) = old {
-            let info = &mut self.slot_mut(old)?.info;
-            info.state = KeyState::Compromised;
-            info.compromised_at = Some(now);
-            info.note = Some(reason.to_owned());
+            life::mark_compromised(&mut self.slots, old, reason, now)?;
         }
         Ok(version)
     }
@@ -185,23 +130,6 @@ impl Keyring {
         now: u64,
     ) -> Result<()> {
         self.writable()?;
-        let slot = self.slot_mut(version)?;
-        let from = slot.info.state;
-        if !from.can_become(to) {
-            return Err(Error::InvalidStateTransition { version, from, to });
-        }
-        slot.info.state = to;
-        match to {
-            KeyState::Compromised => slot.info.compromised_at = Some(now),
-            KeyState::Destroyed => {
-                slot.info.destroyed_at = Some(now);
-                slot.material = None;
-            }
-            _ => {}
-        }
-        if let Some(note) = note {
-            slot.info.note = Some(note.to_owned());
-        }
-        Ok(())
+        life::set_state(&mut self.slots, version, to, note, now)
     }
 }

@@ -140,9 +140,7 @@ impl Keyring {
 
     /// All versions, in ascending order.
     pub fn versions(&self) -> Vec<VersionInfo> {
-        let mut out: Vec<VersionInfo> = self.slots.values().map(|s| s.info.clone()).collect();
-        out.sort_by_key(|v| v.version);
-        out
+        crate::version::lifecycle::sorted_infos(&self.slots)
     }
 
     /// One version's metadata.
