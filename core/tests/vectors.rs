@@ -202,8 +202,27 @@ fn run(
             let pt = r.decrypt(&token(case), b"", None)?;
             Ok(json!({"plaintext_hex": hex::encode(pt)}))
         }
+        "blind_index" | "blind_index_candidates" => blind_index(case, ring()?),
         op => panic!("unknown op {op}"),
     }
+}
+
+/// A `blind_index` case (compute, and the normalised bytes) or a `blind_index_candidates` case.
+fn blind_index(case: &Value, ring: &Keyring) -> keyroll::Result<Value> {
+    let normalizer = keyroll::Normalizer::parse(case["normalizer"].as_str().unwrap())?;
+    let bits = case["bits"].as_u64().unwrap() as u32;
+    let index = ring.blind_index(case["index_name"].as_str().unwrap(), normalizer, bits)?;
+    let value = match case["value_utf8"].as_str() {
+        Some(s) => s.as_bytes().to_vec(),
+        None => hex_field(case, "value_hex"),
+    };
+    if case["op"] == "blind_index_candidates" {
+        let list = index.candidates(&value)?;
+        return Ok(json!({"expect": list, "expect_versions": index.versions()}));
+    }
+    let text = index.compute(&value)?;
+    let normalized = hex::encode(normalizer.apply(&value)?);
+    Ok(json!({"expect": text, "normalized_hex": normalized}))
 }
 
 /// One step of an `operations` case: the value it gives (`null` for none).

@@ -171,8 +171,23 @@ def _run(file: str, case: dict[str, Any]) -> None:
         document = _file(file)["keyrings"][case["keyring"]]["document"]
         got = keyroll.Keyring.check_not_rolled_back(document, case["highest_seen"])
         assert got == case["expect_generation"]
+    elif op in ("blind_index", "blind_index_candidates"):
+        _blind_index(file, case)
     else:
         pytest.fail(f"unknown op {op!r}: the Python runner must learn it")
+
+
+def _blind_index(file: str, case: dict[str, Any]) -> None:
+    """`blind_index` (compute) and `blind_index_candidates` cases: str values as str, raw
+    bytes as bytes."""
+    ring = _keyring(file, case["keyring"])
+    index = ring.blind_index(case["index_name"], bits=case["bits"], normalizer=case["normalizer"])
+    value = case["value_utf8"] if "value_utf8" in case else bytes.fromhex(case["value_hex"])
+    if case["op"] == "blind_index":
+        assert index.compute(value) == case["expect"]
+    else:
+        assert index.candidates(value) == case["expect"]
+        assert index.versions == case["expect_versions"]
 
 
 def _step(ring: keyroll.Keyring, step: dict[str, Any]) -> Any:
