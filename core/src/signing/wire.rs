@@ -1,4 +1,4 @@
-//! Signed messages (`docs/wire-format.md` §11): the binary form, its text form, signing and
+//! Signed messages (`docs/wire-format.md` §12): the binary form, its text form, signing and
 //! verifying.
 //!
 //! ```text
