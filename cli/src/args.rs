@@ -151,6 +151,12 @@ pub enum Command {
     },
     /// Run the end-to-end demo in a temporary directory (100,000 Fernet rows to keyroll).
     Demo(DemoArgs),
+    /// Signing keyrings (HS256 / Ed25519 JWT keys): create, import a legacy SECRET_KEY,
+    /// rotate, export the public keyset.
+    #[command(subcommand)]
+    Keys(crate::signing_args::KeysCommand),
+    /// Print the JWKS (public keys) of an Ed25519 signing keyring, for JWT verifiers.
+    Jwks(crate::signing_args::JwksArgs),
 }
 
 /// `init`.

@@ -5,11 +5,14 @@ mod args;
 mod cmd_backup;
 mod cmd_keyring;
 mod cmd_keys;
+mod cmd_signing;
 mod demo;
 mod error;
 mod migrate;
 mod out;
+mod sealed;
 mod session;
+mod signing_args;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -43,6 +46,8 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::Validate(a) => cmd_keys::validate(&s, a),
         Command::Audit { last } => cmd_keyring::audit(&s, *last),
         Command::Demo(a) => demo::run(&cli.global, a.rows, a.dir.as_deref()),
+        Command::Keys(c) => cmd_signing::keys(&s, c),
+        Command::Jwks(a) => cmd_signing::jwks(&s, a),
     }
 }
 

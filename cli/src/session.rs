@@ -3,6 +3,7 @@
 
 use crate::args::Global;
 use crate::error::{exit, CliError, Result};
+use crate::sealed::Sealed;
 use keyroll::{Keyring, Protection, SecretKey, Unlock};
 use keyroll_store::{destroyed_since, AuditRecord, PurgeReport, Store};
 use std::cell::{OnceCell, RefCell};
@@ -150,9 +151,9 @@ impl Session {
     /// Seals `ring` the way `previous` (a document) was sealed, or with `iterations` for a
     /// new passphrase keyring. A document sealed below keyroll's PBKDF2 floor (by an older
     /// release) is re-sealed at the floor: core refuses to write fewer iterations.
-    pub fn seal(
+    pub fn seal<R: Sealed>(
         &self,
-        ring: &Keyring,
+        ring: &R,
         previous: Option<&[u8]>,
         iterations: u32,
     ) -> Result<Vec<u8>> {
@@ -169,13 +170,18 @@ impl Session {
             },
             Credentials::MasterKey(k) => Protection::MasterKey(k),
         };
-        Ok(ring.to_document(protection)?)
+        Ok(ring.seal(protection)?)
     }
 
     /// Opens a keyring document.
     pub fn open_document(&self, document: &[u8]) -> Result<Keyring> {
+        self.open_as(document)
+    }
+
+    /// Opens a keyring document of either kind (`wrong_keyring_kind` for the other one).
+    pub fn open_as<R: Sealed>(&self, document: &[u8]) -> Result<R> {
         let unlock = self.unlock()?;
-        Ok(Keyring::from_document(document, unlock)?)
+        R::open(document, unlock).map_err(R::open_error)
     }
 
     /// Reads and opens the keyring (no lock: writes are atomic).
@@ -192,6 +198,15 @@ impl Session {
         event: &str,
         change: impl FnOnce(&mut Keyring, u64, &mut AuditRecord) -> Result<T>,
     ) -> Result<T> {
+        self.change_as(event, change)
+    }
+
+    /// [`Session::change`] for either kind of keyring.
+    pub fn change_as<R: Sealed, T>(
+        &self,
+        event: &str,
+        change: impl FnOnce(&mut R, u64, &mut AuditRecord) -> Result<T>,
+    ) -> Result<T> {
         let lock = self.store.lock()?;
         let document = lock.read()?.ok_or_else(|| {
             CliError::from(keyroll_store::Error::NotFound(
@@ -200,7 +215,7 @@ impl Session {
         })?;
         let now = now()?;
         let mut record = AuditRecord::new(event, now);
-        let mut ring = match self.open_document(&document) {
+        let mut ring = match self.open_as::<R>(&document) {
             Ok(ring) => ring,
             Err(e) => {
                 // A refused unlock is worth a line in the log too.
@@ -211,6 +226,12 @@ impl Session {
         };
         let outcome = change(&mut ring, now, &mut record).and_then(|value| {
             let sealed = self.seal(&ring, Some(&document), keyroll::DEFAULT_PBKDF2_ITERATIONS)?;
+            if !R::PURGES_BACKUPS && !destroyed_since(&document, &sealed).is_empty() {
+                return Err(CliError::input(format!(
+                    "destroying a version of a {} is not supported here: its backups could not be purged (nothing was written)",
+                    R::KIND
+                )));
+            }
             lock.write(&sealed)?;
             Ok((value, sealed))
         });

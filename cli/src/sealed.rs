@@ -1,0 +1,74 @@
+//! The two kinds of keyring the CLI stores, behind one trait, so that one store protocol
+//! (lock, generation check, backup, atomic write, audit record) serves both and the
+//! encryption and signing commands cannot drift apart.
+
+use crate::error::{exit, CliError};
+use keyroll::signing::SigningKeyring;
+use keyroll::{Keyring, Protection, Unlock};
+
+/// A keyring that is stored as a sealed keyroll document.
+pub trait Sealed: Sized {
+    /// What `keyroll` calls this kind, in messages.
+    const KIND: &'static str;
+    /// What to tell an operator who gave a document of the other kind (core's
+    /// `wrong_keyring_kind`).
+    const OTHER_KIND_HINT: &'static str;
+    /// Whether a change that destroys a version may be saved: the store's purge of the
+    /// destroyed key from every backup (`keyroll_store::Locked::purge_version_from_backups`)
+    /// re-seals backups as encryption keyrings, so for signing keyrings such a change is
+    /// refused before anything is written rather than leaving the key in the backups.
+    const PURGES_BACKUPS: bool;
+
+    /// Opens a document of this kind.
+    fn open(document: &[u8], unlock: Unlock<'_>) -> keyroll::Result<Self>;
+
+    /// Seals it as the next generation.
+    fn seal(&self, protection: Protection<'_>) -> keyroll::Result<Vec<u8>>;
+
+    /// Records the generation it is stored as.
+    fn mark_saved(&mut self, generation: u64);
+
+    /// Core's error, with the wrong-kind refusal in words that name the right commands.
+    fn open_error(e: keyroll::Error) -> CliError {
+        if matches!(e, keyroll::Error::WrongKeyringKind) {
+            return CliError::new(e.code(), exit::KEYRING, Self::OTHER_KIND_HINT);
+        }
+        CliError::from(e)
+    }
+}
+
+impl Sealed for Keyring {
+    const KIND: &'static str = "encryption keyring";
+    const OTHER_KIND_HINT: &'static str = "this is a signing keyring, not an encryption keyring: use the `keyroll keys …` commands for it (`keyroll keys info`), or point --keyring / KEYROLL_KEYRING at an encryption keyring";
+    const PURGES_BACKUPS: bool = true;
+
+    fn open(document: &[u8], unlock: Unlock<'_>) -> keyroll::Result<Self> {
+        Keyring::from_document(document, unlock)
+    }
+
+    fn seal(&self, protection: Protection<'_>) -> keyroll::Result<Vec<u8>> {
+        self.to_document(protection)
+    }
+
+    fn mark_saved(&mut self, generation: u64) {
+        Keyring::mark_saved(self, generation);
+    }
+}
+
+impl Sealed for SigningKeyring {
+    const KIND: &'static str = "signing keyring";
+    const OTHER_KIND_HINT: &'static str = "this is an encryption keyring, not a signing keyring: `keyroll keys …` and `keyroll jwks` work on signing keyrings (create one in its own file with `keyroll --keyring signing.json keys create --algorithm ed25519`)";
+    const PURGES_BACKUPS: bool = false;
+
+    fn open(document: &[u8], unlock: Unlock<'_>) -> keyroll::Result<Self> {
+        SigningKeyring::from_document(document, unlock)
+    }
+
+    fn seal(&self, protection: Protection<'_>) -> keyroll::Result<Vec<u8>> {
+        self.to_document(protection)
+    }
+
+    fn mark_saved(&mut self, generation: u64) {
+        SigningKeyring::mark_saved(self, generation);
+    }
+}
