@@ -20,9 +20,10 @@ the row yourself (``context=``) where that matters.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Callable
-from typing import Any, Union
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TextIO, Union
 
 from keyroll._native import Keyring, inspect
 from keyroll._native import rewrap_to_context as _rewrap_to_context
@@ -39,6 +40,10 @@ __all__ = [
     "seal_bytes",
     "dump_json",
     "load_json",
+    "EncryptedSpec",
+    "BlindSpec",
+    "plan_row",
+    "progress_bar",
 ]
 
 #: A keyring, or a function returning the current one (a live-reloading handle).
@@ -127,3 +132,59 @@ def dump_json(value: Any) -> str:
 def load_json(plaintext: bytes) -> Any:
     """The value of sealed JSON text."""
     return json.loads(plaintext.decode())
+
+
+@dataclasses.dataclass
+class EncryptedSpec:
+    """One encrypted column, as a migration sees it."""
+
+    name: str
+    ring: Keyring
+    context: bytes
+    #: Stores the binary envelope (binary fields).
+    binary: bool = False
+    #: Stores the text envelope's ASCII bytes (text fields in a binary column).
+    ascii_bytes: bool = False
+
+
+@dataclasses.dataclass
+class BlindSpec:
+    """One blind-index column and the encrypted column it indexes."""
+
+    name: str
+    source: EncryptedSpec
+    compute: Callable[[bytes], str]
+
+
+def plan_row(
+    encrypted: Sequence[EncryptedSpec], blind: Sequence[BlindSpec], old: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The columns of one row a migration must write, with their new stored values: values
+    not under the active version (or legacy tokens) rewrapped in core, blind indexes not
+    equal to the active version's index of the plaintext recomputed. Empty when the row is
+    current. Raises :class:`keyroll.KeyrollError` when a value does not open (the row is then
+    not written at all)."""
+    new: dict[str, Any] = {}
+    for spec in encrypted:
+        value = old[spec.name]
+        if value is None or not needs_rewrap(spec.ring, value):
+            continue
+        out = rewrap_token(spec.ring, value, spec.context, binary=spec.binary)
+        if spec.ascii_bytes and isinstance(out, str):
+            out = out.encode()
+        new[spec.name] = out
+    for index in blind:
+        token = old[index.source.name]
+        src = index.source
+        want = None if token is None else index.compute(open_token(src.ring, token, src.context))
+        if want != old[index.name]:
+            new[index.name] = want
+    return new
+
+
+def progress_bar(out: TextIO, done: int, total: int) -> None:
+    """``[#####     ] done/total rows`` on one line."""
+    width = 30
+    filled = min(width, width * done // total) if total else width
+    out.write(f"\r[{'#' * filled}{' ' * (width - filled)}] {done}/{total} rows")
+    out.flush()

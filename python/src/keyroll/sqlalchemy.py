@@ -408,7 +408,7 @@ def reencrypt(
                 report.last_key = row[0]
         report.scanned += len(rows)
         if progress is not None:
-            _bar(progress, report.scanned, total)
+            _orm.progress_bar(progress, report.scanned, total)
     if progress is not None:
         progress.write("\n")
     return report
@@ -438,49 +438,37 @@ def _reencrypt_row(
     report: ReencryptReport,
 ) -> None:
     key = row[0]
-    old = dict(zip([c.name for c in list(encrypted) + list(blind)], row[1:]))
-    new: dict[str, Any] = {}
+    columns = list(encrypted) + list(blind)
+    old = dict(zip([c.name for c in columns], row[1:]))
+    specs = {c.name: _spec(c) for c in encrypted}
+    blind_specs = [
+        _orm.BlindSpec(c.name, specs[sources[c.name].name], c.type.compute)  # type: ignore[attr-defined]
+        for c in blind
+    ]
     try:
-        for col in encrypted:
-            value = old[col.name]
-            typ: _Encrypted = col.type  # type: ignore[assignment]
-            ring = typ.ring()
-            if value is not None and _orm.needs_rewrap(ring, value):
-                new[col.name] = _orm.rewrap_token(ring, value, typ.context, binary=typ._binary)
-        for col in blind:
-            src = sources[col.name]
-            src_type: _Encrypted = src.type  # type: ignore[assignment]
-            token = old[src.name]
-            index_type: BlindIndexColumn = col.type  # type: ignore[assignment]
-            if token is None:
-                want = None
-            else:
-                plain = _orm.open_token(src_type.ring(), token, src_type.context)
-                want = index_type.compute(plain)
-            if want != old[col.name]:
-                new[col.name] = want
+        new = _orm.plan_row(list(specs.values()), blind_specs, old)
     except KeyrollError as err:
         report.failed[key] = err.code
         return
     if not new:
         return
-    report.rewrapped += sum(1 for c in encrypted if c.name in new)
-    report.reindexed += sum(1 for c in blind if c.name in new)
-    if report.dry_run:
-        return
-    cond = [key_col == key]
-    for col in list(encrypted) + list(blind):
-        raw = _raw(col).element
-        cond.append(raw.is_(None) if old[col.name] is None else raw == old[col.name])
-    values = {name: sa.type_coerce(value, _raw(tbl.c[name]).type) for name, value in new.items()}
-    if conn.execute(sa.update(tbl).where(*cond).values(values)).rowcount != 1:
-        report.conflicts += 1
-        report.rewrapped -= sum(1 for c in encrypted if c.name in new)
-        report.reindexed -= sum(1 for c in blind if c.name in new)
+    rewrapped = sum(1 for c in encrypted if c.name in new)
+    reindexed = len(new) - rewrapped
+    if not report.dry_run:
+        cond = [key_col == key]
+        for col in columns:
+            raw = _raw(col).element
+            cond.append(raw.is_(None) if old[col.name] is None else raw == old[col.name])
+        values = {
+            name: sa.type_coerce(value, _raw(tbl.c[name]).type) for name, value in new.items()
+        }
+        if conn.execute(sa.update(tbl).where(*cond).values(values)).rowcount != 1:
+            report.conflicts += 1
+            return
+    report.rewrapped += rewrapped
+    report.reindexed += reindexed
 
 
-def _bar(out: TextIO, done: int, total: int) -> None:
-    width = 30
-    filled = width * done // total if total else width
-    out.write(f"\r[{'#' * filled}{' ' * (width - filled)}] {done}/{total} rows")
-    out.flush()
+def _spec(col: sa.Column[Any]) -> _orm.EncryptedSpec:
+    typ: _Encrypted = col.type  # type: ignore[assignment]
+    return _orm.EncryptedSpec(col.name, typ.ring(), typ.context, binary=typ._binary)
