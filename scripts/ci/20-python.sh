@@ -19,5 +19,8 @@ python -c 'import keyroll, sys; assert "site-packages" in keyroll.__file__, keyr
 (cd python && python -m pytest -q -p no:cacheprovider tests)
 python -m mypy.stubtest keyroll._native
 python -m mypy --strict python/src/keyroll/compat.py python/src/keyroll/errors.py python/src/keyroll/__init__.py python/tests/typecheck_api.py
+python -m mypy --strict python/src/keyroll/_orm.py python/src/keyroll/sqlalchemy.py
+# Django ships no type stubs: its classes are Any to mypy.
+python -m mypy --strict --ignore-missing-imports --allow-subclassing-any python/src/keyroll/django
 
 bash tests/cross/run.sh rust python

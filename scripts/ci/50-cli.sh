@@ -48,5 +48,7 @@ if [ "${1:-}" = "--serve" ]; then
 fi
 
 cargo test --locked -p keyroll-store -p keyroll-cli
+# keyroll.sqlalchemy / keyroll.django on this server (the wheel scripts/ci/20-python.sh installed).
+(venv && cd python && python -m pytest -q -p no:cacheprovider tests/orm -k postgresql)
 # The npm package's TypeORM/Drizzle columns on this server (js/ as scripts/ci/30-js.sh built it).
 (cd js && node --test test/pg/*.test.mjs)
