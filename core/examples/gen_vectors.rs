@@ -21,6 +21,8 @@ use zeroize::Zeroizing;
 
 #[path = "gen_vectors/operations.rs"]
 mod operations;
+#[path = "gen_vectors/signing.rs"]
+mod signing;
 
 /// 2023-11-14T22:13:20Z: the fixed "now" of every vector.
 const NOW: u64 = 1_700_000_000;
@@ -517,6 +519,7 @@ fn main() {
     legacy_fernet(dir);
     legacy_raw_gcm(dir);
     operations::operations(dir);
+    signing::signing(dir);
     readme_counts(dir);
     println!("wrote vectors to {}", dir.display());
 }

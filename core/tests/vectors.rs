@@ -10,6 +10,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use zeroize::Zeroizing;
 
+#[path = "vectors/signing.rs"]
+mod signing;
+
 fn vector_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/v1")
 }
@@ -66,6 +69,7 @@ fn run(
     };
     let ctx = hex_field(case, "context_hex");
     match case["op"].as_str().unwrap() {
+        op if signing::handles(op) => signing::run(case, docs),
         "decrypt" => {
             let ttl = case.get("ttl").map(|t| Ttl {
                 seconds: t["seconds"].as_u64().unwrap(),
