@@ -4,6 +4,7 @@ import { WasmKeyring, checkNotRolledBack, checkSuccessor, documentGeneration } f
 import { type Bytes, type Time, bytes, fromJson, seconds, utf8 } from './convert.js';
 import { type ErrorCode, KeyrollError } from './errors.js';
 import { type OffloadReply, getRunner } from './offload.js';
+import { type BlindIndex, type BlindIndexOptions, blindIndexOf } from './blind-index.js';
 import type { KeyState, Policy, PolicyStatus, Verified, VersionInfo } from './types.js';
 
 /** How to open a keyring document. */
@@ -294,6 +295,14 @@ export class Keyring {
   deriveKey(purpose: Bytes, length = 32): { version: number; key: Uint8Array } {
     const [version, key] = this.#ring.deriveKey(bytes(purpose), length) as [number, Uint8Array];
     return { version, key };
+  }
+
+  /**
+   * A blind index over this keyring (docs/blind-index.md): `bits` a multiple of 8 from 8 to 256,
+   * `normalizer` default `exact`. A snapshot of the live versions: make it again after a rotation.
+   */
+  blindIndex(name: string, options: BlindIndexOptions): BlindIndex {
+    return blindIndexOf(this.#ring, name, options);
   }
 
   /** Encrypts to the text form `kr1:v<N>:<base64url>`. */

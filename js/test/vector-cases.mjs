@@ -187,7 +187,26 @@ const OPS = {
       ring.free();
     }
   },
+  blind_index(k, c, ring) {
+    blindIndexCase(c, ring(), (index, value) => equal(index.compute(value), c.expect, 'blind index'));
+  },
+  blind_index_candidates(k, c, ring) {
+    blindIndexCase(c, ring(), (index, value) => {
+      equal(index.candidates(value), c.expect, 'candidates');
+      equal(index.versions, c.expect_versions, 'candidate versions');
+    });
+  },
 };
+
+/** A blind-index case: text values as strings, raw bytes as Uint8Array. */
+function blindIndexCase(c, ring, check) {
+  const index = ring.blindIndex(c.index_name, { bits: c.bits, normalizer: c.normalizer });
+  try {
+    check(index, c.value_utf8 !== undefined ? c.value_utf8 : hex(c.value_hex));
+  } finally {
+    index.free();
+  }
+}
 
 /**
  * Runs every case of one vector file. Returns one result per case:

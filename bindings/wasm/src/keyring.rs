@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 
 /// A keyring held in wasm memory.
 #[wasm_bindgen(js_name = WasmKeyring)]
-pub struct Keyring(keyroll::Keyring);
+pub struct Keyring(pub(crate) keyroll::Keyring);
 
 fn master_key(key: Vec<u8>) -> JsResult<SecretKey> {
     js(SecretKey::from_slice(&Zeroizing::new(key)))

@@ -6,11 +6,13 @@
 //! token info) cross as core's own serde JSON, parsed on the JavaScript side.
 #![warn(missing_docs)]
 
+mod blind_index;
 mod convert;
 mod error;
 mod keyring;
 mod legacy;
 
+pub use blind_index::BlindIndex;
 pub use error::{error_codes, set_error_factory};
 pub use keyring::Keyring;
 pub use legacy::{generate_fernet_key, inspect};

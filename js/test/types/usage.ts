@@ -1,6 +1,9 @@
 // Compiled with `tsc --noEmit` (npm run typecheck) against the published declarations: the
 // package imports itself by name, so this checks dist/index.d.ts through the exports map.
 import {
+  type BlindIndex,
+  type BlindIndexNormalizer,
+  BLIND_INDEX_NORMALIZERS,
   type DecryptOptions,
   type ErrorCode,
   type KeyState,
@@ -61,5 +64,17 @@ ring.setState(1, 'retired');
 Keyring.load(doc, {});
 // @ts-expect-error: a master key is bytes, not a string
 ring.dump({ masterKey: 'hex' });
+
+// Blind indexes: typed normalisers, bits required.
+const email: BlindIndex = ring.blindIndex('users.email', { bits: 64, normalizer: 'trim+casefold' });
+const stored: string = email.compute('a@b.c');
+const lookup: string[] = email.candidates(new Uint8Array(1));
+const biVersion: number | undefined = email.activeVersion;
+const biNormalizer: BlindIndexNormalizer = email.normalizer;
+void [stored, lookup, biVersion, biNormalizer, email.versions, BLIND_INDEX_NORMALIZERS];
+// @ts-expect-error: normalisers are a closed set
+ring.blindIndex('e', { bits: 64, normalizer: 'lower' });
+// @ts-expect-error: bits are required
+ring.blindIndex('e', {});
 
 void [later, sealedLater, binary, plain, text, moved, plainBatch, report, fromCompromised, many, version, emergency, state, status, derived, info, sealed, codes];
