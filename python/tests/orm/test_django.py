@@ -20,6 +20,7 @@ from django.db import connections  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
 import keyroll  # noqa: E402
+import keyroll.compat  # noqa: E402
 from keyroll import _orm  # noqa: E402
 from keyroll.django import conf  # noqa: E402
 from keyroll.django.management.commands import keyroll_migrate  # noqa: E402
@@ -105,10 +106,9 @@ def test_old_django_fernet_fields_rows_read_migrated_searched(alias: str) -> Non
     assert "11 values rewrapped, 11 blind indexes backfilled" in out.getvalue()
     assert "dry run" in out.getvalue()
     assert raw(alias, "customers", "email", first + 1).startswith(b"gAAAAA")
-    err = io.StringIO()
     call_command(
         "keyroll_migrate", "djapp.Customer", database=alias, apply=True, batch_size=5,
-        stdout=out, stderr=err,
+        stdout=out,
     )  # fmt: skip
     stats = keyroll_migrate.migrate(Customer, alias, apply=True)
     assert (stats["rewrapped"], stats["reindexed"]) == (0, 0)  # idempotent
@@ -165,6 +165,22 @@ def test_fail_closed(alias: str) -> None:
     with connections[alias].cursor() as cur:
         cur.execute("UPDATE people SET email = NULL WHERE id = %s", [p.pk])
     assert Person.objects.using(alias).get(pk=p.pk).email is None
+
+
+def test_fail_closed_where_the_old_library_did_not(alias: str) -> None:
+    """The same undecryptable row through django-fernet-encrypted-fields and through keyroll:
+    the old field hands back the stored ciphertext as the value, and its next save encrypts
+    that ciphertext (#13/#46); keyroll raises and the row keeps what it held."""
+    wrong = keyroll.compat.Fernet(keyroll.compat.Fernet.generate_key()).encrypt(b"t").decode()
+    old = OldAccount(token="t")
+    old.save(using=alias)
+    with connections[alias].cursor() as cur:
+        cur.execute("UPDATE accounts SET token = %s WHERE id = %s", [wrong, old.pk])
+    read_by_old = OldAccount.objects.using(alias).get(pk=old.pk)
+    assert read_by_old.token == wrong  # the bug this test guards against
+    with pytest.raises(keyroll.KeyrollError):
+        Account.objects.using(alias).get(pk=old.pk)
+    assert raw(alias, "accounts", "token", old.pk) == wrong
 
 
 def test_migrate_compare_and_swap_and_resume(alias: str, monkeypatch: pytest.MonkeyPatch) -> None:
