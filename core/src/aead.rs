@@ -54,6 +54,18 @@ impl AeadKey {
         self.0.seal_in_place(nonce, aad, buf)
     }
 
+    /// Seals `plaintext` into `out`, which must be exactly `plaintext.len() + TAG_LEN` long
+    /// (`ciphertext ‖ tag`): the envelope is built where the caller wants it, and natively the
+    /// plaintext is read once, by the cipher.
+    pub fn seal_into(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], plaintext: &[u8], out: &mut [u8]) {
+        assert_eq!(
+            out.len(),
+            plaintext.len() + TAG_LEN,
+            "seal_into: output length"
+        );
+        self.0.seal_into(nonce, aad, plaintext, out)
+    }
+
     /// Opens `ciphertext ‖ tag`; `None` if authentication fails.
     pub fn open(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], ct_and_tag: &[u8]) -> Option<Vec<u8>> {
         let mut out = vec![0u8; ct_and_tag.len().checked_sub(TAG_LEN)?];

@@ -528,3 +528,25 @@ fn legacy_tokens_round_trip_through_rewrap() {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    /// The text form's base64url reading (SIMD since issue 14) is exactly as strict as the
+    /// `base64` crate's URL_SAFE_NO_PAD engine it replaced: the same strings are refused as
+    /// bad base64 (non-canonical trailing bits, a length of 4n+1, padding, whitespace,
+    /// characters of the other alphabet), and the same are accepted.
+    #[test]
+    fn text_base64_is_as_strict_as_the_base64_crate(
+        body in proptest::collection::vec(
+            proptest::sample::select(b"AQgw_-+/=aZ09 \nB".to_vec()), 0..120),
+    ) {
+        use base64::Engine as _;
+        let reference = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&body).is_ok();
+        let token = [b"kr1:v1:".as_slice(), &body].concat();
+        let result = Keyring::generate(NOW).unwrap().decrypt(&token, b"", None);
+        coded(&result);
+        let bad_base64 = matches!(&result, Err(e) if e.to_string().contains("bad base64"));
+        prop_assert_eq!(bad_base64, !reference, "{:?}", String::from_utf8_lossy(&body));
+    }
+}

@@ -307,10 +307,16 @@ impl Keyring {
         let data = bytes_arg(data, "data")?;
         let context = context_arg(context)?;
         let issued_at = timestamp.then(|| now_or_clock(now));
-        let token = maybe_detach(py, data.len(), || {
-            self.read().encrypt_binary(&data, &context, issued_at)
-        })?;
-        Ok(PyBytes::new(py, &token))
+        // Sealed straight into the new `bytes` object: the plaintext is copied once.
+        let len = keyroll::Keyring::sealed_len(data.len(), issued_at.is_some());
+        Ok(PyBytes::new_with(py, len, |out| {
+            maybe_detach(py, len, || {
+                self.read()
+                    .encrypt_binary_into(&data, &context, issued_at, out)
+            })
+            .map_err(Error::from)?;
+            Ok(())
+        })?)
     }
 
     /// Decrypts a token of either form, or a legacy token under an imported key. With `ttl`
@@ -330,10 +336,21 @@ impl Keyring {
         // The plaintext is handed to Python as `bytes` (which nobody can wipe), so wiping this
         // transient copy would add a byte-by-byte pass (a third of the time at 64 KiB) and
         // protect nothing.
-        let plaintext = maybe_detach(py, token.len(), || {
-            self.read().decrypt(&token, &context, ttl)
-        })?;
-        Ok(PyBytes::new(py, &plaintext))
+        let Some(len) = keyroll::Keyring::plaintext_len(&token) else {
+            // Legacy tokens: their length is known only once decrypted.
+            let plaintext = maybe_detach(py, token.len(), || {
+                self.read().decrypt(&token, &context, ttl)
+            })?;
+            return Ok(PyBytes::new(py, &plaintext));
+        };
+        // v1 envelopes open straight into the new `bytes` object (wiped if they fail).
+        Ok(PyBytes::new_with(py, len, |out| {
+            maybe_detach(py, token.len(), || {
+                self.read().decrypt_into(&token, &context, ttl, out)
+            })
+            .map_err(Error::from)?;
+            Ok(())
+        })?)
     }
 
     /// Authenticates a token without returning its plaintext: which version opened it and

@@ -28,6 +28,22 @@ impl Key {
         tag.as_ref().try_into().expect("16-byte tag")
     }
 
+    /// Seals `pt` into `out` (`ct ‖ tag`, exactly `pt.len() + TAG_LEN` long) without copying
+    /// the plaintext first: AWS-LC's scatter seal encrypts its "extra" input from `pt` into
+    /// `out` (the in-place part is empty). (AWS-LC's FIPS module does not offer the scatter
+    /// call; a FIPS build would copy and seal in place instead.)
+    pub fn seal_into(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], pt: &[u8], out: &mut [u8]) {
+        self.0
+            .seal_in_place_scatter(
+                Nonce::assume_unique_for_key(*nonce),
+                Aad::from(aad),
+                &mut [],
+                pt,
+                out,
+            )
+            .expect("AES-GCM sealing fails only past 2^36 bytes or on a length the caller checked");
+    }
+
     /// Opens `ct ‖ tag` straight into `out` (exactly `ct` long): AWS-LC decrypts from the
     /// input into the output buffer, so the plaintext is written once.
     pub fn open_into(

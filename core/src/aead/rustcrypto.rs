@@ -27,6 +27,14 @@ impl Key {
             .into()
     }
 
+    /// Seals `pt` into `out` (`ct ‖ tag`, exactly `pt.len() + TAG_LEN` long): copied, then
+    /// sealed in place.
+    pub fn seal_into(&self, nonce: &[u8; NONCE_LEN], aad: &[u8], pt: &[u8], out: &mut [u8]) {
+        let (body, tag) = out.split_at_mut(pt.len());
+        body.copy_from_slice(pt);
+        tag.copy_from_slice(&self.seal_in_place(nonce, aad, body));
+    }
+
     /// Opens `ct ‖ tag` into `out` (exactly `ct` long). RustCrypto decrypts in place, so the
     /// ciphertext is copied into `out` first; on failure `out` holds ciphertext only.
     pub fn open_into(
