@@ -26,7 +26,11 @@ export type ErrorCode =
   | 'invalid_argument'
   | 'rng_failure'
   | 'keyring_conflict'
-  | 'keyring_rollback';
+  | 'keyring_rollback'
+  | 'signature_invalid'
+  | 'algorithm_mismatch'
+  | 'claim_invalid'
+  | 'wrong_keyring_kind';
 
 /** Thrown by every keyroll operation that fails; `code` is stable across languages. */
 export class KeyrollError extends Error {

@@ -24,6 +24,8 @@ export type {
   RawGcmKey,
   RawGcmOptions,
 } from './keyring.js';
+export { SigningKeyring } from './signing.js';
+export type { Jwk, Jwks, JwtVerifyOptions, SignOptions, SigningAlgorithm, VerifiedJwt, VerifiedMessage } from './signing.js';
 export { KeyrollError, isKeyrollError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { Bytes, Time } from './convert.js';

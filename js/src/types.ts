@@ -4,7 +4,7 @@
 export type KeyState = 'pending' | 'active' | 'decrypt_only' | 'disabled' | 'compromised' | 'destroyed';
 
 /** What a version's key is: keyroll's own, or an imported legacy key. */
-export type KeyKind = 'aes256_gcm' | 'fernet' | 'raw_gcm';
+export type KeyKind = 'aes256_gcm' | 'fernet' | 'raw_gcm' | 'hmac_sha256' | 'hmac_sha256_legacy' | 'ed25519';
 
 /** One key version, without its key. Times are Unix seconds. */
 export interface VersionInfo {

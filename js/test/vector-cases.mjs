@@ -1,6 +1,8 @@
 // Runs the shared test vectors (tests/vectors/README.md) against a loaded `keyroll` module.
 // Plain ESM with no Node imports: the node:test suite and the Chromium page both use it.
 
+import { SIGNING_OPS } from './signing-cases.mjs';
+
 const hex = (s) => {
   if (s.length % 2) throw new Error(`odd hex length: ${s}`);
   const out = new Uint8Array(s.length / 2);
@@ -224,7 +226,7 @@ export function runFile(k, file) {
   const results = [];
   const doc = (name) => file.keyrings?.[name] ?? fail(`no keyring '${name}' in the file`);
   for (const c of file.cases) {
-    const op = OPS[c.op];
+    const op = Object.hasOwn(OPS, c.op) ? OPS[c.op] : SIGNING_OPS[c.op];
     const ring = ringFor(c.keyring);
     try {
       if (!op) fail(`unknown op '${c.op}'`);

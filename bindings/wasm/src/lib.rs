@@ -11,11 +11,13 @@ mod convert;
 mod error;
 mod keyring;
 mod legacy;
+mod signing;
 
 pub use blind_index::BlindIndex;
 pub use error::{error_codes, set_error_factory};
 pub use keyring::Keyring;
 pub use legacy::{generate_fernet_key, inspect};
+pub use signing::SigningKeyring;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 

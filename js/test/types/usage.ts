@@ -78,3 +78,17 @@ ring.blindIndex('e', { bits: 64, normalizer: 'lower' });
 ring.blindIndex('e', {});
 
 void [later, sealedLater, binary, plain, text, moved, plainBatch, report, fromCompromised, many, version, emergency, state, status, derived, info, sealed, codes];
+
+// Signing keyrings (issue 13).
+import { type Jwks, type SigningAlgorithm, type VerifiedJwt, SigningKeyring } from 'keyroll';
+const alg: SigningAlgorithm = 'ed25519';
+const signer: SigningKeyring = SigningKeyring.generate(alg, 1_700_000_000);
+const jwt: string = signer.signJwt({ sub: '42' }, { now: new Date() });
+const checked: VerifiedJwt<{ sub: string }> = signer.verifyJwt<{ sub: string }>(jwt, { audience: 'api', leeway: 30 });
+const sub: string = checked.claims.sub;
+const set: Jwks = signer.jwks();
+const app: SigningKeyring = SigningKeyring.fromPublicKeyset(signer.publicKeyset());
+const message: Uint8Array = app.verify(signer.sign('m', { context: 'c' }), { context: 'c' }).message;
+const legacy: SigningKeyring = SigningKeyring.fromLegacySecret('x'.repeat(32));
+const staged: number = legacy.addVersion('hmac_sha256');
+void [sub, set, message, staged, app];
