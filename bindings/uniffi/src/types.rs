@@ -21,6 +21,9 @@ pub enum KeyKind {
     Aes256Gcm,
     Fernet,
     RawGcm,
+    HmacSha256,
+    HmacSha256Legacy,
+    Ed25519,
 }
 
 /// The kind of token `inspect` found.
