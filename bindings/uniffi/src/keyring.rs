@@ -31,7 +31,7 @@ impl Keyring {
 
     // A panic cannot leave a core keyring half-changed (every change is checked before it is
     // applied), so a poisoned lock is still safe to use.
-    fn read(&self) -> RwLockReadGuard<'_, keyroll::Keyring> {
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, keyroll::Keyring> {
         self.0.read().unwrap_or_else(|e| e.into_inner())
     }
 

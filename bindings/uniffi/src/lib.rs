@@ -8,10 +8,12 @@
 //! Generated Kotlin and Swift are written by `uniffi-bindgen` into `target/` and never
 //! committed (see `docs/mobile.md`).
 
+mod blind_index;
 mod error;
 mod keyring;
 mod types;
 
+pub use blind_index::BlindIndex;
 pub use error::KeyrollError;
 pub use keyring::Keyring;
 pub use types::{DecryptOutcome, DerivedKey, RawGcmImport, RawGcmKey, TokenInfo, Ttl};

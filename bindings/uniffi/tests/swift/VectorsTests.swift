@@ -257,10 +257,25 @@ final class VectorsTests: XCTestCase {
             let r = try Keyring.generate(now: 0)
             _ = try r.importRawGcm(import: RawGcmImport(key: key, versionByte: spec["version_byte"].uint.map { UInt8($0) }), now: 0)
             return ["plaintext_hex": .string(try r.decrypt(token: token(c), context: Data()).hex)]
+        case "blind_index":
+            let (ix, value) = try blindIndex(c, try ring())
+            return ["expect": .string(try ix.compute(value: value))]
+        case "blind_index_candidates":
+            let (ix, value) = try blindIndex(c, try ring())
+            return ["expect": .array(try ix.candidates(value: value).map { J.string($0) }),
+                    "expect_versions": .array(ix.versions().map { $0.j })]
         case let op:
             XCTFail("unknown op \(op)")
             return [:]
         }
+    }
+
+    /// The index of a blind-index case and its value (text as UTF-8, raw bytes from hex).
+    func blindIndex(_ c: J, _ r: Keyring) throws -> (BlindIndex, Data) {
+        let ix = try r.blindIndex(name: c["index_name"].string!, normalizer: c["normalizer"].string!,
+                                  bits: UInt32(c["bits"].uint!))
+        let value = c["value_utf8"].string.map { Data($0.utf8) } ?? Data(hex: c["value_hex"].string!)
+        return (ix, value)
     }
 
     func testEveryVectorFile() throws {

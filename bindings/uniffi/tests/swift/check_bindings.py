@@ -42,6 +42,16 @@ API = [
     "open func minVersion() -> UInt32 {",
     "open func checkPolicy(now: UInt64) -> PolicyStatus {",
     "open func deriveKey(purpose: Data, length: UInt32) throws -> DerivedKey {",
+    # Blind indexes (docs/wire-format.md §11).
+    "open func blindIndex(name: String, normalizer: String, bits: UInt32) throws -> BlindIndex {",
+    "open class BlindIndex: BlindIndexProtocol, @unchecked Sendable, CustomDebugStringConvertible {",
+    "open func compute(value: Data) throws -> String {",
+    "open func computeText(value: String) throws -> String {",
+    "open func candidates(value: Data) throws -> [String] {",
+    "open func candidatesText(value: String) throws -> [String] {",
+    "open func versions() -> [UInt32] {",
+    "open func bits() -> UInt32 {",
+    "open func normalizer() -> String {",
     # Changing and exporting.
     "open func rotate(now: UInt64) throws -> UInt32 {",
     "open func importRawGcm(`import`: RawGcmImport, now: UInt64) throws -> UInt32 {",

@@ -192,9 +192,26 @@ class Vectors(private val report: Report) {
                 r.importRawGcm(RawGcmImport(key, spec.u64OrNull("version_byte")?.toUByte()), 0u)
                 mapOf("plaintext_hex" to r.decrypt(token(case), ByteArray(0)).hex())
             }
+            "blind_index", "blind_index_candidates" -> blindIndex(op, case, ring())
             else -> error("unknown op $op")
         }
     }
+
+    /** A `blind_index` (compute) or `blind_index_candidates` case; text values also through the `…Text` twins. */
+    private fun blindIndex(op: String, case: Map<String, Any?>, ring: Keyring): Map<String, Any?> =
+        ring.blindIndex(case.str("index_name"), case.str("normalizer"), case.u64("bits").toUInt()).use { ix ->
+            val text = case.strOrNull("value_utf8")
+            val value = text?.encodeToByteArray() ?: case.str("value_hex").unhex()
+            if (op == "blind_index") {
+                val out = ix.compute(value)
+                if (text != null) report.check(ix.computeText(text) == out) { "${case["name"]}: computeText" }
+                mapOf("expect" to out)
+            } else {
+                val out = ix.candidates(value)
+                if (text != null) report.check(ix.candidatesText(text) == out) { "${case["name"]}: candidatesText" }
+                mapOf("expect" to out, "expect_versions" to ix.versions().map { it.big() })
+            }
+        }
 
     /** One step of an `operations` case: the value it gives (null for none). */
     private fun step(r: Keyring, s: Map<String, Any?>): Any? {
