@@ -19,6 +19,8 @@ use sha2::{Digest, Sha256};
 use std::path::Path;
 use zeroize::Zeroizing;
 
+#[path = "gen_vectors/blind_index.rs"]
+mod blind_index;
 #[path = "gen_vectors/operations.rs"]
 mod operations;
 #[path = "gen_vectors/signing.rs"]
@@ -519,6 +521,7 @@ fn main() {
     legacy_fernet(dir);
     legacy_raw_gcm(dir);
     operations::operations(dir);
+    blind_index::blind_index(dir);
     signing::signing(dir);
     readme_counts(dir);
     println!("wrote vectors to {}", dir.display());
