@@ -88,7 +88,10 @@ impl BlindIndex {
 /// Adds `BlindIndex` and `BLIND_INDEX_NORMALIZERS` to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<BlindIndex>()?;
-    let names: Vec<&str> = keyroll::Normalizer::ALL.iter().map(|n| n.as_str()).collect();
+    let names: Vec<&str> = keyroll::Normalizer::ALL
+        .iter()
+        .map(|n| n.as_str())
+        .collect();
     m.add("BLIND_INDEX_NORMALIZERS", names)?;
     Ok(())
 }
