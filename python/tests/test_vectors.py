@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 
 import pytest
+from test_signing import SIGNING_OPS, run_signing_case
 
 import keyroll
 from conftest import VECTORS
@@ -173,6 +174,8 @@ def _run(file: str, case: dict[str, Any]) -> None:
         assert got == case["expect_generation"]
     elif op in ("blind_index", "blind_index_candidates"):
         _blind_index(file, case)
+    elif op in SIGNING_OPS:
+        run_signing_case(file, case)
     else:
         pytest.fail(f"unknown op {op!r}: the Python runner must learn it")
 

@@ -23,14 +23,14 @@ pub struct Keyring {
 // The signatures below spell the default out (pyo3 shows literals, not paths, to Python).
 const _: () = assert!(keyroll::DEFAULT_PBKDF2_ITERATIONS == 600_000);
 
-/// The secret that seals or opens a keyring document.
-enum Secret {
+/// The secret that seals or opens a keyring document (also `SigningKeyring`'s).
+pub(crate) enum Secret {
     Passphrase(Zeroizing<Vec<u8>>),
     MasterKey(keyroll::SecretKey),
 }
 
 impl Secret {
-    fn from_args(
+    pub(crate) fn from_args(
         passphrase: Option<&Bound<'_, PyAny>>,
         master_key: Option<&Bound<'_, PyAny>>,
     ) -> Result<Self> {
@@ -45,14 +45,14 @@ impl Secret {
         }
     }
 
-    fn unlock(&self) -> Unlock<'_> {
+    pub(crate) fn unlock(&self) -> Unlock<'_> {
         match self {
             Secret::Passphrase(p) => Unlock::Passphrase(p),
             Secret::MasterKey(k) => Unlock::MasterKey(k),
         }
     }
 
-    fn protection(&self, iterations: u32) -> Protection<'_> {
+    pub(crate) fn protection(&self, iterations: u32) -> Protection<'_> {
         match self {
             Secret::Passphrase(p) => Protection::Passphrase {
                 passphrase: p,

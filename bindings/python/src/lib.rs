@@ -10,6 +10,7 @@ mod env;
 mod error;
 mod keyring;
 mod legacy_keys;
+mod signing;
 mod types;
 
 use pyo3::prelude::*;
@@ -35,6 +36,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
     blind_index::register(m)?;
     legacy_keys::register(m)?;
+    signing::register(m)?;
     m.add(
         "DEFAULT_PBKDF2_ITERATIONS",
         keyroll::DEFAULT_PBKDF2_ITERATIONS,
