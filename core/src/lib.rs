@@ -36,10 +36,10 @@ pub mod signing;
 mod ttl;
 mod version;
 
+pub use blind_index::{BlindIndex, Normalizer};
 pub use document::{
     document_sealing, Protection, Sealing, Unlock, MAX_ITERATIONS, MIN_ITERATIONS, SCHEMA,
 };
-pub use blind_index::{BlindIndex, Normalizer};
 pub use envelope::KeyringId;
 pub use error::{Error, Result};
 pub use inspect::{inspect, TokenFormat, TokenInfo};
