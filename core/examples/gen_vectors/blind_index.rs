@@ -169,6 +169,9 @@ pub fn blind_index(dir: &Path) {
     );
 }
 
+/// A group of values that must share one index: label, normaliser, (case suffix, value)s.
+type Group<'a> = (&'a str, &'a str, Vec<(&'a str, Val<'a>)>);
+
 /// Every normaliser; each group of values must give one index, and distinct groups differ.
 fn normalisers(f: &mut File) {
     let ix = |normalizer| Ix {
@@ -176,7 +179,7 @@ fn normalisers(f: &mut File) {
         normalizer,
         bits: 128,
     };
-    let groups: Vec<(&str, &str, Vec<(&str, Val)>)> = vec![
+    let groups: Vec<Group> = vec![
         ("exact", "exact", vec![("ascii", Val::Text("alice@example.com"))]),
         ("exact", "exact", vec![("upper", Val::Text("Alice@Example.com"))]),
         ("exact", "exact", vec![("spaces_kept", Val::Text(" alice@example.com "))]),
