@@ -198,7 +198,11 @@ pub(crate) struct Opened {
 
 /// Seals `contents` under `protection` as generation `contents.generation + 1`: the one
 /// sealing of every keyring document (§7), whatever its keys are for.
-pub(crate) fn seal(contents: Contents<'_>, protection: Protection<'_>, rng: &Rng) -> Result<Vec<u8>> {
+pub(crate) fn seal(
+    contents: Contents<'_>,
+    protection: Protection<'_>,
+    rng: &Rng,
+) -> Result<Vec<u8>> {
     let (kek, root) = match protection {
         Protection::Passphrase {
             passphrase,

@@ -60,8 +60,7 @@ pub(crate) fn check<M>(
         return Err(Error::KeyringCorrupt("min_version must be below 2^31"));
     }
     // As `set_min_version`: the minimum orders ordinary versions; Fernet ones are exempt.
-    if active.is_some_and(|a| a & FERNET_VERSION_BIT == 0 && a < min_version)
-    {
+    if active.is_some_and(|a| a & FERNET_VERSION_BIT == 0 && a < min_version) {
         return Err(Error::KeyringCorrupt(
             "min_version is above the active version",
         ));
