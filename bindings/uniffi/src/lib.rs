@@ -11,11 +11,13 @@
 mod blind_index;
 mod error;
 mod keyring;
+mod signing;
 mod types;
 
 pub use blind_index::BlindIndex;
 pub use error::KeyrollError;
 pub use keyring::Keyring;
+pub use signing::{JwtOptions, SigningKeyring};
 pub use types::{DecryptOutcome, DerivedKey, RawGcmImport, RawGcmKey, TokenInfo, Ttl};
 
 uniffi::setup_scaffolding!("keyroll");

@@ -23,6 +23,7 @@ class Vectors(private val report: Report) {
     var negative = 0
         private set
     val codesSeen = sortedSetOf<String>()
+    private val signing = SigningVectors()
 
     fun runDir(dir: File) {
         val files = dir.listFiles { f -> f.name.endsWith(".json") }?.sortedBy { it.name }.orEmpty()
@@ -193,7 +194,7 @@ class Vectors(private val report: Report) {
                 mapOf("plaintext_hex" to r.decrypt(token(case), ByteArray(0)).hex())
             }
             "blind_index", "blind_index_candidates" -> blindIndex(op, case, ring())
-            else -> error("unknown op $op")
+            else -> signing.run(op, case, entries) ?: error("unknown op $op")
         }
     }
 

@@ -18,6 +18,7 @@ fun main(args: Array<String>) {
     println("kotlin vectors: ${vectors.positive} positive and ${vectors.negative} fail_* cases (${vectors.codesSeen.size} distinct codes) in ${(System.nanoTime() - t0) / 1_000_000} ms")
     val t1 = System.nanoTime()
     ApiChecks(report).runAll()
+    SigningChecks(report).runAll()
     BlindIndexChecks(report).run()
     println("kotlin API checks: export, exceptions, secrets, threads, hostile input in ${(System.nanoTime() - t1) / 1_000_000} ms")
     exitProcess(report.finish("kotlin (JVM, UniFFI + JNA)"))
