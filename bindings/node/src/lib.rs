@@ -1,0 +1,44 @@
+//! The Node-API addon under the `keyroll` npm package (`js/`), loaded before the WebAssembly
+//! module wherever a platform package exists (linux-x64-gnu today).
+//!
+//! It exports the same classes, functions, names and argument conventions as the wasm-bindgen
+//! layer (`bindings/wasm`), so `js/src/backend.ts` picks one of the two module objects at load
+//! time and the TypeScript API above is the same code for both. The difference is underneath:
+//! core on `aws-lc-rs` (AES-NI/VAES, ~15× RustCrypto at 64 KiB here), arguments borrowed
+//! straight from the caller's `Uint8Array`/`Buffer`, and envelopes and plaintexts written once,
+//! straight into a fresh V8 `ArrayBuffer` (`bytes.rs`).
+//!
+//! Each export is one line over core plus type conversion. Times are whole Unix seconds as
+//! JavaScript numbers; structured results cross as core's serde JSON, as in the wasm layer.
+#![warn(missing_docs)]
+
+mod blind_index;
+mod bytes;
+mod convert;
+mod error;
+mod keyring;
+mod legacy;
+mod signing;
+
+pub use blind_index::BlindIndex;
+pub use bytes::Bytes;
+pub use error::{error_codes, set_error_factory};
+pub use keyring::{Keyring, Rewrapped, Verified};
+pub use legacy::{
+    check_not_rolled_back, check_successor, document_generation, generate_fernet_key, inspect,
+};
+pub use signing::{SigningKeyring, VerifiedJwt, VerifiedMessage};
+
+use napi_derive::napi;
+
+/// The AEAD backend compiled into this addon (`aws-lc-rs`).
+#[napi(js_name = "aeadBackend")]
+pub fn aead_backend() -> String {
+    keyroll::aead::BACKEND.to_owned()
+}
+
+/// The PBKDF2 iteration count new passphrase-sealed documents use.
+#[napi(js_name = "defaultPbkdf2Iterations")]
+pub fn default_pbkdf2_iterations() -> u32 {
+    keyroll::DEFAULT_PBKDF2_ITERATIONS
+}
