@@ -235,3 +235,23 @@ fn send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<BlindIndex>();
 }
+
+/// The ASCII shortcuts of `casefold` and `digits` give what the full Unicode pipeline gives.
+#[test]
+fn ascii_shortcuts_match_the_unicode_pipeline() {
+    let all: String = (0u8..128).map(char::from).collect();
+    assert_eq!(
+        *super::normalize::fold_unicode(&all),
+        all.to_ascii_lowercase()
+    );
+    for c in (0u8..128).map(char::from) {
+        let one = c.to_string();
+        assert_eq!(
+            *super::normalize::fold_unicode(&one),
+            one.to_ascii_lowercase(),
+            "{c:?}"
+        );
+        let nfkc: String = unicode_normalization::UnicodeNormalization::nfkc(one.chars()).collect();
+        assert_eq!(nfkc, one, "NFKC of {c:?}");
+    }
+}
