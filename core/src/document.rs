@@ -185,6 +185,21 @@ pub(crate) struct Contents<'a> {
     pub versions: Vec<(VersionInfo, Option<&'a [u8]>)>,
 }
 
+/// Each version's metadata, ascending, with the key bytes `key` says it stores (`None` once
+/// destroyed): what [`Contents::versions`] holds, for either kind of keyring.
+pub(crate) fn stored_versions<'a, M>(
+    slots: &'a crate::version::lifecycle::Slots<M>,
+    key: impl Fn(&'a M) -> Option<&'a [u8]>,
+) -> Vec<(VersionInfo, Option<&'a [u8]>)> {
+    crate::version::lifecycle::sorted_infos(slots)
+        .into_iter()
+        .map(|info| {
+            let stored = slots[&info.version].material.as_ref().and_then(&key);
+            (info, stored)
+        })
+        .collect()
+}
+
 /// What an authentic document holds, its keys unsealed (each wiped on drop). The version
 /// numbers are nonzero and distinct, `sealed` matched the state, at most one is active.
 pub(crate) struct Opened {
@@ -410,17 +425,7 @@ impl Keyring {
     /// A passphrase needs [`MIN_ITERATIONS`]..=[`MAX_ITERATIONS`] PBKDF2 iterations
     /// (`invalid_argument` otherwise, before any work is done).
     pub fn to_document(&self, protection: Protection<'_>) -> Result<Vec<u8>> {
-        let versions = self
-            .versions()
-            .into_iter()
-            .map(|info| {
-                let key = self.slots[&info.version]
-                    .material
-                    .as_ref()
-                    .map(|m| &m.secret.expose()[..]);
-                (info, key)
-            })
-            .collect();
+        let versions = stored_versions(&self.slots, |m| Some(&m.secret.expose()[..]));
         let contents = Contents {
             id: self.id,
             purpose: Purpose::Encryption,

@@ -167,3 +167,50 @@ fn a_public_keyset_alone_verifies_ed25519() {
     assert!(ring.jwks().unwrap().contains(r#""kty":"OKP""#));
     assert!(!format!("{ring:?}").contains("seed"));
 }
+
+#[test]
+fn debug_output_and_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<SigningKeyring>();
+    let mut ring = SigningKeyring::from_hmac_secret(SECRET, NOW).unwrap();
+    ring.add_version(SigningAlgorithm::Ed25519, NOW).unwrap();
+    let debug = format!("{ring:?}");
+    assert!(
+        debug.contains("hmac_sha256_legacy") && debug.contains("ed25519"),
+        "{debug}"
+    );
+    assert!(
+        !debug.contains(std::str::from_utf8(SECRET).unwrap()),
+        "{debug}"
+    );
+    assert!(!debug.contains(&hex::encode(SECRET)), "{debug}");
+}
+
+#[test]
+fn a_verify_only_keyring_refuses_every_change() {
+    let ring = SigningKeyring::generate(SigningAlgorithm::Ed25519, NOW).unwrap();
+    let mut app = SigningKeyring::from_public_keyset(&ring.public_keyset().unwrap()).unwrap();
+    let before = app.versions();
+    for err in [
+        app.add_version(SigningAlgorithm::Ed25519, NOW).unwrap_err(),
+        app.rotate(NOW).unwrap_err(),
+        app.promote(1, NOW).unwrap_err(),
+        app.set_state(1, KeyState::Disabled, None, NOW).unwrap_err(),
+        app.import_hmac_secret(SECRET, NOW).unwrap_err(),
+        app.sign_jwt("{}", NOW).unwrap_err(),
+    ] {
+        assert_eq!(err.code(), "read_only");
+    }
+    assert_eq!(app.versions(), before);
+    // HMAC versions are not in a keyset: an HS256 token names a version it lacks.
+    let mut mixed = SigningKeyring::generate(SigningAlgorithm::Ed25519, NOW).unwrap();
+    mixed.rotate_to(SigningAlgorithm::HmacSha256, NOW).unwrap();
+    let token = mixed.sign_jwt("{}", NOW).unwrap();
+    let app = SigningKeyring::from_public_keyset(&mixed.public_keyset().unwrap()).unwrap();
+    assert_eq!(
+        app.verify_jwt(&token, &JwtOptions::default(), NOW)
+            .unwrap_err()
+            .code(),
+        "unknown_key_version"
+    );
+}

@@ -18,17 +18,7 @@ impl SigningKeyring {
         if self.verify_only {
             return Err(Error::ReadOnly);
         }
-        let versions = self
-            .versions()
-            .into_iter()
-            .map(|info| {
-                let key = self.slots[&info.version]
-                    .material
-                    .as_ref()
-                    .and_then(SigningMaterial::stored_bytes);
-                (info, key)
-            })
-            .collect();
+        let versions = document::stored_versions(&self.slots, SigningMaterial::stored_bytes);
         let contents = Contents {
             id: self.id,
             purpose: Purpose::Signing,
@@ -82,5 +72,84 @@ impl SigningKeyring {
             ));
         }
         Ok(ring)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    //! Documents sealed by `to_document` over a damaged keyring: the MAC is valid, so only the
+    //! kind and length checks can refuse them.
+    use super::*;
+    use crate::signing::SigningAlgorithm;
+    use crate::{Keyring, SecretKey};
+
+    const NOW: u64 = 1_700_000_000;
+
+    fn key() -> SecretKey {
+        SecretKey::from_bytes([3u8; 32])
+    }
+
+    fn reopen(ring: &SigningKeyring) -> Result<SigningKeyring> {
+        let doc = ring.to_document(Protection::MasterKey(&key())).unwrap();
+        SigningKeyring::from_document(&doc, Unlock::MasterKey(&key()))
+    }
+
+    #[test]
+    fn an_encryption_kind_in_a_signing_document_is_refused() {
+        let mut ring = SigningKeyring::generate(SigningAlgorithm::HmacSha256, NOW).unwrap();
+        ring.slots.get_mut(&1).unwrap().info.kind = KeyKind::Aes256Gcm;
+        assert_eq!(
+            reopen(&ring).unwrap_err(),
+            Error::KeyringCorrupt("an encryption key in a signing keyring")
+        );
+    }
+
+    #[test]
+    fn a_key_of_the_wrong_length_for_its_kind_is_refused() {
+        // A legacy secret (48 bytes) relabelled as a generated HMAC key (32) or an Ed25519 seed.
+        for kind in [KeyKind::HmacSha256, KeyKind::Ed25519] {
+            let mut ring = SigningKeyring::from_hmac_secret(&[7u8; 48], NOW).unwrap();
+            ring.slots.get_mut(&1).unwrap().info.kind = kind;
+            assert_eq!(
+                reopen(&ring).unwrap_err(),
+                Error::KeyringCorrupt("bad sealed key"),
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_signing_kind_in_an_encryption_document_is_refused() {
+        // An encryption keyring whose version claims a signing kind, sealed with a valid MAC.
+        let mut ring = Keyring::generate(NOW).unwrap();
+        ring.slots.get_mut(&1).unwrap().info.kind = KeyKind::HmacSha256;
+        let doc = ring.to_document(Protection::MasterKey(&key())).unwrap();
+        assert_eq!(
+            Keyring::from_document(&doc, Unlock::MasterKey(&key())).unwrap_err(),
+            Error::KeyringCorrupt("a signing key in an encryption keyring")
+        );
+    }
+
+    #[test]
+    fn removing_the_purpose_breaks_the_mac_not_the_kind_check() {
+        let ring = SigningKeyring::generate(SigningAlgorithm::Ed25519, NOW).unwrap();
+        let doc = String::from_utf8(ring.to_document(Protection::MasterKey(&key())).unwrap())
+            .unwrap()
+            .replace("\"purpose\": \"signing\",", "");
+        assert_eq!(
+            Keyring::from_document(doc.as_bytes(), Unlock::MasterKey(&key())).unwrap_err(),
+            Error::KeyringCorrupt("authentication failed")
+        );
+    }
+
+    #[test]
+    fn a_verify_only_keyring_is_not_stored_as_a_document() {
+        let ring = SigningKeyring::generate(SigningAlgorithm::Ed25519, NOW).unwrap();
+        let app = SigningKeyring::from_public_keyset(&ring.public_keyset().unwrap()).unwrap();
+        assert_eq!(
+            app.to_document(Protection::MasterKey(&key())).unwrap_err(),
+            Error::ReadOnly
+        );
     }
 }

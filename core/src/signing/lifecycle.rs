@@ -79,6 +79,8 @@ impl SigningKeyring {
     /// version's algorithm (HMAC-SHA256 for an imported secret), promoted at once. Fleets
     /// verifying tokens elsewhere should `add_version`, publish, then `promote`.
     pub fn rotate(&mut self, now: u64) -> Result<u32> {
+        // A verify-only keyring has no active version either: `read_only` says why.
+        self.writable()?;
         let algorithm = self
             .active
             .and_then(|v| self.algorithm(v))
