@@ -5,10 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ADAPTERS } from './orm/adapters.mjs';
-import { encryptedColumnScenarios } from './orm/scenarios.mjs';
+import { blindIndexScenarios, encryptedColumnScenarios } from './orm/scenarios.mjs';
 
 for (const [orm, make] of Object.entries(ADAPTERS)) {
-  encryptedColumnScenarios((name, fn) => test(`${orm}/sqljs: ${name}`, fn), make, 'sqljs');
+  const named = (name, fn) => test(`${orm}/sqljs: ${name}`, fn);
+  encryptedColumnScenarios(named, make, 'sqljs');
+  blindIndexScenarios(named, make, 'sqljs');
 }
 
 test("the 'keyroll' entries import neither TypeORM nor Drizzle (only the keyroll/* ORM entries do)", () => {

@@ -58,7 +58,8 @@ export function columnContext(table: string, column: string): string {
   return `${table}:${column}`;
 }
 
-function resolve(source: KeyringSource): Keyring {
+/** The keyring to use now. */
+export function resolve(source: KeyringSource): Keyring {
   return typeof source === 'function' ? source() : source;
 }
 

@@ -7,12 +7,12 @@ import 'reflect-metadata';
 import initSqlJs from 'sql.js';
 import pg from 'pg';
 import { DataSource, EntitySchema } from 'typeorm';
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { drizzle as drizzleSqlJs } from 'drizzle-orm/sql-js';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { integer, sqliteTable, text as sqliteText } from 'drizzle-orm/sqlite-core';
 import { integer as pgInteger, pgTable, text as pgText } from 'drizzle-orm/pg-core';
-import { encryptedColumn } from 'keyroll/typeorm';
+import { blindIndexColumn, blindIndexSubscriber, blindIndexWhere, encryptedColumn } from 'keyroll/typeorm';
 import * as dpg from 'keyroll/drizzle/pg';
 import * as dsqlite from 'keyroll/drizzle/sqlite';
 
@@ -62,9 +62,11 @@ function rawPg(pool) {
 
 /**
  * TypeORM on `kind` ('sqljs' | 'pg'); `keyring` is a Keyring or a function returning one;
- * `index` (optional) is { source: BlindIndexSource, helpers } for the email column.
+ * `blind` (optional) is the BlindIndexColumn over email (filled by the subscriber); `database`
+ * (sql.js) opens an existing file's bytes and `existing` an existing table (PostgreSQL) instead
+ * of creating it.
  */
-export async function typeormAdapter(kind, { keyring, url, blind }) {
+export async function typeormAdapter(kind, { keyring, url, blind, database, existing }) {
   const bin = kind === 'pg' ? 'bytea' : 'blob';
   const User = new EntitySchema({
     name: 'User',
@@ -75,17 +77,20 @@ export async function typeormAdapter(kind, { keyring, url, blind }) {
       photo: encryptedColumn('bytes', { keyring, table: TABLE, column: 'photo', type: bin }),
       prefs: encryptedColumn('json', { keyring, table: TABLE, column: 'prefs' }),
       email: encryptedColumn('text', { keyring, table: TABLE, column: 'email' }),
-      emailBidx: { type: 'text', name: 'email_bidx', nullable: true },
+      emailBidx: blindIndexColumn({ column: 'email_bidx' }),
     },
   });
+  const subscribers = blind ? [blindIndexSubscriber(User, { emailBidx: blind })] : [];
   const ds = new DataSource(
     kind === 'pg'
-      ? { type: 'postgres', url, entities: [User], subscribers: blind?.subscribers?.(User) ?? [] }
-      : { type: 'sqljs', entities: [User], subscribers: blind?.subscribers?.(User) ?? [] },
+      ? { type: 'postgres', url, entities: [User], subscribers }
+      : { type: 'sqljs', entities: [User], subscribers, ...(database ? { database } : {}) },
   );
   await ds.initialize();
-  await ds.query(`DROP TABLE IF EXISTS ${TABLE}`);
-  await ds.query(ddl(kind));
+  if (!database && !existing) {
+    await ds.query(`DROP TABLE IF EXISTS ${TABLE}`);
+    await ds.query(ddl(kind));
+  }
   const repo = ds.getRepository(User);
   return {
     name: `typeorm/${kind}`,
@@ -97,17 +102,19 @@ export async function typeormAdapter(kind, { keyring, url, blind }) {
     byId: (id) => repo.findOneByOrFail({ id }),
     save: (entity) => repo.save(entity),
     update: (id, values) => repo.update({ id }, values),
-    findByEmail: (value) => repo.find({ where: blind.typeormWhere(value), order: { id: 'ASC' } }),
+    findByEmail: (value) => repo.find({ where: { emailBidx: blindIndexWhere(blind, value) }, order: { id: 'ASC' } }),
+    exportBytes: () => ds.sqljsManager.exportDatabase(),
     close: () => ds.destroy(),
   };
 }
 
 /** Drizzle on `kind` ('sqljs' | 'pg'), same interface as typeormAdapter. */
-export async function drizzleAdapter(kind, { keyring, url, blind }) {
+export async function drizzleAdapter(kind, { keyring, url, blind, database: bytes, existing }) {
   let db;
   let raw;
   let close;
   let users;
+  let exportBytes;
   if (kind === 'pg') {
     const pool = new pg.Pool({ connectionString: url, max: 2 });
     db = drizzlePg(pool);
@@ -123,10 +130,11 @@ export async function drizzleAdapter(kind, { keyring, url, blind }) {
     });
   } else {
     const SQL = await initSqlJs();
-    const database = new SQL.Database();
+    const database = new SQL.Database(bytes);
     db = drizzleSqlJs(database);
     raw = rawSqlJs(database);
     close = async () => database.close();
+    exportBytes = () => database.export();
     users = sqliteTable(TABLE, {
       id: integer('id').primaryKey(),
       ssn: dsqlite.encryptedText({ keyring, table: TABLE, column: 'ssn' }),
@@ -136,9 +144,12 @@ export async function drizzleAdapter(kind, { keyring, url, blind }) {
       emailBidx: sqliteText('email_bidx'),
     });
   }
-  await raw(`DROP TABLE IF EXISTS ${TABLE}`);
-  await raw(ddl(kind));
-  const withIndex = (r) => (blind && r.email != null && r.emailBidx === undefined ? { ...r, emailBidx: blind.compute(r.email) } : r);
+  if (!bytes && !existing) {
+    await raw(`DROP TABLE IF EXISTS ${TABLE}`);
+    await raw(ddl(kind));
+  }
+  // Drizzle has no write hooks: the application computes the index beside the value.
+  const withIndex = (r) => (blind && r.email !== undefined ? { ...r, emailBidx: blind.computeNullable(r.email) } : r);
   return {
     name: `drizzle/${kind}`,
     raw,
@@ -158,9 +169,10 @@ export async function drizzleAdapter(kind, { keyring, url, blind }) {
     update: async (id, values) => {
       await db.update(users).set(withIndex(values)).where(eq(users.id, id));
     },
-    findByEmail: (value) => db.select().from(users).where(blind.drizzleWhere(users.emailBidx, value)).orderBy(users.id),
+    findByEmail: (value) =>
+      db.select().from(users).where(dsqlite.blindIndexWhere(users.emailBidx, blind, value)).orderBy(users.id),
+    exportBytes,
     close,
-    sql,
   };
 }
 

@@ -3,7 +3,8 @@
 // each in a database of its own.
 import { test } from 'node:test';
 import { ADAPTERS, freshPgDatabase } from '../orm/adapters.mjs';
-import { encryptedColumnScenarios } from '../orm/scenarios.mjs';
+import { blindIndexScenarios, encryptedColumnScenarios } from '../orm/scenarios.mjs';
+import { pythonRowScenarios } from '../orm/python.mjs';
 
 for (const [orm, make] of Object.entries(ADAPTERS)) {
   let url;
@@ -11,5 +12,12 @@ for (const [orm, make] of Object.entries(ADAPTERS)) {
     url ??= await freshPgDatabase(`keyroll_orm_js_${orm}`);
     return { url };
   };
-  encryptedColumnScenarios((name, fn) => test(`${orm}/pg: ${name}`, fn), make, 'pg', options);
+  const named = (name, fn) => test(`${orm}/pg: ${name}`, fn);
+  encryptedColumnScenarios(named, make, 'pg', options);
+  blindIndexScenarios(named, make, 'pg', options);
+}
+
+// Rows written by the Python fields on this server, read in Node and back (test/orm/python.mjs).
+for (const [orm, make] of Object.entries(ADAPTERS)) {
+  pythonRowScenarios(test, make, orm, { kind: 'pg', url: () => freshPgDatabase(`keyroll_orm_js_py_${orm}`) });
 }
