@@ -214,3 +214,30 @@ fn a_verify_only_keyring_refuses_every_change() {
         "unknown_key_version"
     );
 }
+
+#[test]
+fn every_bit_flip_and_truncation_of_a_signed_message_is_refused() {
+    for algorithm in [SigningAlgorithm::HmacSha256, SigningAlgorithm::Ed25519] {
+        let ring = SigningKeyring::generate(algorithm, NOW).unwrap();
+        let signed = ring.sign_binary(b"twenty bytes of data", b"ctx").unwrap();
+        for i in 0..signed.len() * 8 {
+            let mut flipped = signed.clone();
+            flipped[i / 8] ^= 1 << (i % 8);
+            let err = ring.verify(&flipped, b"ctx").unwrap_err();
+            assert!(
+                keyroll::Error::CODES.contains(&err.code()),
+                "bit {i}: {err}"
+            );
+        }
+        for len in 0..signed.len() {
+            assert!(ring.verify(&signed[..len], b"ctx").is_err(), "{len} bytes");
+        }
+        let text = ring.sign(b"twenty bytes of data", b"ctx").unwrap();
+        for len in 0..text.len() {
+            assert!(
+                ring.verify(&text.as_bytes()[..len], b"ctx").is_err(),
+                "{len} chars"
+            );
+        }
+    }
+}

@@ -60,6 +60,21 @@ pub struct VerifiedJwt {
     pub algorithm: SigningAlgorithm,
 }
 
+/// `value` with every object's members in name order. `serde_json` sorts them already unless
+/// some crate in the build turns on its `preserve_order` feature; sorting here keeps the
+/// payload bytes (and the vectors) the same whatever the build unifies.
+fn sorted(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut members: Vec<(String, Value)> = map.into_iter().collect();
+            members.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(members.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
 fn decode_part(part: &str) -> Result<Vec<u8>> {
     B64.decode(part)
         .map_err(|_| Error::Malformed("bad base64 in a JWT"))
@@ -98,7 +113,7 @@ impl SigningKeyring {
             algorithm.jwt_alg(),
             kid(self.id, version)
         );
-        let payload = serde_json::to_vec(&Value::Object(claims))
+        let payload = serde_json::to_vec(&sorted(Value::Object(claims)))
             .map_err(|_| Error::InvalidArgument("unserializable claims"))?;
         let mut token = B64.encode(header);
         token.push('.');
