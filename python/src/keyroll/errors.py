@@ -36,7 +36,8 @@ class KeyrollError(Exception):
 
 class DecryptError(KeyrollError):
     """A token does not open: ``decrypt_failed`` (wrong key or context, or altered bytes),
-    ``malformed`` or ``unsupported_format``."""
+    ``malformed`` or ``unsupported_format``; for signed messages and JWTs also
+    ``signature_invalid``, ``algorithm_mismatch`` and ``claim_invalid``."""
 
 
 class ExpiredError(DecryptError):
@@ -50,7 +51,8 @@ class KeyUnavailableError(DecryptError):
 
 class KeyringError(KeyrollError):
     """The keyring itself: ``bad_passphrase``, ``keyring_corrupt``, ``invalid_key``,
-    ``read_only``."""
+    ``read_only``, ``wrong_keyring_kind`` (a signing keyring's document where an encryption
+    keyring's is expected, or the reverse)."""
 
 
 class StoreError(KeyringError):
