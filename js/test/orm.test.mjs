@@ -4,6 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { Keyring, KeyrollError } from 'keyroll';
+import { BlindIndexColumn, encryptedColumn, encryptedTransformer } from 'keyroll/typeorm';
 import { ADAPTERS } from './orm/adapters.mjs';
 import { blindIndexScenarios, encryptedColumnScenarios } from './orm/scenarios.mjs';
 
@@ -12,6 +14,21 @@ for (const [orm, make] of Object.entries(ADAPTERS)) {
   encryptedColumnScenarios(named, make, 'sqljs');
   blindIndexScenarios(named, make, 'sqljs');
 }
+
+test('the context is table:column unless given explicitly (as the Python fields\' context=), and is checked', () => {
+  const ring = Keyring.generate();
+  const ssn = encryptedTransformer('text', { keyring: ring, table: 'users', column: 'ssn' });
+  assert.equal(ssn.context, 'users:ssn');
+  assert.equal(ring.decryptString(ssn.to('x'), { context: 'users:ssn' }), 'x');
+  const custom = encryptedTransformer('text', { keyring: ring, table: 'users', column: 'ssn', context: 'people:ssn' });
+  assert.equal(ring.decryptString(custom.to('x'), { context: 'people:ssn' }), 'x');
+  assert.throws(() => custom.from(ssn.to('x')), (e) => e instanceof KeyrollError && e.code === 'decrypt_failed');
+  for (const bad of [{ table: '', column: 'ssn' }, { table: 'users', column: '' }, { table: 'users', column: 'ssn', context: '' }]) {
+    assert.throws(() => encryptedTransformer('text', { keyring: ring, ...bad }), TypeError);
+  }
+  assert.throws(() => encryptedColumn('bytes', { keyring: ring, table: 'users', column: 'photo' }), TypeError);
+  assert.throws(() => new BlindIndexColumn({ keyring: ring, table: 'users', source: 'email', bits: 12 }), KeyrollError);
+});
 
 test("the 'keyroll' entries import neither TypeORM nor Drizzle (only the keyroll/* ORM entries do)", () => {
   // The static import graph of each entry: every specifier is relative or node:, never a package.

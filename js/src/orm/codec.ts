@@ -34,6 +34,11 @@ export interface ColumnOptions {
   table: string;
   /** The column's name in the database (second half of the context). */
   column: string;
+  /**
+   * Replaces the `table:column` rule for this column, as the Python fields' `context=` does
+   * (e.g. a context computed from a natural key). Both sides must give the same one.
+   */
+  context?: string;
 }
 
 /** JSON values an encrypted JSON column stores. */
@@ -84,7 +89,10 @@ export class ColumnCodec<K extends ValueKind> {
       throw new TypeError('keyroll: an encrypted column needs a keyring');
     }
     this.kind = kind;
-    this.context = columnContext(options.table, options.column);
+    if (options.context !== undefined && (typeof options.context !== 'string' || options.context === '')) {
+      throw new TypeError('keyroll: an explicit column context is a non-empty string');
+    }
+    this.context = options.context ?? columnContext(options.table, options.column);
     this.#keyring = options.keyring;
   }
 
