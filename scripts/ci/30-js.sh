@@ -10,5 +10,7 @@ apt_install chromium
 bash js/scripts/build.sh
 cargo clippy -q -p keyroll-wasm --target wasm32-unknown-unknown --locked -- -D warnings
 (cd js && npm run -s typecheck && node --expose-gc --test test/*.test.mjs)
+# Smoke run of the signing benchmark against jose and node:crypto (numbers: docs/benchmarks.md).
+(cd js && node bench/signing.mjs 20 >/dev/null) && echo "js: signing benchmark ran (cd js && node bench/signing.mjs for the table)"
 # Rust, Python (the wheel scripts/ci/20-python.sh installed into .venv) and Node, every pair.
 bash tests/cross/run.sh rust python node
