@@ -8,7 +8,6 @@ use crate::rng::Rng;
 use crate::secret::SecretKey;
 use crate::version::{KeyKind, Material, Slot, VersionInfo};
 use crate::{Error, Result, Ttl};
-use std::collections::HashMap;
 use zeroize::Zeroizing;
 
 pub use crate::version::KeyState;
@@ -43,7 +42,7 @@ pub fn fernet_keyring_id() -> KeyringId {
 /// no key id, are tried against each legacy key).
 pub struct Keyring {
     pub(crate) id: KeyringId,
-    pub(crate) slots: HashMap<u32, Slot>,
+    pub(crate) slots: crate::version::lifecycle::Slots<Material>,
     pub(crate) active: Option<u32>,
     pub(crate) min_version: u32,
     pub(crate) policy: Policy,
@@ -101,7 +100,7 @@ impl Keyring {
     pub(crate) fn empty(id: KeyringId, rng: Rng) -> Self {
         Keyring {
             id,
-            slots: HashMap::new(),
+            slots: Default::default(),
             active: None,
             min_version: 0,
             policy: Policy::default(),

