@@ -256,7 +256,7 @@ fn print_breakdown(ring: &Keyring, raw: &LessSafeKey) {
         || drop(black_box(ring.needs_rewrap(black_box(&token)))),
     );
     println!(
-        "keyroll bookkeeping: version lookup (HashMap, SipHash) {lookup_ns:.1} ns; \
+        "keyroll bookkeeping: version lookup (HashMap, FxHash) {lookup_ns:.1} ns; \
          needs_rewrap (header parse + active-key lookup) {header_ns:.1} ns"
     );
     let mut nonce = [0u8; 12];
