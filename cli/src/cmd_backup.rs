@@ -2,8 +2,9 @@
 
 use crate::error::{exit, Result};
 use crate::out;
+use crate::sealed::Sealed;
 use crate::session::{now, Session};
-use keyroll::{KeyState, Keyring};
+use keyroll::{KeyState, Keyring, VersionInfo};
 use keyroll_store::AuditRecord;
 use serde_json::json;
 
@@ -77,11 +78,11 @@ pub fn backups(s: &Session) -> Result<i32> {
 /// (compromised, disabled, destroyed) that the backup can read again (as `active`,
 /// `decrypt_only` or `pending`: a pending key decrypts too), destroyed versions whose material
 /// the backup still holds, and versions the current keyring does not have at all.
-fn restore_changes(current: &Keyring, restored: &Keyring) -> Vec<serde_json::Value> {
+fn restore_changes(current: &[VersionInfo], restored: &[VersionInfo]) -> Vec<serde_json::Value> {
     use KeyState::*;
     let mut changes = Vec::new();
-    for v in restored.versions() {
-        let now = current.version(v.version);
+    for v in restored {
+        let now = current.iter().find(|c| c.version == v.version);
         let reason = match now {
             None => Some("brought back"),
             Some(cur)
@@ -111,11 +112,11 @@ fn restore_changes(current: &Keyring, restored: &Keyring) -> Vec<serde_json::Val
 /// backup drops (absent from it), and versions that read data now (`active`, `decrypt_only`)
 /// that the backup has destroyed, disabled or compromised. Data written under them becomes
 /// unreadable (or readable only with the compromised opt-in) after the restore.
-fn restore_losses(current: &Keyring, restored: &Keyring) -> Vec<serde_json::Value> {
+fn restore_losses(current: &[VersionInfo], restored: &[VersionInfo]) -> Vec<serde_json::Value> {
     use KeyState::*;
     let mut losses = Vec::new();
-    for cur in current.versions() {
-        let then = restored.version(cur.version);
+    for cur in current {
+        let then = restored.iter().find(|v| v.version == cur.version);
         let loss = match then {
             None if cur.state != Destroyed => Some("dropped"),
             Some(v) if matches!(cur.state, Active | DecryptOnly) => match v.state {
@@ -179,7 +180,20 @@ fn describe_loss(loss: &serde_json::Value) -> String {
 pub fn restore(s: &Session, name: &str) -> Result<i32> {
     let backup = s.store.find_backup(name)?;
     let bytes = s.store.read_backup(&backup)?;
-    let mut ring = s.open_document(&bytes)?;
+    // Encryption and signing keyrings share the store; the backup says which it is.
+    if crate::sealed::is_signing_document(&bytes) {
+        restore_as::<keyroll::signing::SigningKeyring>(s, backup, bytes)
+    } else {
+        restore_as::<Keyring>(s, backup, bytes)
+    }
+}
+
+fn restore_as<R: Sealed>(
+    s: &Session,
+    backup: keyroll_store::Backup,
+    bytes: Vec<u8>,
+) -> Result<i32> {
+    let mut ring = s.open_as::<R>(&bytes)?;
     // What is there now, even if it is itself an old copy (then it is exactly what to undo).
     let current_doc = read_current(s)?;
     // A missing, truncated or otherwise unopenable current keyring is exactly when an operator
@@ -191,23 +205,23 @@ pub fn restore(s: &Session, name: &str) -> Result<i32> {
             Some(format!("there is no file at {}", s.store.path().display())),
         ),
         Current::Unreadable(reason) => (None, Some(reason.clone())),
-        Current::Document(doc) => match s.open_document(doc) {
+        Current::Document(doc) => match s.open_as::<R>(doc) {
             Ok(ring) => (Some(ring), None),
             Err(e) => (None, Some(format!("{}: {}", e.code, e.message))),
         },
     };
+    let restored = ring.version_infos();
     let (changes, losses) = match &current {
         Some(current) => (
-            restore_changes(current, &ring),
-            restore_losses(current, &ring),
+            restore_changes(&current.version_infos(), &restored),
+            restore_losses(&current.version_infos(), &restored),
         ),
         None => (Vec::new(), Vec::new()),
     };
-    let versions: Vec<u32> = ring.versions().iter().map(|v| v.version).collect();
+    let versions: Vec<u32> = restored.iter().map(|v| v.version).collect();
     let listed = match &unreadable {
         Some(reason) => {
-            let all: Vec<String> = ring
-                .versions()
+            let all: Vec<String> = restored
                 .iter()
                 .map(|v| format!("v{} ({})", v.version, v.state.as_str()))
                 .collect();
@@ -231,7 +245,7 @@ pub fn restore(s: &Session, name: &str) -> Result<i32> {
     s.confirm(&format!(
         "restore {} (keyring {}, versions {:?}) over the current keyring: {listed}{warning}",
         backup.name,
-        ring.id().to_hex(),
+        ring.id_hex(),
         versions
     ))?;
     let lock = s.store.lock()?;
@@ -262,7 +276,7 @@ pub fn restore(s: &Session, name: &str) -> Result<i32> {
     if s.global.json {
         out::json(&json!({
             "restored": backup.name,
-            "keyring_id": ring.id().to_hex(),
+            "keyring_id": ring.id_hex(),
             "versions": versions,
             "changes": changes,
             "losses": losses,

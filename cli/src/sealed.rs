@@ -4,7 +4,7 @@
 
 use crate::error::{exit, CliError};
 use keyroll::signing::SigningKeyring;
-use keyroll::{Keyring, Protection, Unlock};
+use keyroll::{Keyring, Protection, Unlock, VersionInfo};
 
 /// A keyring that is stored as a sealed keyroll document.
 pub trait Sealed: Sized {
@@ -27,6 +27,12 @@ pub trait Sealed: Sized {
 
     /// Records the generation it is stored as.
     fn mark_saved(&mut self, generation: u64);
+
+    /// The keyring id, in hex.
+    fn id_hex(&self) -> String;
+
+    /// Every version's metadata, ascending.
+    fn version_infos(&self) -> Vec<VersionInfo>;
 
     /// Core's error, with the wrong-kind refusal in words that name the right commands.
     fn open_error(e: keyroll::Error) -> CliError {
@@ -53,6 +59,14 @@ impl Sealed for Keyring {
     fn mark_saved(&mut self, generation: u64) {
         Keyring::mark_saved(self, generation);
     }
+
+    fn id_hex(&self) -> String {
+        self.id().to_hex()
+    }
+
+    fn version_infos(&self) -> Vec<VersionInfo> {
+        self.versions()
+    }
 }
 
 impl Sealed for SigningKeyring {
@@ -71,4 +85,26 @@ impl Sealed for SigningKeyring {
     fn mark_saved(&mut self, generation: u64) {
         SigningKeyring::mark_saved(self, generation);
     }
+
+    fn id_hex(&self) -> String {
+        self.id().to_hex()
+    }
+
+    fn version_infos(&self) -> Vec<VersionInfo> {
+        self.versions()
+    }
+}
+
+/// Whether a stored document is a signing keyring's (`"purpose": "signing"` in its body, as
+/// `docs/wire-format.md` §12 writes it), for commands that take either kind (`restore`).
+/// Read without a key and unauthenticated: it only picks the loader, which then checks the
+/// document in full (and refuses the other kind with `wrong_keyring_kind`).
+pub fn is_signing_document(document: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(document)
+        .ok()
+        .and_then(|doc| {
+            doc.pointer("/body/purpose")
+                .and_then(|p| p.as_str().map(|p| p == "signing"))
+        })
+        .unwrap_or(false)
 }

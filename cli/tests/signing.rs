@@ -615,3 +615,36 @@ fn no_key_material_reaches_stdout_stderr_or_the_audit_log() {
     }
     assert!(seen >= 2, "the public keys do show in export-public");
 }
+
+#[test]
+fn a_signing_keyring_is_restored_from_a_backup_on_purpose() {
+    let env = Env::new();
+    succeeds(env.cmd().args(["keys", "create", "--algorithm", "ed25519"]));
+    let t1 = signing_ring(&env).sign_jwt(r#"{"sub":"1"}"#, NOW).unwrap();
+    succeeds(
+        env.cmd()
+            .args(["keys", "rotate", "--emergency", "--reason", "drill", "-y"]),
+    );
+    let backups = json(&succeeds(env.cmd().args(["backups", "--json"])).stdout);
+    let name = backups["backups"][0]["name"].as_str().unwrap().to_owned();
+    // Without --yes and no terminal: refused, nothing changes.
+    let before = std::fs::read(&env.keyring).unwrap();
+    let out = env.cmd().args(["restore", &name]).output().unwrap();
+    assert_eq!(code(&out), Some(10), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&env.keyring).unwrap(), before);
+    let out = succeeds(env.cmd().args(["restore", &name, "--json", "-y"]));
+    let v = json(&out.stdout);
+    assert_eq!(v["changes"][0]["version"], 1);
+    assert_eq!(v["changes"][0]["change"], "re-activated");
+    let ring = signing_ring(&env);
+    assert_eq!(ring.active_version(), Some(1));
+    assert_eq!(
+        ring.verify_jwt(&t1, &JwtOptions::default(), NOW)
+            .unwrap()
+            .key_version,
+        1
+    );
+    // Above every generation seen, so the keyring keeps working.
+    succeeds(env.cmd().args(["keys", "info"]));
+    assert_eq!(env.audit().last().unwrap()["event"], "restore");
+}
