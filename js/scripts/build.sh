@@ -33,7 +33,7 @@ CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
 OUT="$JS/src/wasm"
 rm -rf "$OUT" "$JS/dist"
 "$TOOLS/bin/wasm-bindgen" --target web --out-dir "$OUT" --out-name keyroll_wasm \
-  "$ROOT/target/wasm32-unknown-unknown/release/keyroll_wasm.wasm"
+  "${CARGO_TARGET_DIR:-$ROOT/target}/wasm32-unknown-unknown/release/keyroll_wasm.wasm"
 
 # npm binaryen (Debian's 108 breaks wasm-bindgen's externref table). -O3: speed first; the
 # result is still far below the 150 KiB gzipped budget (checked by the tests).

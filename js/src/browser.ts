@@ -5,11 +5,13 @@
  * `.wasm` next to the bundle.
  */
 
-import init from './wasm/keyroll_wasm.js';
+import init, * as wasm from './wasm/keyroll_wasm.js';
+import { useBinding } from './backend.js';
 import { setup } from './setup.js';
 import { type OffloadReply, setRunner } from './offload.js';
 
 await init({ module_or_path: new URL('./wasm/keyroll_wasm_bg.wasm', import.meta.url) });
+useBinding(wasm, 'wasm');
 setup();
 setRunner(
   (request, transfer) =>

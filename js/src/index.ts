@@ -5,7 +5,7 @@
  * The `node` and `browser` entries load the WebAssembly module and re-export this API.
  */
 
-import * as wasm from './wasm/keyroll_wasm.js';
+import * as wasm from './backend.js';
 import { type Bytes, bytes, fromJson } from './convert.js';
 import type { ErrorCode } from './errors.js';
 import type { TokenInfo } from './types.js';
@@ -27,6 +27,9 @@ export type {
 export { SigningKeyring } from './signing.js';
 export type { Jwk, Jwks, JwtVerifyOptions, SignOptions, SigningAlgorithm, VerifiedJwt, VerifiedMessage } from './signing.js';
 export { KeyrollError, isKeyrollError } from './errors.js';
+/** Which binding runs: `native` (the Node-API addon) or `wasm`. */
+export { backend } from './backend.js';
+export type { BackendName } from './backend.js';
 export type { ErrorCode } from './errors.js';
 export type { Bytes, Time } from './convert.js';
 export type { KeyKind, KeyState, Policy, PolicyStatus, TokenInfo, Verified, VersionInfo } from './types.js';

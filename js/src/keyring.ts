@@ -1,6 +1,6 @@
 /** The `Keyring` class: idiomatic JavaScript over core's keyring (one call per method). */
 
-import { WasmKeyring, checkNotRolledBack, checkSuccessor, documentGeneration } from './wasm/keyroll_wasm.js';
+import { WasmKeyring, checkNotRolledBack, checkSuccessor, documentGeneration } from './backend.js';
 import { type Bytes, type Time, bytes, fromJson, seconds, utf8 } from './convert.js';
 import { type ErrorCode, KeyrollError } from './errors.js';
 import { type OffloadReply, getRunner } from './offload.js';

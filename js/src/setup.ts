@@ -1,6 +1,6 @@
 /** Wiring each entry runs once the module is instantiated (not part of the public API). */
 
-import { setErrorFactory } from './wasm/keyroll_wasm.js';
+import { setErrorFactory } from './backend.js';
 import { type ErrorCode, KeyrollError } from './errors.js';
 
 /** Every error the wasm layer throws becomes a `KeyrollError` (mapped from core in one place). */

@@ -5,7 +5,7 @@
  * `SECRET_KEY` and app verification with a public keyset.
  */
 
-import { WasmSigningKeyring } from './wasm/keyroll_wasm.js';
+import { WasmSigningKeyring } from './backend.js';
 import { type Bytes, type Time, bytes, fromJson, seconds, utf8 } from './convert.js';
 import type { DumpOptions, LoadOptions } from './keyring.js';
 import type { KeyState, Policy, PolicyStatus, VersionInfo } from './types.js';

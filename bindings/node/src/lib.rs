@@ -12,11 +12,15 @@
 //! JavaScript numbers; structured results cross as core's serde JSON, as in the wasm layer.
 #![warn(missing_docs)]
 
+// `keyring` first: napi-derive learns a class's JavaScript name (`WasmKeyring`) from its struct,
+// and an `impl` block expanded before the struct (`blind_index` adds a method) would register
+// the Rust name instead.
+mod keyring;
+
 mod blind_index;
 mod bytes;
 mod convert;
 mod error;
-mod keyring;
 mod legacy;
 mod signing;
 
@@ -41,4 +45,11 @@ pub fn aead_backend() -> String {
 #[napi(js_name = "defaultPbkdf2Iterations")]
 pub fn default_pbkdf2_iterations() -> u32 {
     keyroll::DEFAULT_PBKDF2_ITERATIONS
+}
+
+/// The version this addon was built as (the workspace's, equal to the npm package's): the
+/// Node entry loads only an addon of its own version, whose surface it knows.
+#[napi(js_name = "bindingVersion")]
+pub fn binding_version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
 }
