@@ -148,3 +148,28 @@ def test_a_damaged_backup_is_deleted_rather_than_kept(tmp_path: Path) -> None:
     ring.save(path, master_key=MASTER_KEY)
     assert not damaged.exists()
     _assert_purged(backup_dir, [], 1, master_key=MASTER_KEY)
+
+
+def test_a_destroyed_signing_key_leaves_every_backup_too(tmp_path: Path) -> None:
+    """Signing keyrings keep sealed private keys in backups as well. Before, their ``save``
+    skipped the purge, so a destroyed signing key stayed in every backup."""
+    path = tmp_path / "signing.json"
+    ring = keyroll.SigningKeyring.generate("ed25519")
+    ring.save(path, master_key=MASTER_KEY)
+    for _ in range(2):
+        ring.rotate()
+        ring.save(path, master_key=MASTER_KEY)  # v1, v2 verify-only, v3 active; 2 backups
+    backup_dir = tmp_path / "signing.json.backups"
+    blobs = [s for s in (_sealed(p.read_bytes(), 1) for p in [path, *_backups(backup_dir)]) if s]
+    assert len(blobs) == 3
+    ring.set_state(1, "destroyed")
+    ring.save(path, master_key=MASTER_KEY)
+    left = _backups(backup_dir)
+    assert len(left) == 3
+    for b in [path, *left]:
+        doc = b.read_bytes()
+        assert _sealed(doc, 1) is None, b.name
+        for blob in blobs:
+            assert blob not in doc.decode(), b.name
+        copy = keyroll.SigningKeyring.load(doc, master_key=MASTER_KEY)
+        assert copy.version(1).state == "destroyed", b.name

@@ -5,6 +5,7 @@ use crate::audit::AuditRecord;
 use crate::backup::Backup;
 use crate::store::Locked;
 use crate::Result;
+use keyroll::signing::SigningKeyring;
 use keyroll::{Keyring, Protection, Sealing, Unlock};
 use serde::Serialize;
 
@@ -79,20 +80,60 @@ fn may_hold_material(document: &[u8], version: u32) -> bool {
     })
 }
 
-/// Seals `ring` the way `previous` was sealed: the same credential and, for a passphrase, the
-/// same PBKDF2 iterations (raised to the floor for documents from older releases).
-fn reseal(ring: &Keyring, previous: &[u8], unlock: Unlock<'_>) -> Result<Vec<u8>> {
-    let protection = match unlock {
-        Unlock::MasterKey(key) => Protection::MasterKey(key),
-        Unlock::Passphrase(passphrase) => Protection::Passphrase {
-            passphrase,
-            iterations: match keyroll::document_sealing(previous) {
-                Ok(Sealing::Passphrase { iterations }) => iterations.max(keyroll::MIN_ITERATIONS),
-                _ => keyroll::DEFAULT_PBKDF2_ITERATIONS,
+/// A backup opened as whichever kind of keyring it holds: both kinds keep sealed keys in
+/// backups, so both must lose a destroyed one.
+enum Opened {
+    Encryption(Keyring),
+    Signing(SigningKeyring),
+}
+
+impl Opened {
+    fn open(document: &[u8], unlock: Unlock<'_>) -> keyroll::Result<Self> {
+        match Keyring::from_document(document, unlock) {
+            Err(keyroll::Error::WrongKeyringKind) => {
+                SigningKeyring::from_document(document, unlock).map(Opened::Signing)
+            }
+            other => other.map(Opened::Encryption),
+        }
+    }
+
+    /// Removes `version`'s material if this copy holds it; whether it did.
+    fn purge(&mut self, version: u32, now: u64) -> keyroll::Result<bool> {
+        match self {
+            Opened::Encryption(r) if r.version(version).is_some() => r.purge_material(version, now),
+            Opened::Signing(r) if r.version(version).is_some() => r.purge_material(version, now),
+            _ => Ok(false),
+        }
+    }
+
+    /// Seals it as `generation` again (a backup keeps its place in history), the way
+    /// `previous` was sealed: the same credential and, for a passphrase, the same PBKDF2
+    /// iterations (raised to the floor for documents from older releases).
+    fn reseal(&mut self, generation: u64, previous: &[u8], unlock: Unlock<'_>) -> Result<Vec<u8>> {
+        let protection = match unlock {
+            Unlock::MasterKey(key) => Protection::MasterKey(key),
+            Unlock::Passphrase(passphrase) => Protection::Passphrase {
+                passphrase,
+                iterations: match keyroll::document_sealing(previous) {
+                    Ok(Sealing::Passphrase { iterations }) => {
+                        iterations.max(keyroll::MIN_ITERATIONS)
+                    }
+                    _ => keyroll::DEFAULT_PBKDF2_ITERATIONS,
+                },
             },
-        },
-    };
-    Ok(ring.to_document(protection)?)
+        };
+        let before = generation.saturating_sub(1);
+        Ok(match self {
+            Opened::Encryption(r) => {
+                r.mark_saved(before);
+                r.to_document(protection)?
+            }
+            Opened::Signing(r) => {
+                r.mark_saved(before);
+                r.to_document(protection)?
+            }
+        })
+    }
 }
 
 impl Locked<'_> {
@@ -144,16 +185,14 @@ impl Locked<'_> {
                     continue;
                 }
             };
-            match Keyring::from_document(&bytes, unlock) {
+            match Opened::open(&bytes, unlock) {
                 Ok(mut ring) => {
-                    if ring.version(version).is_none() || !ring.purge_material(version, now)? {
+                    if !ring.purge(version, now)? {
                         report.untouched += 1;
                         continue;
                     }
-                    // Keep the backup's own place in history.
                     let generation = Keyring::document_generation(&bytes)?;
-                    ring.mark_saved(generation.saturating_sub(1));
-                    let sealed = reseal(&ring, &bytes, unlock)?;
+                    let sealed = ring.reseal(generation, &bytes, unlock)?;
                     let new = self.replace_backup(&backup, &sealed)?;
                     report.resealed.push(new.name);
                 }

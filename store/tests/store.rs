@@ -580,3 +580,38 @@ fn a_save_that_destroys_a_version_purges_it_from_every_backup() {
     let audit = store.audit().records().unwrap();
     assert_eq!(audit.last().unwrap().event, "purge_backups");
 }
+
+/// Signing keyrings keep sealed private keys in backups too: a save that destroys a signing
+/// version re-seals every backup without it (before, the purge opened backups as encryption
+/// keyrings only, so a signing backup that held the key was deleted rather than re-sealed,
+/// and the bindings' signing `save` skipped the purge altogether).
+#[test]
+fn a_destroyed_signing_key_leaves_every_backup_too() {
+    use keyroll::signing::{SigningAlgorithm, SigningKeyring};
+    let (_d, store) = store();
+    let unlock = Unlock::MasterKey(&key());
+    let mut ring = SigningKeyring::generate(SigningAlgorithm::Ed25519, NOW).unwrap();
+    for i in 1..=3 {
+        let doc = ring.to_document(Protection::MasterKey(&key())).unwrap();
+        let (_, generation, _) = store.save_purging(&doc, unlock, NOW + i).unwrap();
+        ring = SigningKeyring::from_document(&store.read().unwrap(), unlock).unwrap();
+        assert_eq!(ring.generation(), generation);
+        ring.rotate(NOW + 10 * i).unwrap();
+    }
+    // v1 is retired (decrypt_only: verify only); destroy it.
+    ring.set_state(1, keyroll::KeyState::Destroyed, None, NOW + 99)
+        .unwrap();
+    let destroying = ring.to_document(Protection::MasterKey(&key())).unwrap();
+    let (_, _, reports) = store.save_purging(&destroying, unlock, NOW + 99).unwrap();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].version, 1);
+    assert!(reports[0].deleted.is_empty(), "{:?}", reports[0]);
+    assert_eq!(reports[0].resealed.len(), 3);
+    for b in store.backups().unwrap() {
+        let bytes = store.read_backup(&b).unwrap();
+        assert!(!has_material(&bytes, 1), "{}", b.name);
+        // Still a signing keyring, still opening, its other keys kept.
+        let copy = SigningKeyring::from_document(&bytes, unlock).unwrap();
+        assert_eq!(copy.version(1).unwrap().state, keyroll::KeyState::Destroyed);
+    }
+}

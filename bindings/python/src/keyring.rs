@@ -63,6 +63,17 @@ impl Secret {
     }
 }
 
+/// Writes a sealed document (either kind of keyring) to the store at `path`, as both
+/// classes' `save` does: backups and audit records where the CLI keeps them
+/// (KEYROLL_BACKUP_DIR, KEYROLL_AUDIT_LOG, through the one environment parser), and a version
+/// this save destroys purged from every backup, as `keyroll state N destroy` does. Returns
+/// the generation saved.
+pub(crate) fn save_document(path: PathBuf, document: &[u8], secret: &Secret) -> Result<u64> {
+    let store = keyroll_store::env::store(path, &keyroll_store::env::process)?;
+    let (_, generation, _) = store.save_purging(document, secret.unlock(), now_or_clock(None))?;
+    Ok(generation)
+}
+
 fn ttl_arg(ttl: Option<u64>, now: Option<u64>) -> Option<Ttl> {
     ttl.map(|seconds| Ttl {
         seconds,
@@ -264,12 +275,7 @@ impl Keyring {
         let secret = Secret::from_args(passphrase, master_key)?;
         py.detach(|| -> Result<()> {
             let document = self.read().to_document(secret.protection(iterations))?;
-            // Backups and audit records where the CLI keeps them (KEYROLL_BACKUP_DIR,
-            // KEYROLL_AUDIT_LOG, through the one environment parser), and a version this save
-            // destroys is purged from every backup, as `keyroll state N destroy` does.
-            let store = keyroll_store::env::store(path, &keyroll_store::env::process)?;
-            let (_, generation, _) =
-                store.save_purging(&document, secret.unlock(), now_or_clock(None))?;
+            let generation = save_document(path, &document, &secret)?;
             self.write().mark_saved(generation);
             Ok(())
         })

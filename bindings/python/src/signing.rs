@@ -152,7 +152,8 @@ impl SigningKeyring {
     }
 
     /// Seals and writes the keyring to `path` as `Keyring.save` does (lock, backup, atomic
-    /// write, mode 0600; `keyring_conflict` if the file changed since it was loaded).
+    /// write, mode 0600; `keyring_conflict` if the file changed since it was loaded; a
+    /// version destroyed since the stored document is purged from every backup).
     #[pyo3(signature = (path, *, passphrase=None, master_key=None, iterations=600_000))]
     fn save(
         &self,
@@ -165,8 +166,7 @@ impl SigningKeyring {
         let secret = Secret::from_args(passphrase, master_key)?;
         py.detach(|| -> Result<()> {
             let document = self.read().to_document(secret.protection(iterations))?;
-            let store = keyroll_store::env::store(path, &keyroll_store::env::process)?;
-            let (_, generation) = store.save(&document)?;
+            let generation = crate::keyring::save_document(path, &document, &secret)?;
             self.write().mark_saved(generation);
             Ok(())
         })
