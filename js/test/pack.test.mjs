@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,11 @@ const project = join(work, 'app');
 const installed = join(project, 'node_modules', 'keyroll');
 mkdirSync(installed, { recursive: true });
 execFileSync('tar', ['-xzf', join(work, packed.filename), '-C', installed, '--strip-components=1']);
+// The platform package (the Node-API addon), packed the same way; installed in a second project.
+const PLATFORM = join(JS, 'platforms', 'linux-x64-gnu');
+const platform = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: PLATFORM, encoding: 'utf8' }))[0];
+// Children pick their binding themselves, whatever this run was told.
+const auto = { ...process.env, KEYROLL_BACKEND: '' };
 
 test('the tarball holds the built package only', () => {
   const files = packed.files.map((f) => f.path);
@@ -26,6 +31,17 @@ test('the tarball holds the built package only', () => {
   }
   assert.deepEqual(files.filter((f) => /^(src|test|bench|scripts|node_modules)\//.test(f)), []);
   assert.equal(files.filter((f) => f.endsWith('.wasm')).length, 1, 'one wasm for both entries');
+  assert.deepEqual(files.filter((f) => f.endsWith('.node') || f.startsWith('platforms/')), [], 'the addon ships in its platform package');
+  const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
+  assert.deepEqual(pkg.optionalDependencies, { 'keyroll-linux-x64-gnu': pkg.version });
+});
+
+test('the platform package holds the addon only, for linux x64 glibc, at the same version', () => {
+  assert.deepEqual(platform.files.map((f) => f.path).sort(), ['README.md', 'keyroll.linux-x64-gnu.node', 'package.json']);
+  const pkg = JSON.parse(readFileSync(join(PLATFORM, 'package.json'), 'utf8'));
+  const main = JSON.parse(readFileSync(join(JS, 'package.json'), 'utf8'));
+  assert.equal(pkg.version, main.version);
+  assert.deepEqual([pkg.os, pkg.cpu, pkg.libc, pkg.main], [['linux'], ['x64'], ['glibc'], 'keyroll.linux-x64-gnu.node']);
 });
 
 test('a fresh Node project imports and requires it by name', () => {
@@ -38,9 +54,25 @@ test('a fresh Node project imports and requires it by name', () => {
     if (ring.decryptString(token, { context: 'c' }) !== 'packed') throw new Error('round trip');
     try { ring.decrypt(token); throw new Error('no error'); } catch (e) { if (!isKeyrollError(e)) throw e; }
     if (createRequire(import.meta.url)('keyroll').Keyring !== Keyring) throw new Error('require');
-    console.log(token.slice(0, 7));`;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: project, encoding: 'utf8' });
-  assert.equal(out.trim(), 'kr1:v1:');
+    const { backend, aeadBackend } = await import('keyroll');
+    console.log(token.slice(0, 7), backend, aeadBackend());`;
+  const node = (cwd, env = auto) => execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd, env, encoding: 'utf8' }).trim();
+  // Without the platform package (other platforms, --no-optional): the WebAssembly fallback.
+  assert.equal(node(project), 'kr1:v1: wasm rustcrypto-aes-gcm');
+  assert.throws(() => node(project, { ...auto, KEYROLL_BACKEND: 'native' }), /KEYROLL_BACKEND=native but the addon did not load/);
+  // With it, as npm installs the optional dependency on linux-x64-gnu: the addon, and wasm on demand.
+  const both = join(work, 'app-native');
+  for (const [dir, tgz] of [['keyroll', packed.filename], ['keyroll-linux-x64-gnu', platform.filename]]) {
+    mkdirSync(join(both, 'node_modules', dir), { recursive: true });
+    execFileSync('tar', ['-xzf', join(work, tgz), '-C', join(both, 'node_modules', dir), '--strip-components=1']);
+  }
+  writeFileSync(join(both, 'package.json'), '{"name":"app","private":true,"type":"module"}');
+  assert.equal(node(both), 'kr1:v1: native aws-lc-rs');
+  assert.equal(node(both, { ...auto, KEYROLL_BACKEND: 'wasm' }), 'kr1:v1: wasm rustcrypto-aes-gcm');
+  // An addon of another version (a half-upgraded install) is not trusted: wasm again.
+  const manifest = join(both, 'node_modules', 'keyroll', 'package.json');
+  writeFileSync(manifest, readFileSync(manifest, 'utf8').replace(/"version": "[^"]+"/, '"version": "0.0.0-other"'));
+  assert.equal(node(both), 'kr1:v1: wasm rustcrypto-aes-gcm');
 });
 
 test('Chromium runs every vector through the packed browser entry', async () => {

@@ -1,0 +1,58 @@
+// The two bindings under the same API: the Node-API addon (keyroll-linux-x64-gnu) and the
+// WebAssembly module export the same surface, and every shared vector gives the same
+// transcript on both: every value returned (byte for byte) and every error thrown (code, name
+// and message), fail_* cases included. Each binding runs in its own process (backends-probe.mjs).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import * as glue from '../dist/wasm/keyroll_wasm.js';
+
+const probe = new URL('./backends-probe.mjs', import.meta.url);
+const run = (backend) =>
+  JSON.parse(execFileSync(process.execPath, [probe.pathname], {
+    env: { ...process.env, KEYROLL_BACKEND: backend },
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  }));
+
+/** Own and prototype member names of a binding export, without wasm-bindgen's internals. */
+function members(value) {
+  const names = (o) => Object.getOwnPropertyNames(o).filter((n) => !n.startsWith('__') && !['length', 'name', 'prototype', 'constructor', 'arguments', 'caller'].includes(n));
+  if (typeof value !== 'function' || value.prototype === undefined) return 'function';
+  return { static: names(value).sort(), proto: names(value.prototype).sort() };
+}
+
+test('the addon and the wasm module export the same classes, methods and functions', () => {
+  const addon = createRequire(import.meta.url)('keyroll-linux-x64-gnu');
+  const wasmNames = Object.keys(glue).filter((n) => n !== 'default' && n !== 'initSync').sort();
+  const addonNames = Object.keys(addon).filter((n) => n !== 'bindingVersion').sort();
+  assert.deepEqual(addonNames, wasmNames);
+  for (const name of wasmNames) {
+    if (typeof glue[name] !== 'function' || !/^Wasm/.test(name)) continue;
+    assert.deepEqual(members(addon[name]), members(glue[name]), name);
+  }
+});
+
+test('every vector gives the same values and errors on the addon and on wasm', () => {
+  const native = run('native');
+  const wasm = run('wasm');
+  assert.equal(native.backend, 'native');
+  assert.equal(native.aead, 'aws-lc-rs');
+  assert.equal(wasm.backend, 'wasm');
+  assert.equal(wasm.aead, 'rustcrypto-aes-gcm');
+  assert.deepEqual(Object.keys(native.files), Object.keys(wasm.files));
+  let values = 0;
+  let errors = 0;
+  for (const [name, file] of Object.entries(native.files)) {
+    assert.deepEqual(file.results.filter((r) => !r.ok), [], `${name} on the addon`);
+    assert.deepEqual(file.transcript, wasm.files[name].transcript, name);
+    const failCases = file.results.filter((r) => r.name.startsWith('fail_')).length;
+    const thrown = file.transcript.filter((t) => t.threw !== undefined);
+    assert.ok(thrown.length >= failCases, `${name}: ${thrown.length} errors for ${failCases} fail_* cases`);
+    assert.ok(thrown.every((t) => t.threw.name === 'KeyrollError' && typeof t.threw.error === 'string'), name);
+    values += file.transcript.length - thrown.length;
+    errors += thrown.length;
+  }
+  console.log(`${values} values and ${errors} errors identical on both bindings`);
+});
