@@ -8,7 +8,7 @@
 //! versions, kinds, states and `kid`s only, and the only keys written out are public ones
 //! (`export-public`, `jwks`).
 
-use crate::args::RotateArgs;
+use crate::args::{RotateArgs, StateAction};
 use crate::cmd_keys::{read_stdin_secret, secret_from_env, secret_in_argv};
 use crate::error::{exit, CliError, Result};
 use crate::out;
@@ -38,6 +38,11 @@ pub fn keys(s: &Session, command: &KeysCommand) -> Result<i32> {
         KeysCommand::Promote { version } => promote(s, *version),
         KeysCommand::Rotate(a) => rotate(s, a),
         KeysCommand::ExportPublic(a) => export_public(s, a),
+        KeysCommand::State {
+            version,
+            action,
+            note,
+        } => state(s, *version, *action, note.as_deref()),
     }
 }
 
@@ -483,6 +488,33 @@ fn rotate(s: &Session, args: &RotateArgs) -> Result<i32> {
             out::good("rotated:"),
             active.unwrap_or(0)
         );
+    }
+    Ok(exit::OK)
+}
+
+/// `keys state VERSION ACTION`.
+fn state(s: &Session, version: u32, action: StateAction, note: Option<&str>) -> Result<i32> {
+    let to = match action {
+        StateAction::Enable => KeyState::DecryptOnly,
+        StateAction::Disable => KeyState::Disabled,
+        StateAction::Compromise => KeyState::Compromised,
+        StateAction::Destroy => KeyState::Destroyed,
+    };
+    let event = format!("signing_state_{}", to.as_str());
+    let from = s.change_as(&event, |ring: &mut SigningKeyring, now, record| {
+        record.versions = vec![version];
+        record.reason = note.map(str::to_string);
+        let from = ring
+            .version(version)
+            .map(|v| v.state)
+            .ok_or(keyroll::Error::UnknownKeyVersion(version))?;
+        ring.set_state(version, to, note, now)?;
+        Ok(from)
+    })?;
+    if s.global.json {
+        out::json(&json!({ "version": version, "from": from, "to": to }));
+    } else {
+        println!("v{version}: {} -> {}", verb(from), verb(to));
     }
     Ok(exit::OK)
 }

@@ -35,6 +35,18 @@ pub enum KeysCommand {
     Rotate(crate::args::RotateArgs),
     /// Write the public keyset (Ed25519 only): public keys, no secret, safe to ship in apps.
     ExportPublic(ExportPublicArgs),
+    /// Change a version's state: enable (verify-only), disable (refuse its tokens,
+    /// reversibly) or compromise. Destroying a signing version is refused here: the purge of
+    /// backups reads encryption keyrings only.
+    State {
+        /// The key version.
+        version: u32,
+        /// The change.
+        action: crate::args::StateAction,
+        /// A note kept with the version (e.g. why).
+        #[arg(long)]
+        note: Option<String>,
+    },
 }
 
 /// Signing algorithms.

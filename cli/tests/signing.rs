@@ -648,3 +648,65 @@ fn a_signing_keyring_is_restored_from_a_backup_on_purpose() {
     succeeds(env.cmd().args(["keys", "info"]));
     assert_eq!(env.audit().last().unwrap()["event"], "restore");
 }
+
+#[test]
+fn retiring_the_old_secret_disables_its_tokens_and_destroy_is_refused_without_a_write() {
+    let env = Env::new();
+    succeeds(
+        env.cmd()
+            .env("SECRET_KEY", OLD_SECRET)
+            .args(["keys", "import-secret"]),
+    );
+    succeeds(env.cmd().args(["keys", "rotate"]));
+    let old = old_system_jwt(OLD_SECRET.as_bytes(), r#"{"sub":"9"}"#);
+    let out = succeeds(env.cmd().args([
+        "keys",
+        "state",
+        "1",
+        "disable",
+        "--note",
+        "sessions expired",
+    ]));
+    assert!(
+        stdout(&out).contains("v1: verify-only -> disabled"),
+        "{}",
+        stdout(&out)
+    );
+    let err = signing_ring(&env)
+        .verify_jwt(&old, &JwtOptions::default(), NOW)
+        .unwrap_err();
+    assert_eq!(err.code(), "key_disabled");
+    succeeds(env.cmd().args(["keys", "state", "1", "enable"]));
+    assert_eq!(
+        signing_ring(&env)
+            .verify_jwt(&old, &JwtOptions::default(), NOW)
+            .unwrap()
+            .key_version,
+        1
+    );
+    // The purge of backups reads encryption keyrings only: destroying is refused, nothing written.
+    let before = std::fs::read(&env.keyring).unwrap();
+    let out = env
+        .cmd()
+        .args(["keys", "state", "1", "destroy"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), Some(8), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("backups could not be purged (nothing was written)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&env.keyring).unwrap(), before);
+    let last = env.audit().last().unwrap().clone();
+    assert_eq!(
+        (last["event"].as_str(), last["result"].as_str()),
+        (Some("signing_state_destroyed"), Some("invalid_input"))
+    );
+    let out = env
+        .cmd()
+        .args(["keys", "state", "2", "disable"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), Some(8), "the active version: {}", stderr(&out));
+}
