@@ -5,7 +5,7 @@
 //! lock is needed. `free()` or garbage collection (napi's finalizer) drops it, which wipes every
 //! key in core's zeroizing types.
 
-use crate::bytes::{copied, filled, Bytes};
+use crate::bytes::{ascii, copied, filled, Bytes, Text, TextArg};
 use crate::convert::{json, maybe, opt_secs, opt_u64, secs, ttl, Maybe};
 use crate::error::{error_value, run, to_js};
 use keyroll::{
@@ -355,11 +355,12 @@ impl Keyring {
         plaintext: &[u8],
         context: &[u8],
         issued_at: Option<f64>,
-    ) -> napi::Result<String> {
-        run(&env, || {
+    ) -> napi::Result<Text> {
+        let token = run(&env, || {
             self.ring()?
                 .encrypt(plaintext, context, opt_secs(issued_at)?)
-        })
+        })?;
+        ascii(&env, &token)
     }
 
     /// Encrypts to the binary form, sealed in place in the returned `Uint8Array`.
@@ -400,13 +401,13 @@ impl Keyring {
     pub fn decrypt_text(
         &self,
         env: Env,
-        token: String,
+        token: TextArg,
         context: &[u8],
         ttl_seconds: Option<f64>,
         now: f64,
     ) -> napi::Result<Bytes> {
         let (ring, ttl) = run(&env, || Ok((self.ring()?, ttl(ttl_seconds, now)?)))?;
-        open(&env, ring, token.as_bytes(), context, ttl)
+        open(&env, ring, &token.0, context, ttl)
     }
 
     /// Authenticates without returning the plaintext: `{ keyVersion, issuedAt }`.
@@ -437,13 +438,13 @@ impl Keyring {
         token: &[u8],
         context: &[u8],
         allow_compromised: bool,
-    ) -> napi::Result<String> {
+    ) -> napi::Result<Text> {
         let options = RewrapOptions { allow_compromised };
-        run(&env, || {
+        let r = run(&env, || {
             self.ring()?
                 .rewrap_to_context_with(token, context, context, options)
-        })
-        .map(|r| r.token)
+        })?;
+        ascii(&env, &r.token)
     }
 
     /// Re-encrypts under the active version (binary form).

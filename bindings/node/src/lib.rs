@@ -25,7 +25,7 @@ mod legacy;
 mod signing;
 
 pub use blind_index::BlindIndex;
-pub use bytes::Bytes;
+pub use bytes::{Bytes, Text, TextArg};
 pub use error::{error_codes, set_error_factory};
 pub use keyring::{Keyring, Rewrapped, Verified};
 pub use legacy::{
