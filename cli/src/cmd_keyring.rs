@@ -5,6 +5,7 @@ use crate::args::{ExportArgs, ImportFernetArgs, InitArgs, PolicyArgs, RotateArgs
 use crate::cmd_keys::{read_stdin_secret, secret_from_env, secret_in_argv};
 use crate::error::{exit, CliError, Result};
 use crate::out;
+use crate::sealed::Sealed;
 use crate::session::{document_protection, now, Session};
 use keyroll::{
     FernetKey, KeyState, Keyring, Policy, PolicyState, Protection, SecretKey, VersionInfo,
@@ -337,8 +338,14 @@ pub fn policy(s: &Session, args: &PolicyArgs) -> Result<i32> {
     Ok(exit::OK)
 }
 
-/// `state VERSION ACTION`.
-pub fn state(s: &Session, version: u32, action: StateAction, note: Option<&str>) -> Result<i32> {
+/// `state VERSION ACTION` and `keys state VERSION ACTION`: one path for both kinds of
+/// keyring, so a destroy purges backups and is confirmed and reported the same way.
+pub fn state<R: Sealed>(
+    s: &Session,
+    version: u32,
+    action: StateAction,
+    note: Option<&str>,
+) -> Result<i32> {
     let to = match action {
         StateAction::Enable => KeyState::DecryptOnly,
         StateAction::Disable => KeyState::Disabled,
@@ -347,24 +354,31 @@ pub fn state(s: &Session, version: u32, action: StateAction, note: Option<&str>)
     };
     if action == StateAction::Destroy {
         s.confirm(&format!(
-            "destroy v{version}: its key material is wiped from the keyring and from every backup (backups that open with the current credentials are re-sealed without it; backups that fail their checksum, cannot be read, or do not open with the current credentials are deleted), and data still under it can never be read"
+            "destroy v{version}: its key material is wiped from the keyring and from every backup (backups that open with the current credentials are re-sealed without it; backups that fail their checksum, cannot be read, or do not open with the current credentials are deleted), and what depends on it (data still under it, tokens it signed) can never be read or verified again"
         ))?;
     }
-    let from = s.change(&format!("state_{}", to.as_str()), |ring, now, record| {
+    let event = format!("{}state_{}", R::EVENT_PREFIX, to.as_str());
+    let from = s.change_as(&event, |ring: &mut R, now, record| {
         record.versions = vec![version];
         record.reason = note.map(str::to_string);
         let from = ring
-            .version(version)
+            .version_infos()
+            .iter()
+            .find(|v| v.version == version)
             .map(|v| v.state)
             .ok_or(keyroll::Error::UnknownKeyVersion(version))?;
-        ring.set_state(version, to, note, now)?;
+        ring.set_version_state(version, to, note, now)?;
         Ok(from)
     })?;
     let purged = s.purged(version);
     if s.global.json {
         out::json(&json!({ "version": version, "from": from, "to": to, "backups": purged }));
     } else {
-        println!("v{version}: {} -> {}", from.as_str(), to.as_str());
+        println!(
+            "v{version}: {} -> {}",
+            R::state_word(from),
+            R::state_word(to)
+        );
         if let Some(p) = &purged {
             println!("{}", crate::session::describe_purge(p));
         }

@@ -8,7 +8,7 @@
 //! versions, kinds, states and `kid`s only, and the only keys written out are public ones
 //! (`export-public`, `jwks`).
 
-use crate::args::{RotateArgs, StateAction};
+use crate::args::RotateArgs;
 use crate::cmd_keys::{read_stdin_secret, secret_from_env, secret_in_argv};
 use crate::error::{exit, CliError, Result};
 use crate::out;
@@ -42,7 +42,7 @@ pub fn keys(s: &Session, command: &KeysCommand) -> Result<i32> {
             version,
             action,
             note,
-        } => state(s, *version, *action, note.as_deref()),
+        } => crate::cmd_keyring::state::<SigningKeyring>(s, *version, *action, note.as_deref()),
     }
 }
 
@@ -234,7 +234,7 @@ fn version_row(ring: &SigningKeyring, v: &VersionInfo) -> String {
 }
 
 /// What a state means for signing, in the words of `info` (`decrypt_only` verifies only).
-fn verb(state: KeyState) -> &'static str {
+pub(crate) fn verb(state: KeyState) -> &'static str {
     match state {
         KeyState::Active => "active",
         KeyState::Pending => "pending",
@@ -488,33 +488,6 @@ fn rotate(s: &Session, args: &RotateArgs) -> Result<i32> {
             out::good("rotated:"),
             active.unwrap_or(0)
         );
-    }
-    Ok(exit::OK)
-}
-
-/// `keys state VERSION ACTION`.
-fn state(s: &Session, version: u32, action: StateAction, note: Option<&str>) -> Result<i32> {
-    let to = match action {
-        StateAction::Enable => KeyState::DecryptOnly,
-        StateAction::Disable => KeyState::Disabled,
-        StateAction::Compromise => KeyState::Compromised,
-        StateAction::Destroy => KeyState::Destroyed,
-    };
-    let event = format!("signing_state_{}", to.as_str());
-    let from = s.change_as(&event, |ring: &mut SigningKeyring, now, record| {
-        record.versions = vec![version];
-        record.reason = note.map(str::to_string);
-        let from = ring
-            .version(version)
-            .map(|v| v.state)
-            .ok_or(keyroll::Error::UnknownKeyVersion(version))?;
-        ring.set_state(version, to, note, now)?;
-        Ok(from)
-    })?;
-    if s.global.json {
-        out::json(&json!({ "version": version, "from": from, "to": to }));
-    } else {
-        println!("v{version}: {} -> {}", verb(from), verb(to));
     }
     Ok(exit::OK)
 }

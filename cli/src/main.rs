@@ -33,7 +33,7 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
             version,
             action,
             note,
-        } => cmd_keyring::state(&s, *version, *action, note.as_deref()),
+        } => cmd_keyring::state::<keyroll::Keyring>(&s, *version, *action, note.as_deref()),
         Command::Report(a) => migrate::report::run(&s, a),
         Command::Migrate(a) => migrate::run(&s, a),
         Command::Backup => cmd_backup::backup(&s),

@@ -4,20 +4,16 @@
 
 use crate::error::{exit, CliError};
 use keyroll::signing::SigningKeyring;
-use keyroll::{Keyring, Protection, Unlock, VersionInfo};
+use keyroll::{KeyState, Keyring, Protection, Unlock, VersionInfo};
 
 /// A keyring that is stored as a sealed keyroll document.
 pub trait Sealed: Sized {
-    /// What `keyroll` calls this kind, in messages.
-    const KIND: &'static str;
     /// What to tell an operator who gave a document of the other kind (core's
     /// `wrong_keyring_kind`).
     const OTHER_KIND_HINT: &'static str;
-    /// Whether a change that destroys a version may be saved: the store's purge of the
-    /// destroyed key from every backup (`keyroll_store::Locked::purge_version_from_backups`)
-    /// re-seals backups as encryption keyrings, so for signing keyrings such a change is
-    /// refused before anything is written rather than leaving the key in the backups.
-    const PURGES_BACKUPS: bool;
+    /// The prefix of this kind's state-change audit events (`state_destroyed`,
+    /// `signing_state_destroyed`).
+    const EVENT_PREFIX: &'static str;
 
     /// Opens a document of this kind.
     fn open(document: &[u8], unlock: Unlock<'_>) -> keyroll::Result<Self>;
@@ -34,6 +30,20 @@ pub trait Sealed: Sized {
     /// Every version's metadata, ascending.
     fn version_infos(&self) -> Vec<VersionInfo>;
 
+    /// Moves a version along its life cycle (core's rules, the same for both kinds).
+    fn set_version_state(
+        &mut self,
+        version: u32,
+        to: KeyState,
+        note: Option<&str>,
+        now: u64,
+    ) -> keyroll::Result<()>;
+
+    /// A state as this kind's commands print it.
+    fn state_word(state: KeyState) -> &'static str {
+        state.as_str()
+    }
+
     /// Core's error, with the wrong-kind refusal in words that name the right commands.
     fn open_error(e: keyroll::Error) -> CliError {
         if matches!(e, keyroll::Error::WrongKeyringKind) {
@@ -44,9 +54,8 @@ pub trait Sealed: Sized {
 }
 
 impl Sealed for Keyring {
-    const KIND: &'static str = "encryption keyring";
     const OTHER_KIND_HINT: &'static str = "this is a signing keyring, not an encryption keyring: use the `keyroll keys …` commands for it (`keyroll keys info`), or point --keyring / KEYROLL_KEYRING at an encryption keyring";
-    const PURGES_BACKUPS: bool = true;
+    const EVENT_PREFIX: &'static str = "";
 
     fn open(document: &[u8], unlock: Unlock<'_>) -> keyroll::Result<Self> {
         Keyring::from_document(document, unlock)
@@ -67,12 +76,21 @@ impl Sealed for Keyring {
     fn version_infos(&self) -> Vec<VersionInfo> {
         self.versions()
     }
+
+    fn set_version_state(
+        &mut self,
+        version: u32,
+        to: KeyState,
+        note: Option<&str>,
+        now: u64,
+    ) -> keyroll::Result<()> {
+        self.set_state(version, to, note, now)
+    }
 }
 
 impl Sealed for SigningKeyring {
-    const KIND: &'static str = "signing keyring";
     const OTHER_KIND_HINT: &'static str = "this is an encryption keyring, not a signing keyring: `keyroll keys …` and `keyroll jwks` work on signing keyrings (create one in its own file with `keyroll --keyring signing.json keys create --algorithm ed25519`)";
-    const PURGES_BACKUPS: bool = false;
+    const EVENT_PREFIX: &'static str = "signing_";
 
     fn open(document: &[u8], unlock: Unlock<'_>) -> keyroll::Result<Self> {
         SigningKeyring::from_document(document, unlock)
@@ -92,6 +110,21 @@ impl Sealed for SigningKeyring {
 
     fn version_infos(&self) -> Vec<VersionInfo> {
         self.versions()
+    }
+
+    fn set_version_state(
+        &mut self,
+        version: u32,
+        to: KeyState,
+        note: Option<&str>,
+        now: u64,
+    ) -> keyroll::Result<()> {
+        self.set_state(version, to, note, now)
+    }
+
+    /// "verify-only" rather than "decrypt_only".
+    fn state_word(state: KeyState) -> &'static str {
+        crate::cmd_signing::verb(state)
     }
 }
 

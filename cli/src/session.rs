@@ -226,12 +226,6 @@ impl Session {
         };
         let outcome = change(&mut ring, now, &mut record).and_then(|value| {
             let sealed = self.seal(&ring, Some(&document), keyroll::DEFAULT_PBKDF2_ITERATIONS)?;
-            if !R::PURGES_BACKUPS && !destroyed_since(&document, &sealed).is_empty() {
-                return Err(CliError::input(format!(
-                    "destroying a version of a {} is not supported here: its backups could not be purged (nothing was written)",
-                    R::KIND
-                )));
-            }
             lock.write(&sealed)?;
             Ok((value, sealed))
         });

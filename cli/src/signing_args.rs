@@ -36,8 +36,8 @@ pub enum KeysCommand {
     /// Write the public keyset (Ed25519 only): public keys, no secret, safe to ship in apps.
     ExportPublic(ExportPublicArgs),
     /// Change a version's state: enable (verify-only), disable (refuse its tokens,
-    /// reversibly) or compromise. Destroying a signing version is refused here: the purge of
-    /// backups reads encryption keyrings only.
+    /// reversibly), compromise, or destroy (wiped from the keyring and every backup; asks
+    /// for confirmation unless `--yes`).
     State {
         /// The key version.
         version: u32,

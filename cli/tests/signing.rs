@@ -650,7 +650,7 @@ fn a_signing_keyring_is_restored_from_a_backup_on_purpose() {
 }
 
 #[test]
-fn retiring_the_old_secret_disables_its_tokens_and_destroy_is_refused_without_a_write() {
+fn retiring_the_old_secret_disables_then_destroys_it_everywhere() {
     let env = Env::new();
     succeeds(
         env.cmd()
@@ -684,25 +684,57 @@ fn retiring_the_old_secret_disables_its_tokens_and_destroy_is_refused_without_a_
             .key_version,
         1
     );
-    // The purge of backups reads encryption keyrings only: destroying is refused, nothing written.
-    let before = std::fs::read(&env.keyring).unwrap();
-    let out = env
-        .cmd()
-        .args(["keys", "state", "1", "destroy"])
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), Some(8), "{}", stderr(&out));
+    // Destroying the old secret wipes it from the keyring and from every backup (before, the
+    // purge opened backups as encryption keyrings only, so the CLI refused the destroy).
+    let sealed_v1 = |doc: &[u8]| -> Option<String> {
+        let v: serde_json::Value = serde_json::from_slice(doc).unwrap();
+        v["body"]["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["version"] == 1)
+            .and_then(|x| x["sealed"].as_str().map(str::to_string))
+    };
+    // Every sealed copy of v1 (each save seals afresh, so each backup has its own).
+    let store = keyroll_store::Store::new(&env.keyring);
+    let mut blobs = vec![sealed_v1(&std::fs::read(&env.keyring).unwrap()).unwrap()];
+    for b in store.backups().unwrap() {
+        blobs.extend(sealed_v1(&store.read_backup(&b).unwrap()));
+    }
+    assert!(blobs.len() >= 3, "{}", blobs.len());
+    let holding = || {
+        let mut files = vec![env.keyring.clone()];
+        for entry in std::fs::read_dir(store.backup_dir()).unwrap() {
+            files.push(entry.unwrap().path());
+        }
+        files
+            .iter()
+            .filter(|f| {
+                let text = std::fs::read_to_string(f).unwrap();
+                blobs.iter().any(|b| text.contains(b.as_str()))
+            })
+            .count()
+    };
+    let out = succeeds(env.cmd().args(["keys", "state", "1", "destroy", "--yes"]));
     assert!(
-        stderr(&out).contains("backups could not be purged (nothing was written)"),
+        stdout(&out).contains("v1: verify-only -> destroyed"),
         "{}",
-        stderr(&out)
+        stdout(&out)
     );
-    assert_eq!(std::fs::read(&env.keyring).unwrap(), before);
-    let last = env.audit().last().unwrap().clone();
-    assert_eq!(
-        (last["event"].as_str(), last["result"].as_str()),
-        (Some("signing_state_destroyed"), Some("invalid_input"))
-    );
+    assert_eq!(holding(), 0, "no file holds any copy of v1 after");
+    let err = signing_ring(&env)
+        .verify_jwt(&old, &JwtOptions::default(), NOW)
+        .unwrap_err();
+    // The old system's tokens carry no `kid`: with no legacy key left to try, none verifies.
+    assert_eq!(err.code(), "signature_invalid");
+    let audit = env.audit();
+    let events: Vec<&str> = audit
+        .iter()
+        .rev()
+        .take(2)
+        .map(|r| r["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["purge_backups", "signing_state_destroyed"]);
     let out = env
         .cmd()
         .args(["keys", "state", "2", "disable"])
