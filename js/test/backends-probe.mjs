@@ -84,4 +84,29 @@ for (const name of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
   const results = runFile(k, JSON.parse(readFileSync(new URL(name, dir), 'utf8')));
   files[name] = { results, transcript: [...transcript] };
 }
+// Strings the addon reads by another path than ASCII tokens (bindings/node/src/bytes.rs): a
+// character that Latin-1 would truncate to a base64 letter ('Ł' is U+0141, 'A' is 0x41), a lone
+// surrogate, non-ASCII context and plaintext; and the text and binary forms of the same token.
+transcript.length = 0;
+{
+  const ring = k.Keyring.fromFernetKeys(['cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4='], 1700000000);
+  const token = keyroll.Keyring.fromFernetKeys(['cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4='], 1700000000).encrypt('żółw €', { context: 'ctx é' });
+  const at = token.indexOf('A', 8);
+  const tries = [
+    token,
+    token.slice(0, at) + 'Ł' + token.slice(at + 1),
+    token + '\ud800',
+    token.slice(0, 10) + '\udfff' + token.slice(10),
+    token + 'é',
+    token.toUpperCase(),
+  ];
+  for (const t of tries) {
+    try {
+      ring.decryptString(t, { context: 'ctx é' });
+    } catch {
+      // recorded
+    }
+  }
+  files['edge strings'] = { results: [], transcript: [...transcript] };
+}
 process.stdout.write(JSON.stringify({ backend: keyroll.backend, aead: keyroll.aeadBackend(), files }));
