@@ -255,3 +255,69 @@ fn ascii_shortcuts_match_the_unicode_pipeline() {
         assert_eq!(nfkc, one, "NFKC of {c:?}");
     }
 }
+
+/// Casefolding mixed text run by run gives what the full pipeline gives on the whole text.
+#[test]
+fn runs_fold_like_the_whole_text() {
+    use proptest::prelude::*;
+    // ASCII (letters, digits, space, @) and code points that decompose, compose onto ASCII,
+    // reorder, fold to several characters or to ASCII, or are Hangul jamo.
+    const TRICKY: &[char] = &[
+        'a',
+        'E',
+        'z',
+        'S',
+        'k',
+        'I',
+        '1',
+        ' ',
+        '@',
+        '.',
+        '\u{301}',
+        '\u{308}',
+        '\u{323}',
+        '\u{345}',
+        '\u{327}',
+        '\u{df}',
+        '\u{1e9e}',
+        '\u{130}',
+        '\u{131}',
+        '\u{3a3}',
+        '\u{3c2}',
+        '\u{390}',
+        '\u{1fc3}',
+        '\u{fb01}',
+        '\u{212a}',
+        '\u{212b}',
+        '\u{3392}',
+        '\u{ff21}',
+        '\u{ff4b}',
+        '\u{1100}',
+        '\u{1161}',
+        '\u{11a8}',
+        '\u{ac00}',
+        '\u{1c5}',
+        '\u{e9}',
+        '\u{c5}',
+        '\u{1f44d}',
+        '\u{3000}',
+        '\u{2460}',
+        '\u{fdfa}',
+    ];
+    let mut runner = proptest::test_runner::TestRunner::default();
+    runner
+        .run(
+            &proptest::collection::vec(0..TRICKY.len(), 0..24),
+            |picks| {
+                let s: String = picks.iter().map(|&i| TRICKY[i]).collect();
+                prop_assert_eq!(
+                    &*super::normalize::fold_unicode(&s),
+                    &*super::normalize::fold(&s),
+                    "{:?}",
+                    s
+                );
+                Ok(())
+            },
+        )
+        .unwrap();
+}
