@@ -77,6 +77,7 @@ impl AeadKey {
     /// (callers that own the destination, e.g. a Python `bytes` being built, skip a copy).
     /// `None` if authentication fails or the lengths disagree; on failure `out` is zeroed,
     /// so no unauthenticated byte is ever left in a caller's buffer.
+    #[inline]
     pub fn open_into(
         &self,
         nonce: &[u8; NONCE_LEN],

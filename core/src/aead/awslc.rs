@@ -46,6 +46,7 @@ impl Key {
 
     /// Opens `ct ‖ tag` straight into `out` (exactly `ct` long): AWS-LC decrypts from the
     /// input into the output buffer, so the plaintext is written once.
+    #[inline]
     pub fn open_into(
         &self,
         nonce: &[u8; NONCE_LEN],

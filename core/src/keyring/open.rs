@@ -102,6 +102,7 @@ impl Keyring {
     }
 
     /// The material of `version`, if this operation may use it in its state.
+    #[inline]
     pub(super) fn usable(&self, version: u32, allow_compromised: bool) -> Result<&Material> {
         let slot = self
             .slots
@@ -178,6 +179,7 @@ impl Keyring {
 
     /// Opens a v1 envelope for ordinary reading into `out` (exactly its plaintext length),
     /// then checks the TTL; on failure `out` is zeroed.
+    #[inline]
     fn open_v1_into(
         &self,
         parsed: &Parsed<'_>,
@@ -192,6 +194,7 @@ impl Keyring {
 
     /// The material that may open an envelope with `header`: this keyring's (or, for a
     /// Fernet-derived version, the shared Fernet keyring id's) version in a readable state.
+    #[inline]
     fn reader(&self, header: &Header, allow_compromised: bool) -> Result<&Material> {
         let fernet_derived = header.version & fernet::FERNET_VERSION_BIT != 0
             && header.keyring_id == fernet_keyring_id();
