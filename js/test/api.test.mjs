@@ -237,7 +237,11 @@ test('package: exports map, require(), one wasm within budget', () => {
   assert.deepEqual(Object.keys(pkg.exports['.']), ['types', 'node', 'browser', 'default']);
   const wasm = readFileSync(new URL('../dist/wasm/keyroll_wasm_bg.wasm', import.meta.url));
   const gz = gzipSync(wasm, { level: 9 }).length;
-  assert.ok(gz <= 150 * 1024, `wasm is ${gz} bytes gzipped`);
+  // 311 KB gzipped on 2026-12-02: code 179 KB, data 130 KB — mostly the Unicode tables the
+  // blind-index normalisers need (NFKC, full case folding) and Ed25519's precomputed tables.
+  // It was 134 KB before signing and blind indexes; -Oz instead of -O3 saves under 1 KB.
+  // The budget catches growth; Node loads the native addon and never fetches this file.
+  assert.ok(gz <= 330 * 1024, `wasm is ${gz} bytes gzipped`);
   assert.equal(keyroll.aeadBackend(), keyroll.backend === 'native' ? 'aws-lc-rs' : 'rustcrypto-aes-gcm');
   assert.equal(keyroll.DEFAULT_PBKDF2_ITERATIONS, defaultPbkdf2Iterations(), 'the default is core\'s');
 });
