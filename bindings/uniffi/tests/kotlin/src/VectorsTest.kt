@@ -20,6 +20,7 @@ fun main(args: Array<String>) {
     ApiChecks(report).runAll()
     SigningChecks(report).runAll()
     BlindIndexChecks(report).run()
+    CallPoolChecks(report).run()
     println("kotlin API checks: export, exceptions, secrets, threads, hostile input in ${(System.nanoTime() - t1) / 1_000_000} ms")
     exitProcess(report.finish("kotlin (JVM, UniFFI + JNA)"))
 }
