@@ -18,9 +18,9 @@
 
 use crate::aead::{AeadKey, NONCE_LEN, TAG_LEN};
 use crate::{Error, Result};
+use base64_simd::URL_SAFE_NO_PAD;
 use core::fmt;
 use core::fmt::Write as _;
-use base64_simd::URL_SAFE_NO_PAD;
 
 /// First three bytes of every binary envelope. 0xC4 is not ASCII, not a valid first byte of
 /// UTF-8 before 'k', and not a first byte of Fernet (0x80), Tink (0x00/0x01), AWS Encryption
