@@ -21,5 +21,6 @@ if [ "$first" = native ]; then
 fi
 # Smoke run of the signing benchmark against jose and node:crypto (numbers: docs/benchmarks.md).
 (cd js && node bench/signing.mjs 20 >/dev/null) && echo "js: signing benchmark ran (cd js && node bench/signing.mjs for the table)"
-# Rust, Python (the wheel scripts/ci/20-python.sh installed into .venv) and Node, every pair.
-bash tests/cross/run.sh rust python node
+# Rust, Python (the wheel scripts/ci/20-python.sh installed into .venv) and Node on the addon
+# and on wasm, every pair.
+bash tests/cross/run.sh rust python node node-wasm
