@@ -97,6 +97,9 @@ fun main(args: Array<String>) {
     val status = (1..3).maxOf { measureCpu("status") { dev.keyroll.UniffiRustCallStatus().code.toInt() } }
     val noArgs = (1..3).maxOf { measureCpu("noArgs") { ring.minVersion().toInt() } }
     val headerOnly = (1..3).maxOf { measureCpu("headerOnly") { if (ring.needsRewrap(small)) 1 else 0 } }
+    // The same header-only call with a 64 KiB token: what moving the bytes costs on each side.
+    val large = ring.encryptBinary(ByteArray(65536), ctx, now)
+    val headerOnlyLarge = (1..3).maxOf { measureCpu("headerOnlyLarge") { if (ring.needsRewrap(large)) 1 else 0 } }
     val record = (1..3).maxOf { measureCpu("record") { inspect(small).headerLen.toInt() } }
 
     println("| operation | keyroll via UniFFI (ops/s) | javax.crypto AES/GCM (ops/s) | keyroll / javax | keyroll MB/s | javax MB/s |")
@@ -107,9 +110,10 @@ fun main(args: Array<String>) {
     println("|---|---:|---:|---:|")
     for ((what, rate, label) in listOf(
         Triple("JNA alone: direct-mapped `getpid()` from libc, no structures", jna, "jna"),
-        Triple("UniFFI's per-call `UniffiRustCallStatus` JNA Structure, allocated alone (no call)", status, "status"),
+        Triple("a new `UniffiRustCallStatus` JNA Structure, allocated alone (no call; unpatched UniFFI made one per FFI call)", status, "status"),
         Triple("`minVersion()`: object method, no arguments, returns u32", noArgs, "noArgs"),
         Triple("`needsRewrap(64 B)`: one ByteArray in, bool out (header parse only)", headerOnly, "headerOnly"),
+        Triple("`needsRewrap(64 KiB)`: the same with a 64 KiB token", headerOnlyLarge, "headerOnlyLarge"),
         Triple("`inspect(64 B)`: top-level function, ByteArray in, 9-field record out", record, "record"),
     )) println("| $what | ${fmt(rate)} | ${"%.0f".format(1e9 / rate)} | ${"%.0f".format(cpuPerOp.getValue(label))} |")
     println()
