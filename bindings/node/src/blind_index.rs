@@ -26,7 +26,7 @@ impl BlindIndex {
 #[napi]
 impl Keyring {
     /// A blind index over this keyring (a snapshot of its live versions).
-    #[napi(js_name = "blindIndex")]
+    #[napi(catch_unwind, js_name = "blindIndex")]
     pub fn blind_index(
         &self,
         env: Env,
@@ -45,49 +45,49 @@ impl Keyring {
 #[napi]
 impl BlindIndex {
     /// The index under the active version, `bi1:v<N>:<hex>`.
-    #[napi]
+    #[napi(catch_unwind, catch_unwind)]
     pub fn compute(&self, env: Env, value: &[u8]) -> napi::Result<String> {
         run(&env, || self.index()?.compute(value))
     }
 
     /// The index under every live version, active first.
-    #[napi]
+    #[napi(catch_unwind, catch_unwind)]
     pub fn candidates(&self, env: Env, value: &[u8]) -> napi::Result<Vec<String>> {
         run(&env, || self.index()?.candidates(value))
     }
 
     /// The index name.
-    #[napi(getter)]
+    #[napi(catch_unwind, getter)]
     pub fn name(&self, env: Env) -> napi::Result<String> {
         run(&env, || Ok(self.index()?.name().to_owned()))
     }
 
     /// The normaliser's canonical name.
-    #[napi(getter)]
+    #[napi(catch_unwind, getter)]
     pub fn normalizer(&self, env: Env) -> napi::Result<String> {
         run(&env, || Ok(self.index()?.normalizer().as_str().to_owned()))
     }
 
     /// The number of bits kept.
-    #[napi(getter)]
+    #[napi(catch_unwind, getter)]
     pub fn bits(&self, env: Env) -> napi::Result<u32> {
         run(&env, || Ok(self.index()?.bits()))
     }
 
     /// The version `compute` writes (undefined for a decrypt-only export).
-    #[napi(getter, js_name = "activeVersion")]
+    #[napi(catch_unwind, getter, js_name = "activeVersion")]
     pub fn active_version(&self, env: Env) -> napi::Result<Maybe<u32>> {
         run(&env, || Ok(maybe(self.index()?.active_version())))
     }
 
     /// The versions `candidates` covers, in its order.
-    #[napi(getter)]
+    #[napi(catch_unwind, getter)]
     pub fn versions(&self, env: Env) -> napi::Result<Uint32Array> {
         run(&env, || Ok(Uint32Array::new(self.index()?.versions())))
     }
 
     /// Wipes the keys now; safe to call twice.
-    #[napi]
+    #[napi(catch_unwind, catch_unwind)]
     pub fn free(&mut self) {
         self.inner = None;
     }

@@ -12,7 +12,7 @@ use napi_derive::napi;
 type Factory = FunctionRef<FnArgs<(String, String)>, Unknown<'static>>;
 
 /// Registers `factory(code, message)`, called for every error this addon reports.
-#[napi(js_name = "setErrorFactory")]
+#[napi(catch_unwind, js_name = "setErrorFactory")]
 pub fn set_error_factory(
     env: Env,
     factory: Function<FnArgs<(String, String)>, Unknown<'static>>,
@@ -21,7 +21,7 @@ pub fn set_error_factory(
 }
 
 /// Every stable error code core can report (`keyroll::Error::CODES`).
-#[napi(js_name = "errorCodes")]
+#[napi(catch_unwind, js_name = "errorCodes")]
 pub fn error_codes() -> Vec<String> {
     keyroll::Error::CODES
         .iter()

@@ -101,13 +101,13 @@ impl Keyring {
 #[napi]
 impl Keyring {
     /// A new keyring with version 1 active.
-    #[napi(factory)]
+    #[napi(catch_unwind, factory)]
     pub fn generate(env: Env, now: f64) -> napi::Result<Keyring> {
         run(&env, || keyroll::Keyring::generate(secs(now)?)).map(Keyring::wrap)
     }
 
     /// Opens a passphrase-sealed document.
-    #[napi(factory, js_name = "fromDocumentPassphrase")]
+    #[napi(catch_unwind, factory, js_name = "fromDocumentPassphrase")]
     pub fn from_document_passphrase(
         env: Env,
         document: &[u8],
@@ -120,7 +120,7 @@ impl Keyring {
     }
 
     /// Opens a document sealed under a 32-byte master key.
-    #[napi(factory, js_name = "fromDocumentMasterKey")]
+    #[napi(catch_unwind, factory, js_name = "fromDocumentMasterKey")]
     pub fn from_document_master_key(
         env: Env,
         document: &[u8],
@@ -133,7 +133,7 @@ impl Keyring {
     }
 
     /// The deterministic keyring of a Fernet key list (primary first, base64url strings).
-    #[napi(factory, js_name = "fromFernetKeys")]
+    #[napi(catch_unwind, factory, js_name = "fromFernetKeys")]
     pub fn from_fernet_keys(env: Env, keys: Vec<String>, now: f64) -> napi::Result<Keyring> {
         run(&env, || {
             keyroll::Keyring::from_fernet_keys(&fernet_keys(keys)?, secs(now)?)
@@ -142,7 +142,7 @@ impl Keyring {
     }
 
     /// Seals under a passphrase (PBKDF2-HMAC-SHA256 with `iterations`).
-    #[napi(js_name = "toDocumentPassphrase")]
+    #[napi(catch_unwind, js_name = "toDocumentPassphrase")]
     pub fn to_document_passphrase(
         &self,
         env: Env,
@@ -159,7 +159,7 @@ impl Keyring {
     }
 
     /// Seals under a 32-byte master key.
-    #[napi(js_name = "toDocumentMasterKey")]
+    #[napi(catch_unwind, js_name = "toDocumentMasterKey")]
     pub fn to_document_master_key(&self, env: Env, key: &[u8]) -> napi::Result<Bytes> {
         let document = run(&env, || {
             self.ring()?
@@ -169,43 +169,43 @@ impl Keyring {
     }
 
     /// The keyring id, in hex.
-    #[napi(getter)]
+    #[napi(catch_unwind, getter)]
     pub fn id(&self, env: Env) -> napi::Result<String> {
         run(&env, || Ok(self.ring()?.id().to_hex()))
     }
 
     /// The active version, if any.
-    #[napi(getter, js_name = "activeVersion")]
+    #[napi(catch_unwind, getter, js_name = "activeVersion")]
     pub fn active_version(&self, env: Env) -> napi::Result<Maybe<u32>> {
         run(&env, || Ok(maybe(self.ring()?.active_version())))
     }
 
     /// Versions below this refuse to decrypt (0: none).
-    #[napi(getter, js_name = "minVersion")]
+    #[napi(catch_unwind, getter, js_name = "minVersion")]
     pub fn min_version(&self, env: Env) -> napi::Result<u32> {
         run(&env, || Ok(self.ring()?.min_version()))
     }
 
     /// Whether this is a decrypt-only export.
-    #[napi(getter, js_name = "readOnly")]
+    #[napi(catch_unwind, getter, js_name = "readOnly")]
     pub fn read_only(&self, env: Env) -> napi::Result<bool> {
         run(&env, || Ok(self.ring()?.is_read_only()))
     }
 
     /// Every version's metadata, as core's JSON.
-    #[napi(js_name = "versionsJson")]
+    #[napi(catch_unwind, js_name = "versionsJson")]
     pub fn versions_json(&self, env: Env) -> napi::Result<String> {
         run(&env, || Ok(json(&self.ring()?.versions())))
     }
 
     /// The rotation policy, as core's JSON.
-    #[napi(js_name = "policyJson")]
+    #[napi(catch_unwind, js_name = "policyJson")]
     pub fn policy_json(&self, env: Env) -> napi::Result<String> {
         run(&env, || Ok(json(&self.ring()?.policy())))
     }
 
     /// Replaces the rotation policy.
-    #[napi(js_name = "setPolicy")]
+    #[napi(catch_unwind, js_name = "setPolicy")]
     pub fn set_policy(
         &mut self,
         env: Env,
@@ -221,37 +221,37 @@ impl Keyring {
     }
 
     /// The policy verdict at `now`, as core's JSON.
-    #[napi(js_name = "checkPolicyJson")]
+    #[napi(catch_unwind, js_name = "checkPolicyJson")]
     pub fn check_policy_json(&self, env: Env, now: f64) -> napi::Result<String> {
         run(&env, || Ok(json(&self.ring()?.check_policy(secs(now)?))))
     }
 
     /// Sets the minimum decryptable version.
-    #[napi(js_name = "setMinVersion")]
+    #[napi(catch_unwind, js_name = "setMinVersion")]
     pub fn set_min_version(&mut self, env: Env, minimum: u32) -> napi::Result<()> {
         run(&env, || self.ring_mut()?.set_min_version(minimum))
     }
 
     /// Adds a pending version; returns it.
-    #[napi(js_name = "addVersion")]
+    #[napi(catch_unwind, js_name = "addVersion")]
     pub fn add_version(&mut self, env: Env, now: f64) -> napi::Result<u32> {
         run(&env, || self.ring_mut()?.add_version(secs(now)?))
     }
 
     /// Makes a pending or decrypt-only version active.
-    #[napi]
+    #[napi(catch_unwind, catch_unwind)]
     pub fn promote(&mut self, env: Env, version: u32, now: f64) -> napi::Result<()> {
         run(&env, || self.ring_mut()?.promote(version, secs(now)?))
     }
 
     /// Adds a version and makes it active; returns it.
-    #[napi]
+    #[napi(catch_unwind, catch_unwind)]
     pub fn rotate(&mut self, env: Env, now: f64) -> napi::Result<u32> {
         run(&env, || self.ring_mut()?.rotate(secs(now)?))
     }
 
     /// Rotates and marks the old active version compromised.
-    #[napi(js_name = "emergencyRotate")]
+    #[napi(catch_unwind, js_name = "emergencyRotate")]
     pub fn emergency_rotate(&mut self, env: Env, reason: String, now: f64) -> napi::Result<u32> {
         run(&env, || {
             self.ring_mut()?.emergency_rotate(&reason, secs(now)?)
@@ -259,7 +259,7 @@ impl Keyring {
     }
 
     /// Moves a version to another state (`decrypt_only`, `disabled`, …).
-    #[napi(js_name = "setState")]
+    #[napi(catch_unwind, js_name = "setState")]
     pub fn set_state(
         &mut self,
         env: Env,
@@ -277,7 +277,7 @@ impl Keyring {
     }
 
     /// Imports Fernet keys (base64url strings) as decrypt-only versions; returns them.
-    #[napi(js_name = "importFernet")]
+    #[napi(catch_unwind, js_name = "importFernet")]
     pub fn import_fernet(
         &mut self,
         env: Env,
@@ -292,7 +292,7 @@ impl Keyring {
     }
 
     /// Imports a raw AES-256-GCM key (32 bytes) as a decrypt-only version.
-    #[napi(js_name = "importRawGcmKey")]
+    #[napi(catch_unwind, js_name = "importRawGcmKey")]
     pub fn import_raw_gcm_key(
         &mut self,
         env: Env,
@@ -310,7 +310,7 @@ impl Keyring {
     }
 
     /// Imports a raw AES-256-GCM key derived by PBKDF2-HMAC-SHA256 from a password.
-    #[napi(js_name = "importRawGcmPbkdf2")]
+    #[napi(catch_unwind, js_name = "importRawGcmPbkdf2")]
     pub fn import_raw_gcm_pbkdf2(
         &mut self,
         env: Env,
@@ -335,20 +335,20 @@ impl Keyring {
     }
 
     /// A decrypt-only copy holding `versions`.
-    #[napi(js_name = "exportDecryptOnly")]
+    #[napi(catch_unwind, js_name = "exportDecryptOnly")]
     pub fn export_decrypt_only(&self, env: Env, versions: &[u32]) -> napi::Result<Keyring> {
         run(&env, || self.ring()?.export_decrypt_only(versions)).map(Keyring::wrap)
     }
 
     /// HKDF-derived key for `purpose` from the active version: `[version, bytes]`.
-    #[napi(js_name = "deriveKey")]
+    #[napi(catch_unwind, js_name = "deriveKey")]
     pub fn derive_key(&self, env: Env, purpose: &[u8], length: u32) -> napi::Result<(u32, Bytes)> {
         let (version, key) = run(&env, || self.ring()?.derive_key(purpose, length as usize))?;
         Ok((version, copied(&env, &key)?))
     }
 
     /// Encrypts to the text form `kr1:v<N>:…`.
-    #[napi]
+    #[napi(catch_unwind, catch_unwind)]
     pub fn encrypt(
         &self,
         env: Env,
@@ -364,7 +364,7 @@ impl Keyring {
     }
 
     /// Encrypts to the binary form, sealed in place in the returned `Uint8Array`.
-    #[napi(js_name = "encryptBinary")]
+    #[napi(catch_unwind, js_name = "encryptBinary")]
     pub fn encrypt_binary(
         &self,
         env: Env,
@@ -383,7 +383,7 @@ impl Keyring {
     }
 
     /// Decrypts any token this keyring reads (text or binary v1, legacy Fernet or raw GCM).
-    #[napi]
+    #[napi(catch_unwind, catch_unwind)]
     pub fn decrypt(
         &self,
         env: Env,
@@ -397,7 +397,7 @@ impl Keyring {
     }
 
     /// [`Keyring::decrypt`] for a token given as a string.
-    #[napi(js_name = "decryptText")]
+    #[napi(catch_unwind, js_name = "decryptText")]
     pub fn decrypt_text(
         &self,
         env: Env,
@@ -411,7 +411,7 @@ impl Keyring {
     }
 
     /// Authenticates without returning the plaintext: `{ keyVersion, issuedAt }`.
-    #[napi]
+    #[napi(catch_unwind, catch_unwind)]
     pub fn verify(
         &self,
         env: Env,
@@ -431,7 +431,7 @@ impl Keyring {
 
     /// Re-encrypts under the active version (text form), keeping the issued-at time; reads a
     /// compromised version only if `allow_compromised`.
-    #[napi]
+    #[napi(catch_unwind, catch_unwind)]
     pub fn rewrap(
         &self,
         env: Env,
@@ -448,7 +448,7 @@ impl Keyring {
     }
 
     /// Re-encrypts under the active version (binary form).
-    #[napi(js_name = "rewrapBinary")]
+    #[napi(catch_unwind, js_name = "rewrapBinary")]
     pub fn rewrap_binary(
         &self,
         env: Env,
@@ -465,13 +465,13 @@ impl Keyring {
     }
 
     /// Whether `rewrap` would change `token` (reads its header only).
-    #[napi(js_name = "needsRewrap")]
+    #[napi(catch_unwind, js_name = "needsRewrap")]
     pub fn needs_rewrap(&self, env: Env, token: &[u8]) -> napi::Result<bool> {
         run(&env, || self.ring()?.needs_rewrap(token))
     }
 
     /// Encrypts each item (text form).
-    #[napi(js_name = "encryptMany")]
+    #[napi(catch_unwind, js_name = "encryptMany")]
     pub fn encrypt_many(
         &self,
         env: Env,
@@ -486,7 +486,7 @@ impl Keyring {
     }
 
     /// Decrypts each token: a `Uint8Array` or a `KeyrollError` per item.
-    #[napi(js_name = "decryptMany")]
+    #[napi(catch_unwind, js_name = "decryptMany")]
     pub fn decrypt_many<'env>(
         &self,
         env: &'env Env,
@@ -509,7 +509,7 @@ impl Keyring {
 
     /// Rewraps each token: `{ token, fromVersion, fromCompromised }` or a `KeyrollError` per
     /// item (the TypeScript wrapper turns these into tokens and per-version counts).
-    #[napi(js_name = "rewrapMany")]
+    #[napi(catch_unwind, js_name = "rewrapMany")]
     pub fn rewrap_many<'env>(
         &self,
         env: &'env Env,
@@ -538,7 +538,7 @@ impl Keyring {
     }
 
     /// Wipes the keys now (core's zeroizing types); safe to call twice.
-    #[napi]
+    #[napi(catch_unwind, catch_unwind)]
     pub fn free(&mut self) {
         self.inner = None;
     }

@@ -7,13 +7,13 @@ use napi::Env;
 use napi_derive::napi;
 
 /// What a token is, without a key, as core's JSON.
-#[napi(js_name = "inspectJson")]
+#[napi(catch_unwind, js_name = "inspectJson")]
 pub fn inspect(env: Env, token: &[u8]) -> napi::Result<String> {
     run(&env, || keyroll::inspect(token).map(|info| json(&info)))
 }
 
 /// A fresh Fernet key, as `Fernet.generate_key()` writes it (base64url).
-#[napi(js_name = "generateFernetKey")]
+#[napi(catch_unwind, js_name = "generateFernetKey")]
 pub fn generate_fernet_key(env: Env) -> napi::Result<String> {
     run(&env, || {
         keyroll::FernetKey::generate().map(|k| k.to_base64().to_string())
@@ -29,7 +29,7 @@ fn generation(g: u64) -> keyroll::Result<f64> {
 }
 
 /// The generation a stored keyring document says it is (0 before generations), keyless.
-#[napi(js_name = "documentGeneration")]
+#[napi(catch_unwind, js_name = "documentGeneration")]
 pub fn document_generation(env: Env, document: &[u8]) -> napi::Result<f64> {
     run(&env, || {
         generation(keyroll::Keyring::document_generation(document)?)
@@ -38,7 +38,7 @@ pub fn document_generation(env: Env, document: &[u8]) -> napi::Result<f64> {
 
 /// Whether `next` may replace the stored `current` (none: nothing stored); `keyring_conflict`
 /// otherwise. Returns `next`'s generation.
-#[napi(js_name = "checkSuccessor")]
+#[napi(catch_unwind, js_name = "checkSuccessor")]
 pub fn check_successor(env: Env, current: Option<&[u8]>, next: &[u8]) -> napi::Result<f64> {
     run(&env, || {
         generation(keyroll::Keyring::check_successor(current, next)?)
@@ -46,7 +46,7 @@ pub fn check_successor(env: Env, current: Option<&[u8]>, next: &[u8]) -> napi::R
 }
 
 /// Refuses (`keyring_rollback`) a document older than `highest_seen`; returns its generation.
-#[napi(js_name = "checkNotRolledBack")]
+#[napi(catch_unwind, js_name = "checkNotRolledBack")]
 pub fn check_not_rolled_back(env: Env, document: &[u8], highest_seen: f64) -> napi::Result<f64> {
     run(&env, || {
         let seen = secs(highest_seen)?;

@@ -10,6 +10,8 @@
 //!
 //! Each export is one line over core plus type conversion. Times are whole Unix seconds as
 //! JavaScript numbers; structured results cross as core's serde JSON, as in the wasm layer.
+//! Every export is `catch_unwind`: core does not panic on any input, and should a bug make it
+//! panic, the caller gets a JavaScript `Error` rather than a process abort at the FFI boundary.
 #![warn(missing_docs)]
 
 // `keyring` first: napi-derive learns a class's JavaScript name (`WasmKeyring`) from its struct,
@@ -36,20 +38,20 @@ pub use signing::{SigningKeyring, VerifiedJwt, VerifiedMessage};
 use napi_derive::napi;
 
 /// The AEAD backend compiled into this addon (`aws-lc-rs`).
-#[napi(js_name = "aeadBackend")]
+#[napi(catch_unwind, js_name = "aeadBackend")]
 pub fn aead_backend() -> String {
     keyroll::aead::BACKEND.to_owned()
 }
 
 /// The PBKDF2 iteration count new passphrase-sealed documents use.
-#[napi(js_name = "defaultPbkdf2Iterations")]
+#[napi(catch_unwind, js_name = "defaultPbkdf2Iterations")]
 pub fn default_pbkdf2_iterations() -> u32 {
     keyroll::DEFAULT_PBKDF2_ITERATIONS
 }
 
 /// The version this addon was built as (the workspace's, equal to the npm package's): the
 /// Node entry loads only an addon of its own version, whose surface it knows.
-#[napi(js_name = "bindingVersion")]
+#[napi(catch_unwind, js_name = "bindingVersion")]
 pub fn binding_version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
 }

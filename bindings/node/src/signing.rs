@@ -63,7 +63,7 @@ impl SigningKeyring {
 #[napi]
 impl SigningKeyring {
     /// A new keyring with version 1 of `algorithm` active.
-    #[napi(factory)]
+    #[napi(catch_unwind, factory)]
     pub fn generate(env: Env, algorithm_name: String, now: f64) -> napi::Result<SigningKeyring> {
         run(&env, || {
             keyroll::signing::SigningKeyring::generate(algorithm(&algorithm_name)?, secs(now)?)
@@ -72,7 +72,7 @@ impl SigningKeyring {
     }
 
     /// The keyring of an old single secret (v1 `hmac_sha256_legacy`, active).
-    #[napi(factory, js_name = "fromHmacSecret")]
+    #[napi(catch_unwind, factory, js_name = "fromHmacSecret")]
     pub fn from_hmac_secret(env: Env, secret: &[u8], now: f64) -> napi::Result<SigningKeyring> {
         run(&env, || {
             keyroll::signing::SigningKeyring::from_hmac_secret(secret, secs(now)?)
@@ -81,7 +81,7 @@ impl SigningKeyring {
     }
 
     /// Opens a passphrase-sealed signing keyring document.
-    #[napi(factory, js_name = "fromDocumentPassphrase")]
+    #[napi(catch_unwind, factory, js_name = "fromDocumentPassphrase")]
     pub fn from_document_passphrase(
         env: Env,
         document: &[u8],
@@ -97,7 +97,7 @@ impl SigningKeyring {
     }
 
     /// Opens a signing keyring document sealed under a 32-byte master key.
-    #[napi(factory, js_name = "fromDocumentMasterKey")]
+    #[napi(catch_unwind, factory, js_name = "fromDocumentMasterKey")]
     pub fn from_document_master_key(
         env: Env,
         document: &[u8],
@@ -111,7 +111,7 @@ impl SigningKeyring {
     }
 
     /// A verify-only keyring from a public keyset (JSON text).
-    #[napi(factory, js_name = "fromPublicKeyset")]
+    #[napi(catch_unwind, factory, js_name = "fromPublicKeyset")]
     pub fn from_public_keyset(env: Env, keyset: String) -> napi::Result<SigningKeyring> {
         run(&env, || {
             keyroll::signing::SigningKeyring::from_public_keyset(&keyset)
@@ -120,7 +120,7 @@ impl SigningKeyring {
     }
 
     /// Seals under a passphrase.
-    #[napi(js_name = "toDocumentPassphrase")]
+    #[napi(catch_unwind, js_name = "toDocumentPassphrase")]
     pub fn to_document_passphrase(
         &self,
         env: Env,
@@ -137,7 +137,7 @@ impl SigningKeyring {
     }
 
     /// Seals under a 32-byte master key.
-    #[napi(js_name = "toDocumentMasterKey")]
+    #[napi(catch_unwind, js_name = "toDocumentMasterKey")]
     pub fn to_document_master_key(&self, env: Env, key: &[u8]) -> napi::Result<Bytes> {
         let document = run(&env, || {
             let key = SecretKey::from_slice(key)?;
@@ -147,31 +147,31 @@ impl SigningKeyring {
     }
 
     /// The keyring id, in hex.
-    #[napi(getter)]
+    #[napi(catch_unwind, getter)]
     pub fn id(&self, env: Env) -> napi::Result<String> {
         run(&env, || Ok(self.ring()?.id().to_hex()))
     }
 
     /// The active (signing) version, if any.
-    #[napi(getter, js_name = "activeVersion")]
+    #[napi(catch_unwind, getter, js_name = "activeVersion")]
     pub fn active_version(&self, env: Env) -> napi::Result<Maybe<u32>> {
         run(&env, || Ok(maybe(self.ring()?.active_version())))
     }
 
     /// Versions below this refuse to verify.
-    #[napi(getter, js_name = "minVersion")]
+    #[napi(catch_unwind, getter, js_name = "minVersion")]
     pub fn min_version(&self, env: Env) -> napi::Result<u32> {
         run(&env, || Ok(self.ring()?.min_version()))
     }
 
     /// Whether this keyring came from a public keyset.
-    #[napi(getter, js_name = "verifyOnly")]
+    #[napi(catch_unwind, getter, js_name = "verifyOnly")]
     pub fn verify_only(&self, env: Env) -> napi::Result<bool> {
         run(&env, || Ok(self.ring()?.is_verify_only()))
     }
 
     /// The algorithm of a version (`undefined` for an unknown one).
-    #[napi(js_name = "algorithmOf")]
+    #[napi(catch_unwind, js_name = "algorithmOf")]
     pub fn algorithm_of(&self, env: Env, version: u32) -> napi::Result<Maybe<String>> {
         run(&env, || {
             Ok(maybe(
@@ -183,7 +183,7 @@ impl SigningKeyring {
     }
 
     /// The `kid` of a version.
-    #[napi]
+    #[napi(catch_unwind, catch_unwind)]
     pub fn kid(&self, env: Env, version: u32) -> napi::Result<String> {
         run(&env, || {
             Ok(keyroll::signing::kid(self.ring()?.id(), version))
@@ -191,19 +191,19 @@ impl SigningKeyring {
     }
 
     /// Every version's metadata, as core's JSON.
-    #[napi(js_name = "versionsJson")]
+    #[napi(catch_unwind, js_name = "versionsJson")]
     pub fn versions_json(&self, env: Env) -> napi::Result<String> {
         run(&env, || Ok(json(&self.ring()?.versions())))
     }
 
     /// The rotation policy, as core's JSON.
-    #[napi(js_name = "policyJson")]
+    #[napi(catch_unwind, js_name = "policyJson")]
     pub fn policy_json(&self, env: Env) -> napi::Result<String> {
         run(&env, || Ok(json(&self.ring()?.policy())))
     }
 
     /// Replaces the rotation policy.
-    #[napi(js_name = "setPolicy")]
+    #[napi(catch_unwind, js_name = "setPolicy")]
     pub fn set_policy(
         &mut self,
         env: Env,
@@ -219,19 +219,19 @@ impl SigningKeyring {
     }
 
     /// The policy verdict at `now`, as core's JSON.
-    #[napi(js_name = "checkPolicyJson")]
+    #[napi(catch_unwind, js_name = "checkPolicyJson")]
     pub fn check_policy_json(&self, env: Env, now: f64) -> napi::Result<String> {
         run(&env, || Ok(json(&self.ring()?.check_policy(secs(now)?))))
     }
 
     /// Sets the minimum version that verifies.
-    #[napi(js_name = "setMinVersion")]
+    #[napi(catch_unwind, js_name = "setMinVersion")]
     pub fn set_min_version(&mut self, env: Env, minimum: u32) -> napi::Result<()> {
         run(&env, || self.ring_mut()?.set_min_version(minimum))
     }
 
     /// Adds a pending version of `algorithm`; returns it.
-    #[napi(js_name = "addVersion")]
+    #[napi(catch_unwind, js_name = "addVersion")]
     pub fn add_version(&mut self, env: Env, algorithm_name: String, now: f64) -> napi::Result<u32> {
         run(&env, || {
             self.ring_mut()?
@@ -240,19 +240,19 @@ impl SigningKeyring {
     }
 
     /// Makes a pending or verify-only version the one that signs.
-    #[napi]
+    #[napi(catch_unwind, catch_unwind)]
     pub fn promote(&mut self, env: Env, version: u32, now: f64) -> napi::Result<()> {
         run(&env, || self.ring_mut()?.promote(version, secs(now)?))
     }
 
     /// A new version of the active one's algorithm, promoted at once.
-    #[napi]
+    #[napi(catch_unwind, catch_unwind)]
     pub fn rotate(&mut self, env: Env, now: f64) -> napi::Result<u32> {
         run(&env, || self.ring_mut()?.rotate(secs(now)?))
     }
 
     /// A new version of `algorithm`, promoted at once.
-    #[napi(js_name = "rotateTo")]
+    #[napi(catch_unwind, js_name = "rotateTo")]
     pub fn rotate_to(&mut self, env: Env, algorithm_name: String, now: f64) -> napi::Result<u32> {
         run(&env, || {
             self.ring_mut()?
@@ -261,7 +261,7 @@ impl SigningKeyring {
     }
 
     /// Rotates and marks the old active version compromised.
-    #[napi(js_name = "emergencyRotate")]
+    #[napi(catch_unwind, js_name = "emergencyRotate")]
     pub fn emergency_rotate(&mut self, env: Env, reason: String, now: f64) -> napi::Result<u32> {
         run(&env, || {
             self.ring_mut()?.emergency_rotate(&reason, secs(now)?)
@@ -269,7 +269,7 @@ impl SigningKeyring {
     }
 
     /// Moves a version to another state.
-    #[napi(js_name = "setState")]
+    #[napi(catch_unwind, js_name = "setState")]
     pub fn set_state(
         &mut self,
         env: Env,
@@ -287,7 +287,7 @@ impl SigningKeyring {
     }
 
     /// Imports an old secret as a verify-only legacy HMAC version; returns it.
-    #[napi(js_name = "importHmacSecret")]
+    #[napi(catch_unwind, js_name = "importHmacSecret")]
     pub fn import_hmac_secret(&mut self, env: Env, secret: &[u8], now: f64) -> napi::Result<u32> {
         run(&env, || {
             self.ring_mut()?.import_hmac_secret(secret, secs(now)?)
@@ -295,20 +295,20 @@ impl SigningKeyring {
     }
 
     /// Signs `message` for `context`: `krs1:v<N>:…`.
-    #[napi]
+    #[napi(catch_unwind, catch_unwind)]
     pub fn sign(&self, env: Env, message: &[u8], context: &[u8]) -> napi::Result<String> {
         run(&env, || self.ring()?.sign(message, context))
     }
 
     /// [`SigningKeyring::sign`] in binary form.
-    #[napi(js_name = "signBinary")]
+    #[napi(catch_unwind, js_name = "signBinary")]
     pub fn sign_binary(&self, env: Env, message: &[u8], context: &[u8]) -> napi::Result<Bytes> {
         let signed = run(&env, || self.ring()?.sign_binary(message, context))?;
         copied(&env, &signed)
     }
 
     /// Verifies a signed message: `{ message, keyVersion, algorithm }`.
-    #[napi]
+    #[napi(catch_unwind, catch_unwind)]
     pub fn verify(&self, env: Env, signed: &[u8], context: &[u8]) -> napi::Result<VerifiedMessage> {
         let v = run(&env, || self.ring()?.verify(signed, context))?;
         Ok(VerifiedMessage {
@@ -319,13 +319,13 @@ impl SigningKeyring {
     }
 
     /// Signs a JWT with the active version (`claims_json`: a JSON object).
-    #[napi(js_name = "signJwt")]
+    #[napi(catch_unwind, js_name = "signJwt")]
     pub fn sign_jwt(&self, env: Env, claims_json: String, now: f64) -> napi::Result<String> {
         run(&env, || self.ring()?.sign_jwt(&claims_json, secs(now)?))
     }
 
     /// Verifies a JWT and its claims: `{ claims (JSON text), keyVersion, algorithm }`.
-    #[napi(js_name = "verifyJwt")]
+    #[napi(catch_unwind, js_name = "verifyJwt")]
     #[allow(clippy::too_many_arguments)]
     pub fn verify_jwt(
         &self,
@@ -354,19 +354,19 @@ impl SigningKeyring {
     }
 
     /// The public keyset (JSON text, public keys only).
-    #[napi(js_name = "publicKeyset")]
+    #[napi(catch_unwind, js_name = "publicKeyset")]
     pub fn public_keyset(&self, env: Env) -> napi::Result<String> {
         run(&env, || self.ring()?.public_keyset())
     }
 
     /// The JWKS (JSON text) of the Ed25519 versions that verify.
-    #[napi]
+    #[napi(catch_unwind, catch_unwind)]
     pub fn jwks(&self, env: Env) -> napi::Result<String> {
         run(&env, || self.ring()?.jwks())
     }
 
     /// Wipes the keys now; safe to call twice.
-    #[napi]
+    #[napi(catch_unwind, catch_unwind)]
     pub fn free(&mut self) {
         self.inner = None;
     }
