@@ -23,6 +23,41 @@ const PLATFORM_PACKAGES: Record<string, string> = {
 
 type Addon = Binding & { bindingVersion(): string };
 
+/** What the addon's keyring adds to the wasm surface, for `smallPlaintexts`. */
+interface AddonKeyring {
+  decrypt(token: Uint8Array, context: Uint8Array, ttl: number | undefined, now: number): Uint8Array;
+  decryptText(token: string, context: Uint8Array, ttl: number | undefined, now: number): Uint8Array;
+  decryptInto(token: Uint8Array, context: Uint8Array, ttl: number | undefined, now: number, out: Uint8Array): number;
+  decryptTextInto(token: string, context: Uint8Array, ttl: number | undefined, now: number, out: Uint8Array): number;
+}
+
+/**
+ * Small plaintexts (≤ 64 bytes: card numbers, emails, ids) come back ~2× faster through a
+ * scratch buffer: the addon opens the envelope into it and this copies them out into a V8
+ * on-heap array, which costs far less than the fresh `ArrayBuffer` native code must otherwise
+ * create, and wipes the scratch bytes at once (also wiped by core if decryption fails). The
+ * result is the same fresh `Uint8Array`. Tokens too long for a 64-byte plaintext skip it.
+ */
+function smallPlaintexts(addon: Addon): void {
+  const proto = addon.WasmKeyring.prototype as unknown as AddonKeyring;
+  const scratch = new Uint8Array(new ArrayBuffer(64));
+  const take = (n: number): Uint8Array => {
+    const out = scratch.slice(0, n);
+    scratch.fill(0, 0, n);
+    return out;
+  };
+  const { decrypt, decryptText } = proto;
+  // Binary: a 64-byte plaintext seals to at most 118 bytes; text: at most ~176 characters.
+  proto.decrypt = function (this: AddonKeyring, token, context, ttl, now) {
+    const n = token.length <= 128 ? this.decryptInto(token, context, ttl, now, scratch) : -1;
+    return n < 0 ? decrypt.call(this, token, context, ttl, now) : take(n);
+  };
+  proto.decryptText = function (this: AddonKeyring, token, context, ttl, now) {
+    const n = token.length <= 192 ? this.decryptTextInto(token, context, ttl, now, scratch) : -1;
+    return n < 0 ? decryptText.call(this, token, context, ttl, now) : take(n);
+  };
+}
+
 /** The addon of this platform if it loads and is this package's version; else why not. */
 function loadAddon(): Addon | Error {
   const name = PLATFORM_PACKAGES[`${process.platform}-${process.arch}`];
@@ -46,7 +81,10 @@ function choose(): void {
   }
   if (wanted !== 'wasm') {
     const addon = loadAddon();
-    if (!(addon instanceof Error)) return useBinding(addon, 'native');
+    if (!(addon instanceof Error)) {
+      smallPlaintexts(addon);
+      return useBinding(addon, 'native');
+    }
     if (wanted === 'native') throw new Error(`keyroll: KEYROLL_BACKEND=native but the addon did not load: ${addon.message}`);
   }
   wasm.initSync({ module: readFileSync(new URL('./wasm/keyroll_wasm_bg.wasm', import.meta.url)) });

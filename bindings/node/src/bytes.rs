@@ -144,3 +144,15 @@ impl FromNapiValue for TextArg {
         Ok(TextArg(out))
     }
 }
+
+/// A caller's `Uint8Array` that core writes into (`decryptInto`): the Node entry's scratch
+/// buffer for small plaintexts, which it copies out and wipes (see `js/src/node.ts`).
+pub struct OutArg(pub(crate) &'static mut [u8]);
+
+impl FromNapiValue for OutArg {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        // SAFETY: napi-rs's own `&mut [u8]` conversion: the slice is the typed array's memory,
+        // valid while the call runs (the argument keeps it alive; no JavaScript runs meanwhile).
+        Ok(OutArg(unsafe { <&mut [u8]>::from_napi_value(env, value)? }))
+    }
+}
