@@ -81,3 +81,17 @@ test('small plaintexts (the addon\'s scratch-buffer path): fresh arrays, indepen
   for (const [out, pt] of kept) assert.deepEqual(out, pt, 'later calls left earlier results alone');
   ring.free();
 });
+
+test('KEYROLL_BACKEND: native and wasm pick the binding; anything else fails at import', () => {
+  const load = (value) =>
+    execFileSync(process.execPath, ['--input-type=module', '-e', "const k = await import('keyroll'); console.log(k.backend, k.aeadBackend())"], {
+      cwd: new URL('..', import.meta.url),
+      env: { ...process.env, KEYROLL_BACKEND: value },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).trim();
+  assert.equal(load('native'), 'native aws-lc-rs');
+  assert.equal(load(''), 'native aws-lc-rs', 'the addon first where it is installed');
+  assert.equal(load('wasm'), 'wasm rustcrypto-aes-gcm');
+  assert.throws(() => load('WASM'), /KEYROLL_BACKEND must be "native" or "wasm"/);
+});
