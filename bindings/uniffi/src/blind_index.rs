@@ -4,6 +4,7 @@
 
 use crate::error::Result;
 use crate::keyring::Keyring;
+use crate::Bytes;
 use std::sync::Arc;
 
 /// A blind index over one column: `compute` for the row written, `candidates` for
@@ -40,7 +41,7 @@ impl Keyring {
 #[uniffi::export]
 impl BlindIndex {
     /// The index of `value` under the active version (`bi1:v<N>:<hex>`): what a write stores.
-    pub fn compute(&self, value: Vec<u8>) -> Result<String> {
+    pub fn compute(&self, value: Bytes) -> Result<String> {
         Ok(self.0.compute(&value)?)
     }
 
@@ -50,7 +51,7 @@ impl BlindIndex {
     }
 
     /// The index of `value` under every live version, active first: what a lookup asks for.
-    pub fn candidates(&self, value: Vec<u8>) -> Result<Vec<String>> {
+    pub fn candidates(&self, value: Bytes) -> Result<Vec<String>> {
         Ok(self.0.candidates(&value)?)
     }
 

@@ -2,6 +2,7 @@
 
 use crate::error::Result;
 use crate::types::{DecryptOutcome, DerivedKey, RawGcmImport, Ttl};
+use crate::Bytes;
 use keyroll::{
     KeyState, Policy, PolicyStatus, Protection, RewrapOptions, SecretKey, Unlock, Verified,
     VersionInfo,
@@ -40,8 +41,8 @@ impl Keyring {
     }
 }
 
-fn master_key(bytes: Vec<u8>) -> Result<SecretKey> {
-    Ok(SecretKey::from_slice(&Zeroizing::new(bytes))?)
+fn master_key(bytes: Bytes) -> Result<SecretKey> {
+    Ok(SecretKey::from_slice(&Zeroizing::new(bytes.0))?)
 }
 
 #[uniffi::export]
@@ -49,11 +50,8 @@ impl Keyring {
     /// Opens a keyring document sealed under a passphrase (UTF-8 bytes; the Rust copy is
     /// wiped after use). Wrong passphrase: `bad_passphrase`; altered file: `keyring_corrupt`.
     #[uniffi::constructor]
-    pub fn from_document_with_passphrase(
-        document: Vec<u8>,
-        passphrase: Vec<u8>,
-    ) -> Result<Arc<Self>> {
-        let passphrase = Zeroizing::new(passphrase);
+    pub fn from_document_with_passphrase(document: Bytes, passphrase: Bytes) -> Result<Arc<Self>> {
+        let passphrase = Zeroizing::new(passphrase.0);
         Ok(Self::new(keyroll::Keyring::from_document(
             &document,
             Unlock::Passphrase(&passphrase),
@@ -63,10 +61,7 @@ impl Keyring {
     /// Opens a keyring document sealed under a 32-byte master key (e.g. kept by the Android
     /// Keystore or the iOS Keychain). The Rust copy of the key is wiped after use.
     #[uniffi::constructor]
-    pub fn from_document_with_master_key(
-        document: Vec<u8>,
-        master_key: Vec<u8>,
-    ) -> Result<Arc<Self>> {
+    pub fn from_document_with_master_key(document: Bytes, master_key: Bytes) -> Result<Arc<Self>> {
         let key = self::master_key(master_key)?;
         Ok(Self::new(keyroll::Keyring::from_document(
             &document,
@@ -97,8 +92,8 @@ impl Keyring {
     #[uniffi::method(default(issued_at = None))]
     pub fn encrypt(
         &self,
-        plaintext: Vec<u8>,
-        context: Vec<u8>,
+        plaintext: Bytes,
+        context: Bytes,
         issued_at: Option<u64>,
     ) -> Result<String> {
         Ok(self.read().encrypt(&plaintext, &context, issued_at)?)
@@ -108,19 +103,23 @@ impl Keyring {
     #[uniffi::method(default(issued_at = None))]
     pub fn encrypt_binary(
         &self,
-        plaintext: Vec<u8>,
-        context: Vec<u8>,
+        plaintext: Bytes,
+        context: Bytes,
         issued_at: Option<u64>,
-    ) -> Result<Vec<u8>> {
+    ) -> Result<Bytes> {
         Ok(self
             .read()
-            .encrypt_binary(&plaintext, &context, issued_at)?)
+            .encrypt_binary(&plaintext, &context, issued_at)?
+            .into())
     }
 
     /// Decrypts a v1 envelope (text or binary) or a legacy token this keyring holds a key for.
     #[uniffi::method(default(ttl = None))]
-    pub fn decrypt(&self, token: Vec<u8>, context: Vec<u8>, ttl: Option<Ttl>) -> Result<Vec<u8>> {
-        Ok(self.read().decrypt(&token, &context, ttl.map(Into::into))?)
+    pub fn decrypt(&self, token: Bytes, context: Bytes, ttl: Option<Ttl>) -> Result<Bytes> {
+        Ok(self
+            .read()
+            .decrypt(&token, &context, ttl.map(Into::into))?
+            .into())
     }
 
     /// Decrypts many tokens in one call (one result per token, so one bad row does not hide
@@ -129,8 +128,8 @@ impl Keyring {
     #[uniffi::method(default(ttl = None))]
     pub fn decrypt_many(
         &self,
-        tokens: Vec<Vec<u8>>,
-        context: Vec<u8>,
+        tokens: Vec<Bytes>,
+        context: Bytes,
         ttl: Option<Ttl>,
     ) -> Vec<DecryptOutcome> {
         let ring = self.read();
@@ -143,13 +142,13 @@ impl Keyring {
     /// Authenticates a token without returning its plaintext (wiped in Rust): the key version
     /// that opened it and its issued-at time.
     #[uniffi::method(default(ttl = None))]
-    pub fn verify(&self, token: Vec<u8>, context: Vec<u8>, ttl: Option<Ttl>) -> Result<Verified> {
+    pub fn verify(&self, token: Bytes, context: Bytes, ttl: Option<Ttl>) -> Result<Verified> {
         Ok(self.read().verify(&token, &context, ttl.map(Into::into))?)
     }
 
     /// Re-encrypts any readable token under the active version (text form), keeping its
     /// issued-at time; the plaintext never leaves Rust.
-    pub fn rewrap(&self, token: Vec<u8>, context: Vec<u8>) -> Result<String> {
+    pub fn rewrap(&self, token: Bytes, context: Bytes) -> Result<String> {
         Ok(self.read().rewrap(&token, &context)?)
     }
 
@@ -158,8 +157,8 @@ impl Keyring {
     /// compromised (such data is unverified: count and audit it).
     pub fn rewrap_with(
         &self,
-        token: Vec<u8>,
-        context: Vec<u8>,
+        token: Bytes,
+        context: Bytes,
         allow_compromised: bool,
     ) -> Result<RewrapResult> {
         let options = RewrapOptions { allow_compromised };
@@ -174,7 +173,7 @@ impl Keyring {
     }
 
     /// Whether `token` is not under this keyring's active version (header only, no key used).
-    pub fn needs_rewrap(&self, token: Vec<u8>) -> Result<bool> {
+    pub fn needs_rewrap(&self, token: Bytes) -> Result<bool> {
         Ok(self.read().needs_rewrap(&token)?)
     }
 
@@ -209,11 +208,11 @@ impl Keyring {
     }
 
     /// Derives a key for another purpose from the active version (HKDF-SHA256).
-    pub fn derive_key(&self, purpose: Vec<u8>, length: u32) -> Result<DerivedKey> {
+    pub fn derive_key(&self, purpose: Bytes, length: u32) -> Result<DerivedKey> {
         let (version, key) = self.read().derive_key(&purpose, length as usize)?;
         Ok(DerivedKey {
             version,
-            key: key.to_vec(),
+            key: key.to_vec().into(),
         })
     }
 
@@ -278,23 +277,19 @@ impl Keyring {
     /// Seals this keyring into a document under a passphrase (PBKDF2-HMAC-SHA256; the default
     /// is the core's `DEFAULT_PBKDF2_ITERATIONS`).
     #[uniffi::method(default(iterations = 600000))]
-    pub fn to_document_with_passphrase(
-        &self,
-        passphrase: Vec<u8>,
-        iterations: u32,
-    ) -> Result<Vec<u8>> {
-        let passphrase = Zeroizing::new(passphrase);
+    pub fn to_document_with_passphrase(&self, passphrase: Bytes, iterations: u32) -> Result<Bytes> {
+        let passphrase = Zeroizing::new(passphrase.0);
         let protection = Protection::Passphrase {
             passphrase: &passphrase,
             iterations,
         };
-        Ok(self.read().to_document(protection)?)
+        Ok(self.read().to_document(protection)?.into())
     }
 
     /// Seals this keyring into a document under a 32-byte master key.
-    pub fn to_document_with_master_key(&self, master_key: Vec<u8>) -> Result<Vec<u8>> {
+    pub fn to_document_with_master_key(&self, master_key: Bytes) -> Result<Bytes> {
         let key = self::master_key(master_key)?;
-        Ok(self.read().to_document(Protection::MasterKey(&key))?)
+        Ok(self.read().to_document(Protection::MasterKey(&key))?.into())
     }
 }
 
@@ -312,14 +307,14 @@ pub struct RewrapResult {
 /// The generation a stored keyring document says it is (0 before generations), read without
 /// any key.
 #[uniffi::export]
-pub fn document_generation(document: Vec<u8>) -> Result<u64> {
+pub fn document_generation(document: Bytes) -> Result<u64> {
     Ok(keyroll::Keyring::document_generation(&document)?)
 }
 
 /// Whether `next` may replace the stored `current` (none: nothing stored): exactly one
 /// generation newer, else `keyring_conflict`. Returns `next`'s generation.
 #[uniffi::export]
-pub fn check_successor(current: Option<Vec<u8>>, next: Vec<u8>) -> Result<u64> {
+pub fn check_successor(current: Option<Bytes>, next: Bytes) -> Result<u64> {
     Ok(keyroll::Keyring::check_successor(
         current.as_deref(),
         &next,
@@ -329,7 +324,7 @@ pub fn check_successor(current: Option<Vec<u8>>, next: Vec<u8>) -> Result<u64> {
 /// Refuses (`keyring_rollback`) a document older than `highest_seen`, the newest generation
 /// recorded for this keyring; returns the document's generation.
 #[uniffi::export]
-pub fn check_not_rolled_back(document: Vec<u8>, highest_seen: u64) -> Result<u64> {
+pub fn check_not_rolled_back(document: Bytes, highest_seen: u64) -> Result<u64> {
     Ok(keyroll::Keyring::check_not_rolled_back(
         &document,
         highest_seen,

@@ -9,12 +9,14 @@
 //! committed (see `docs/mobile.md`).
 
 mod blind_index;
+mod bytes;
 mod error;
 mod keyring;
 mod signing;
 mod types;
 
 pub use blind_index::BlindIndex;
+pub use bytes::Bytes;
 pub use error::KeyrollError;
 pub use keyring::Keyring;
 pub use signing::{JwtOptions, SigningKeyring};
@@ -25,7 +27,7 @@ uniffi::setup_scaffolding!("keyroll");
 /// Describes a token without any key: its format, keyring id, key version and issued-at time.
 /// Nothing it returns is authenticated until the token is decrypted or verified.
 #[uniffi::export]
-pub fn inspect(token: Vec<u8>) -> error::Result<TokenInfo> {
+pub fn inspect(token: Bytes) -> error::Result<TokenInfo> {
     Ok(keyroll::inspect(&token)?.into())
 }
 

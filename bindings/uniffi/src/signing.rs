@@ -5,6 +5,7 @@
 //! same way, for apps and services that sign.
 
 use crate::error::Result;
+use crate::Bytes;
 use keyroll::signing::{SigningAlgorithm, VerifiedJwt, VerifiedMessage};
 use keyroll::{KeyState, Policy, PolicyStatus, Protection, SecretKey, Unlock, VersionInfo};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -102,11 +103,8 @@ impl SigningKeyring {
     /// Opens a signing keyring document sealed under a passphrase (`wrong_keyring_kind` for
     /// an encryption keyring's).
     #[uniffi::constructor]
-    pub fn from_document_with_passphrase(
-        document: Vec<u8>,
-        passphrase: Vec<u8>,
-    ) -> Result<Arc<Self>> {
-        let passphrase = Zeroizing::new(passphrase);
+    pub fn from_document_with_passphrase(document: Bytes, passphrase: Bytes) -> Result<Arc<Self>> {
+        let passphrase = Zeroizing::new(passphrase.0);
         Ok(Self::new(keyroll::signing::SigningKeyring::from_document(
             &document,
             Unlock::Passphrase(&passphrase),
@@ -115,11 +113,8 @@ impl SigningKeyring {
 
     /// Opens a signing keyring document sealed under a 32-byte master key.
     #[uniffi::constructor]
-    pub fn from_document_with_master_key(
-        document: Vec<u8>,
-        master_key: Vec<u8>,
-    ) -> Result<Arc<Self>> {
-        let key = SecretKey::from_slice(&Zeroizing::new(master_key))?;
+    pub fn from_document_with_master_key(document: Bytes, master_key: Bytes) -> Result<Arc<Self>> {
+        let key = SecretKey::from_slice(&Zeroizing::new(master_key.0))?;
         Ok(Self::new(keyroll::signing::SigningKeyring::from_document(
             &document,
             Unlock::MasterKey(&key),
@@ -137,8 +132,8 @@ impl SigningKeyring {
     /// The keyring of an old single secret (≥ 32 bytes, used as they are): v1, active,
     /// verifies the old system's JWTs (no `kid`); the same keyring in every process.
     #[uniffi::constructor]
-    pub fn from_hmac_secret(secret: Vec<u8>, now: u64) -> Result<Arc<Self>> {
-        let secret = Zeroizing::new(secret);
+    pub fn from_hmac_secret(secret: Bytes, now: u64) -> Result<Arc<Self>> {
+        let secret = Zeroizing::new(secret.0);
         Ok(Self::new(
             keyroll::signing::SigningKeyring::from_hmac_secret(&secret, now)?,
         ))
@@ -146,7 +141,7 @@ impl SigningKeyring {
 
     /// Verifies a signed message (`krs1:v…` text as UTF-8 bytes, or the binary form) made for
     /// `context`; returns the message and the version that signed it.
-    pub fn verify(&self, signed: Vec<u8>, context: Vec<u8>) -> Result<VerifiedMessage> {
+    pub fn verify(&self, signed: Bytes, context: Bytes) -> Result<VerifiedMessage> {
         Ok(self.read().verify(&signed, &context)?)
     }
 
@@ -156,13 +151,13 @@ impl SigningKeyring {
     }
 
     /// Signs `message` for `context` with the active version: `krs1:v<N>:…`.
-    pub fn sign(&self, message: Vec<u8>, context: Vec<u8>) -> Result<String> {
+    pub fn sign(&self, message: Bytes, context: Bytes) -> Result<String> {
         Ok(self.read().sign(&message, &context)?)
     }
 
     /// `sign` in binary form.
-    pub fn sign_binary(&self, message: Vec<u8>, context: Vec<u8>) -> Result<Vec<u8>> {
-        Ok(self.read().sign_binary(&message, &context)?)
+    pub fn sign_binary(&self, message: Bytes, context: Bytes) -> Result<Bytes> {
+        Ok(self.read().sign_binary(&message, &context)?.into())
     }
 
     /// Signs a JWT (`claims_json`: a JSON object; `iat` = `now` if absent).
@@ -273,28 +268,27 @@ impl SigningKeyring {
     }
 
     /// Imports an old secret as a verify-only legacy HMAC version; returns it.
-    pub fn import_hmac_secret(&self, secret: Vec<u8>, now: u64) -> Result<u32> {
-        let secret = Zeroizing::new(secret);
+    pub fn import_hmac_secret(&self, secret: Bytes, now: u64) -> Result<u32> {
+        let secret = Zeroizing::new(secret.0);
         Ok(self.write().import_hmac_secret(&secret, now)?)
     }
 
     /// Seals under a passphrase.
     #[uniffi::method(default(iterations = 600000))]
-    pub fn to_document_with_passphrase(
-        &self,
-        passphrase: Vec<u8>,
-        iterations: u32,
-    ) -> Result<Vec<u8>> {
-        let passphrase = Zeroizing::new(passphrase);
-        Ok(self.read().to_document(Protection::Passphrase {
-            passphrase: &passphrase,
-            iterations,
-        })?)
+    pub fn to_document_with_passphrase(&self, passphrase: Bytes, iterations: u32) -> Result<Bytes> {
+        let passphrase = Zeroizing::new(passphrase.0);
+        Ok(self
+            .read()
+            .to_document(Protection::Passphrase {
+                passphrase: &passphrase,
+                iterations,
+            })?
+            .into())
     }
 
     /// Seals under a 32-byte master key.
-    pub fn to_document_with_master_key(&self, master_key: Vec<u8>) -> Result<Vec<u8>> {
-        let key = SecretKey::from_slice(&Zeroizing::new(master_key))?;
-        Ok(self.read().to_document(Protection::MasterKey(&key))?)
+    pub fn to_document_with_master_key(&self, master_key: Bytes) -> Result<Bytes> {
+        let key = SecretKey::from_slice(&Zeroizing::new(master_key.0))?;
+        Ok(self.read().to_document(Protection::MasterKey(&key))?.into())
     }
 }

@@ -1,6 +1,7 @@
 //! Records and enums crossing the boundary. Core types whose fields UniFFI can carry are
 //! exposed as they are (`uniffi::remote`); the others get a record and a `From`.
 
+use crate::Bytes;
 use keyroll::{KeyKind, KeyState, PolicyState, PolicyStatus, TokenFormat, Verified, VersionInfo};
 use zeroize::Zeroizing;
 
@@ -142,7 +143,7 @@ pub struct DerivedKey {
     /// The active version it comes from (it changes when the keyring rotates).
     pub version: u32,
     /// The derived bytes.
-    pub key: Vec<u8>,
+    pub key: Bytes,
 }
 
 impl core::fmt::Debug for DerivedKey {
@@ -159,13 +160,13 @@ pub enum RawGcmKey {
     /// The key bytes used directly (e.g. a 32-character ASCII string).
     Bytes {
         /// The 32 key bytes.
-        key: Vec<u8>,
+        key: Bytes,
     },
     /// PBKDF2-HMAC-SHA256(password, salt, iterations); `{version}` in the salt pattern is
     /// replaced by the decimal version byte.
     Pbkdf2 {
         /// The password.
-        password: Vec<u8>,
+        password: Bytes,
         /// The salt, possibly containing `{version}`.
         salt_pattern: String,
         /// PBKDF2 iterations.
@@ -186,13 +187,13 @@ pub struct RawGcmImport {
 impl From<RawGcmImport> for keyroll::RawGcmImport {
     fn from(i: RawGcmImport) -> Self {
         let key = match i.key {
-            RawGcmKey::Bytes { key } => keyroll::RawGcmKey::Bytes(Zeroizing::new(key)),
+            RawGcmKey::Bytes { key } => keyroll::RawGcmKey::Bytes(Zeroizing::new(key.0)),
             RawGcmKey::Pbkdf2 {
                 password,
                 salt_pattern,
                 iterations,
             } => keyroll::RawGcmKey::Pbkdf2 {
-                password: Zeroizing::new(password),
+                password: Zeroizing::new(password.0),
                 salt_pattern,
                 iterations,
             },
@@ -210,7 +211,7 @@ pub enum DecryptOutcome {
     /// The token opened.
     Plaintext {
         /// Its plaintext.
-        plaintext: Vec<u8>,
+        plaintext: Bytes,
     },
     /// The token did not open; `code` as in `KeyrollException`.
     Failure {
@@ -235,7 +236,9 @@ impl core::fmt::Debug for DecryptOutcome {
 impl From<keyroll::Result<Vec<u8>>> for DecryptOutcome {
     fn from(r: keyroll::Result<Vec<u8>>) -> Self {
         match r {
-            Ok(plaintext) => DecryptOutcome::Plaintext { plaintext },
+            Ok(plaintext) => DecryptOutcome::Plaintext {
+                plaintext: plaintext.into(),
+            },
             // Through the one conversion (error.rs), so codes and messages stay identical.
             Err(e) => match crate::KeyrollError::from(e) {
                 crate::KeyrollError::Failed { code, reason } => {
