@@ -213,42 +213,42 @@ pub fn health(s: &Session) -> Result<i32> {
     Ok(code)
 }
 
-/// `rotate`.
-pub fn rotate(s: &Session, args: &RotateArgs) -> Result<i32> {
+/// `rotate` and `keys rotate`: one path for both kinds of keyring (scheduled, `--if-due`
+/// from cron, or `--emergency` after confirmation), audited as `[signing_]rotate`,
+/// `[signing_]emergency_rotate` or `[signing_]rotate_not_due`.
+pub fn rotate<R: Sealed>(s: &Session, args: &RotateArgs) -> Result<i32> {
     if args.emergency {
-        let ring = s.open()?;
+        let ring = s.open_as::<R>(&s.store.read()?)?;
         let old = ring
-            .active_version()
+            .active()
             .map(|v| format!("v{v}"))
             .unwrap_or("the active version".into());
         s.confirm(&format!(
-            "emergency rotation: {old} will be marked compromised and refuse ordinary reads until data is migrated"
+            "emergency rotation: {old} will be marked compromised and {}",
+            R::EMERGENCY_CONSEQUENCE
         ))?;
     }
-    let event = if args.emergency {
+    let kind = if args.emergency {
         "emergency_rotate"
     } else {
         "rotate"
     };
-    let if_due = args.if_due;
-    let result = s.change(event, |ring, now, record| {
-        let previous = ring.active_version();
-        if if_due && ring.check_policy(now).state != PolicyState::Due {
-            record.event = "rotate_not_due".into();
+    let event = format!("{}{kind}", R::EVENT_PREFIX);
+    let (rotated, previous, active) = s.change_as(&event, |ring: &mut R, now, record| {
+        let previous = ring.active();
+        if args.if_due && !ring.due(now) {
+            record.event = format!("{}rotate_not_due", R::EVENT_PREFIX);
             record.versions = previous.into_iter().collect();
             return Ok((false, previous, previous));
         }
-        let version = if args.emergency {
-            let reason = args.reason.as_deref().unwrap_or("");
+        let reason = args.emergency.then(|| args.reason.as_deref().unwrap_or(""));
+        if let Some(reason) = reason {
             record.reason = Some(reason.to_string());
-            ring.emergency_rotate(reason, now)?
-        } else {
-            ring.rotate(now)?
-        };
+        }
+        let version = ring.rotate_now(reason, now)?;
         record.versions = previous.into_iter().chain([version]).collect();
         Ok((true, previous, Some(version)))
     })?;
-    let (rotated, previous, active) = result;
     if s.global.json {
         out::json(&json!({
             "rotated": rotated,
@@ -257,21 +257,12 @@ pub fn rotate(s: &Session, args: &RotateArgs) -> Result<i32> {
             "active_version": active,
         }));
     } else if !rotated {
-        println!(
-            "not due: active v{} stays (nothing changed)",
-            previous.unwrap_or(0)
-        );
+        println!("{}", R::not_due_message(previous));
     } else {
         let prev = previous.map(|v| format!("v{v}")).unwrap_or("-".into());
-        let what = if args.emergency {
-            format!("{prev} is now compromised")
-        } else {
-            format!("{prev} is now decrypt-only")
-        };
         println!(
-            "{} v{} is active; {what}. Run `keyroll migrate` to move data onto it.",
-            out::good("rotated:"),
-            active.unwrap_or(0)
+            "{}",
+            R::rotated_message(&prev, active.unwrap_or(0), args.emergency)
         );
     }
     Ok(exit::OK)

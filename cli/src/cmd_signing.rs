@@ -8,7 +8,6 @@
 //! versions, kinds, states and `kid`s only, and the only keys written out are public ones
 //! (`export-public`, `jwks`).
 
-use crate::args::RotateArgs;
 use crate::cmd_keys::{read_stdin_secret, secret_from_env, secret_in_argv};
 use crate::error::{exit, CliError, Result};
 use crate::out;
@@ -36,7 +35,7 @@ pub fn keys(s: &Session, command: &KeysCommand) -> Result<i32> {
         KeysCommand::Health => health(s),
         KeysCommand::Stage(a) => stage(s, a),
         KeysCommand::Promote { version } => promote(s, *version),
-        KeysCommand::Rotate(a) => rotate(s, a),
+        KeysCommand::Rotate(a) => crate::cmd_keyring::rotate::<SigningKeyring>(s, a),
         KeysCommand::ExportPublic(a) => export_public(s, a),
         KeysCommand::State {
             version,
@@ -424,70 +423,6 @@ fn promote(s: &Session, version: u32) -> Result<i32> {
             .map(|p| format!("; v{p} verifies only"))
             .unwrap_or_default();
         println!("{} v{version} signs{old}", out::good("promoted:"));
-    }
-    Ok(exit::OK)
-}
-
-/// `keys rotate`.
-fn rotate(s: &Session, args: &RotateArgs) -> Result<i32> {
-    if args.emergency {
-        let (_, ring) = open(s)?;
-        let old = ring
-            .active_version()
-            .map(|v| format!("v{v}"))
-            .unwrap_or("the active version".into());
-        s.confirm(&format!(
-            "emergency rotation: {old} will be marked compromised and every token it signed stops verifying (users holding them must sign in again)"
-        ))?;
-    }
-    let event = if args.emergency {
-        "signing_emergency_rotate"
-    } else {
-        "signing_rotate"
-    };
-    let if_due = args.if_due;
-    let (rotated, previous, active) =
-        s.change_as(event, |ring: &mut SigningKeyring, now, record| {
-            let previous = ring.active_version();
-            if if_due && ring.check_policy(now).state != PolicyState::Due {
-                record.event = "signing_rotate_not_due".into();
-                record.versions = previous.into_iter().collect();
-                return Ok((false, previous, previous));
-            }
-            let version = if args.emergency {
-                let reason = args.reason.as_deref().unwrap_or("");
-                record.reason = Some(reason.to_string());
-                ring.emergency_rotate(reason, now)?
-            } else {
-                ring.rotate(now)?
-            };
-            record.versions = previous.into_iter().chain([version]).collect();
-            Ok((true, previous, Some(version)))
-        })?;
-    if s.global.json {
-        out::json(&json!({
-            "rotated": rotated,
-            "emergency": args.emergency && rotated,
-            "previous_version": previous,
-            "active_version": active,
-        }));
-    } else if !rotated {
-        println!(
-            "not due: v{} keeps signing (nothing changed)",
-            previous.unwrap_or(0)
-        );
-    } else {
-        let prev = previous.map(|v| format!("v{v}")).unwrap_or("-".into());
-        let what = if args.emergency {
-            format!("{prev} is compromised: its tokens no longer verify")
-        } else {
-            format!("{prev} verifies only: its tokens stay valid until they expire")
-        };
-        println!(
-            "{} v{} signs; {what}",
-            out::good("rotated:"),
-            active.unwrap_or(0)
-        );
     }
     Ok(exit::OK)
 }

@@ -171,7 +171,7 @@ pub fn run(global: &Global, rows: usize, dir: Option<&Path>) -> Result<i32> {
     migrate::run(&session, &margs)?;
 
     step(7, "keyroll rotate (v2 becomes active, v1 decrypt-only)");
-    cmd_keyring::rotate(
+    cmd_keyring::rotate::<keyroll::Keyring>(
         &session,
         &RotateArgs {
             if_due: false,

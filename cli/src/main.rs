@@ -25,7 +25,7 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::Init(a) => cmd_keyring::init(&s, a),
         Command::Info => cmd_keyring::info(&s),
         Command::Health => cmd_keyring::health(&s),
-        Command::Rotate(a) => cmd_keyring::rotate(&s, a),
+        Command::Rotate(a) => cmd_keyring::rotate::<keyroll::Keyring>(&s, a),
         Command::Stage => cmd_keyring::stage(&s),
         Command::Promote { version } => cmd_keyring::promote(&s, *version),
         Command::Policy(a) => cmd_keyring::policy(&s, a),

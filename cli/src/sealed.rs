@@ -3,8 +3,9 @@
 //! encryption and signing commands cannot drift apart.
 
 use crate::error::{exit, CliError};
+use crate::out;
 use keyroll::signing::SigningKeyring;
-use keyroll::{KeyState, Keyring, Protection, Unlock, VersionInfo};
+use keyroll::{KeyState, Keyring, PolicyState, Protection, Unlock, VersionInfo};
 
 /// A keyring that is stored as a sealed keyroll document.
 pub trait Sealed: Sized {
@@ -44,6 +45,25 @@ pub trait Sealed: Sized {
         state.as_str()
     }
 
+    /// What an emergency rotation does to the old version's output, for the confirmation.
+    const EMERGENCY_CONSEQUENCE: &'static str;
+
+    /// The active version.
+    fn active(&self) -> Option<u32>;
+
+    /// Whether the rotation policy says the active version is due (`rotate --if-due`).
+    fn due(&self, now: u64) -> bool;
+
+    /// Rotates: a new active version; with a reason, an emergency rotation (the old one
+    /// becomes compromised).
+    fn rotate_now(&mut self, emergency_reason: Option<&str>, now: u64) -> keyroll::Result<u32>;
+
+    /// What `rotate` prints when nothing was due.
+    fn not_due_message(active: Option<u32>) -> String;
+
+    /// What `rotate` prints after rotating from `previous` ("v2", or "-") to `active`.
+    fn rotated_message(previous: &str, active: u32, emergency: bool) -> String;
+
     /// Core's error, with the wrong-kind refusal in words that name the right commands.
     fn open_error(e: keyroll::Error) -> CliError {
         if matches!(e, keyroll::Error::WrongKeyringKind) {
@@ -56,6 +76,7 @@ pub trait Sealed: Sized {
 impl Sealed for Keyring {
     const OTHER_KIND_HINT: &'static str = "this is a signing keyring, not an encryption keyring: use the `keyroll keys …` commands for it (`keyroll keys info`), or point --keyring / KEYROLL_KEYRING at an encryption keyring";
     const EVENT_PREFIX: &'static str = "";
+    const EMERGENCY_CONSEQUENCE: &'static str = "refuse ordinary reads until data is migrated";
 
     fn open(document: &[u8], unlock: Unlock<'_>) -> keyroll::Result<Self> {
         Keyring::from_document(document, unlock)
@@ -77,6 +98,40 @@ impl Sealed for Keyring {
         self.versions()
     }
 
+    fn active(&self) -> Option<u32> {
+        self.active_version()
+    }
+
+    fn due(&self, now: u64) -> bool {
+        self.check_policy(now).state == PolicyState::Due
+    }
+
+    fn rotate_now(&mut self, emergency_reason: Option<&str>, now: u64) -> keyroll::Result<u32> {
+        match emergency_reason {
+            Some(reason) => self.emergency_rotate(reason, now),
+            None => self.rotate(now),
+        }
+    }
+
+    fn not_due_message(active: Option<u32>) -> String {
+        format!(
+            "not due: active v{} stays (nothing changed)",
+            active.unwrap_or(0)
+        )
+    }
+
+    fn rotated_message(previous: &str, active: u32, emergency: bool) -> String {
+        let what = if emergency {
+            format!("{previous} is now compromised")
+        } else {
+            format!("{previous} is now decrypt-only")
+        };
+        format!(
+            "{} v{active} is active; {what}. Run `keyroll migrate` to move data onto it.",
+            out::good("rotated:")
+        )
+    }
+
     fn set_version_state(
         &mut self,
         version: u32,
@@ -91,6 +146,8 @@ impl Sealed for Keyring {
 impl Sealed for SigningKeyring {
     const OTHER_KIND_HINT: &'static str = "this is an encryption keyring, not a signing keyring: `keyroll keys …` and `keyroll jwks` work on signing keyrings (create one in its own file with `keyroll --keyring signing.json keys create --algorithm ed25519`)";
     const EVENT_PREFIX: &'static str = "signing_";
+    const EMERGENCY_CONSEQUENCE: &'static str =
+        "every token it signed stops verifying (users holding them must sign in again)";
 
     fn open(document: &[u8], unlock: Unlock<'_>) -> keyroll::Result<Self> {
         SigningKeyring::from_document(document, unlock)
@@ -110,6 +167,37 @@ impl Sealed for SigningKeyring {
 
     fn version_infos(&self) -> Vec<VersionInfo> {
         self.versions()
+    }
+
+    fn active(&self) -> Option<u32> {
+        self.active_version()
+    }
+
+    fn due(&self, now: u64) -> bool {
+        self.check_policy(now).state == PolicyState::Due
+    }
+
+    fn rotate_now(&mut self, emergency_reason: Option<&str>, now: u64) -> keyroll::Result<u32> {
+        match emergency_reason {
+            Some(reason) => self.emergency_rotate(reason, now),
+            None => self.rotate(now),
+        }
+    }
+
+    fn not_due_message(active: Option<u32>) -> String {
+        format!(
+            "not due: v{} keeps signing (nothing changed)",
+            active.unwrap_or(0)
+        )
+    }
+
+    fn rotated_message(previous: &str, active: u32, emergency: bool) -> String {
+        let what = if emergency {
+            format!("{previous} is compromised: its tokens no longer verify")
+        } else {
+            format!("{previous} verifies only: its tokens stay valid until they expire")
+        };
+        format!("{} v{active} signs; {what}", out::good("rotated:"))
     }
 
     fn set_version_state(
