@@ -137,6 +137,9 @@ pub enum Command {
     },
     /// Import Fernet keys from ENCRYPTION_KEY and ENCRYPTION_KEY_PREVIOUS, or from stdin (`-`).
     ImportFernet(ImportFernetArgs),
+    /// Import the keys of a home-made AES-256-GCM manager (PBKDF2 per version, or keys used as
+    /// bytes) from RAW_GCM_PASSWORD / RAW_GCM_KEY, `--env NAME` or stdin (`-`).
+    ImportRawGcm(crate::cmd_raw_gcm::ImportRawGcmArgs),
     /// Write a decrypt-only copy of the keyring (for apps that must read but never write).
     Export(ExportArgs),
     /// Generate key material (printed on stdout, or written to a 0600 file with --out).

@@ -5,6 +5,7 @@ mod args;
 mod cmd_backup;
 mod cmd_keyring;
 mod cmd_keys;
+mod cmd_raw_gcm;
 mod cmd_signing;
 mod demo;
 mod error;
@@ -41,6 +42,7 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::Restore { name } => cmd_backup::restore(&s, name),
         Command::Prune { keep } => cmd_backup::prune(&s, *keep),
         Command::ImportFernet(a) => cmd_keyring::import_fernet_cmd(&s, a),
+        Command::ImportRawGcm(a) => cmd_raw_gcm::import_raw_gcm_cmd(&s, a),
         Command::Export(a) => cmd_keyring::export(&s, a),
         Command::Generate(a) => cmd_keys::generate(&s, a),
         Command::Validate(a) => cmd_keys::validate(&s, a),
