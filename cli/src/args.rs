@@ -247,7 +247,7 @@ pub enum ProgressMode {
 pub struct MigrateArgs {
     #[command(flatten)]
     pub db: DbArgs,
-    /// The table's key column (integer or text): the primary key or a unique NOT NULL column;
+    /// The table's key column (integer, text or uuid): the primary key or a unique NOT NULL column;
     /// anything that may name two rows, composite keys included, is refused.
     #[arg(long, default_value = "id")]
     pub id_column: String,

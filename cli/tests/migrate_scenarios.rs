@@ -301,8 +301,40 @@ fn an_id_column_that_may_repeat_is_refused_and_nothing_changes() {
                 msg.contains("unique") && msg.contains("nothing was changed"),
                 "{msg}"
             );
+            if table == "composite" {
+                // The message names the key and the fix.
+                assert!(
+                    msg.contains("composite primary key (id, k)") && msg.contains("--id-column"),
+                    "{msg}"
+                );
+            }
             assert_eq!(db.dump(table), before, "{table} is untouched");
         }
+        // A key of several columns, asked for by name: refused before anything is opened.
+        let before = db.dump("composite");
+        let out = env
+            .cmd()
+            .args([
+                "migrate",
+                "--db",
+                &db.url(),
+                "--table",
+                "composite",
+                "--column",
+                "secret",
+            ])
+            .args(["--id-column", "id,k", "--apply", "--json"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(6));
+        let v = json(&out.stdout);
+        assert_eq!(v["error"]["code"], "id_not_unique", "{v}");
+        let msg = v["error"]["message"].as_str().unwrap();
+        assert!(
+            msg.contains("several columns (id, k)") && msg.contains("nothing was changed"),
+            "{msg}"
+        );
+        assert_eq!(db.dump("composite"), before, "composite is untouched");
         // A unique NOT NULL column is a key: accepted.
         db.exec(
             "CREATE TABLE keyed (id {bigint} NOT NULL, secret text); \
@@ -720,4 +752,241 @@ fn help_states_the_operator_rules() {
             "{needle:?} missing from migrate --help:\n{text}"
         );
     }
+}
+
+/// The plaintext of the row keyed `id` in the id-type scenarios.
+fn keyed_secret(id: &str) -> String {
+    format!("secret of row {id}")
+}
+
+/// Inserts rows keyed by `ids` (given as text, converted by the database to the id column's
+/// type `ty`) into `table(id, secret)`, each a v1 envelope bound to `{table}:{id}:secret`.
+/// Ids are written back as the database renders them (a uuid in lower case).
+fn insert_keyed(env: &Env, db: &Db, table: &str, ty: &str, ids: &[String]) {
+    let ring = env.ring();
+    let token = |id: &str| {
+        ring.encrypt(
+            keyed_secret(id).as_bytes(),
+            format!("{table}:{id}:secret").as_bytes(),
+            None,
+        )
+        .unwrap()
+    };
+    match db {
+        Db::Sqlite(p) => {
+            let c = rusqlite::Connection::open(p).unwrap();
+            for id in ids {
+                c.execute(
+                    &format!("INSERT INTO {table} (id, secret) VALUES (?1, ?2)"),
+                    rusqlite::params![id, token(id)],
+                )
+                .unwrap();
+            }
+        }
+        Db::Postgres(u) => {
+            let mut c = pg_client(u);
+            for id in ids {
+                let canonical: String = c
+                    .query_one(
+                        &format!("SELECT CAST(CAST($1::text AS {ty}) AS text)"),
+                        &[id],
+                    )
+                    .unwrap()
+                    .get(0);
+                c.execute(
+                    &format!(
+                        "INSERT INTO {table} (id, secret) VALUES (CAST($1::text AS {ty}), $2)"
+                    ),
+                    &[id, &token(&canonical)],
+                )
+                .unwrap();
+            }
+        }
+    }
+}
+
+/// Every `(id as text, secret)` of `table`.
+fn keyed_rows(db: &Db, table: &str) -> Vec<(String, String)> {
+    let sql = format!("SELECT CAST(id AS TEXT), secret FROM {table}");
+    match db {
+        Db::Sqlite(p) => rusqlite::Connection::open(p)
+            .unwrap()
+            .prepare(&sql)
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect(),
+        Db::Postgres(u) => pg_client(u)
+            .query(&sql, &[])
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect(),
+    }
+}
+
+/// `table`, keyed by `ids` of type `ty`, migrates completely: a dry run in batches of one
+/// visits each row exactly once (total = rows: none skipped, none twice) and changes nothing;
+/// `--apply` in batches of two moves every row, each still decrypting under its own id.
+fn keyed_table_migrates(env: &Env, db: &Db, table: &str, ty: &str, ids: &[String]) {
+    insert_keyed(env, db, table, ty, ids);
+    env.cmd().arg("rotate").assert().success();
+    let n = ids.len() as u64;
+    let before = keyed_rows(db, table);
+    let out = migrate(env, db, table, &["--batch", "1"]);
+    common::assert_success(&out);
+    let v = json(&out.stdout);
+    assert_eq!(
+        (v["total"].as_u64(), v["migrated"].as_u64()),
+        (Some(n), Some(n)),
+        "{table}: {v}"
+    );
+    assert_eq!(
+        keyed_rows(db, table),
+        before,
+        "{table}: a dry run changes nothing"
+    );
+    let out = migrate(env, db, table, &["--apply", "--batch", "2"]);
+    common::assert_success(&out);
+    let v = json(&out.stdout);
+    assert_eq!(
+        (
+            v["total"].as_u64(),
+            v["migrated"].as_u64(),
+            v["remaining"].as_u64()
+        ),
+        (Some(n), Some(n), Some(0)),
+        "{table}: {v}"
+    );
+    let ring = env.ring();
+    let rows = keyed_rows(db, table);
+    assert_eq!(rows.len(), ids.len());
+    for (id, token) in rows {
+        assert!(
+            !ring.needs_rewrap(token.as_bytes()).unwrap(),
+            "{table} row {id}"
+        );
+        let plain = ring
+            .decrypt(
+                token.as_bytes(),
+                format!("{table}:{id}:secret").as_bytes(),
+                None,
+            )
+            .unwrap();
+        assert_eq!(plain, keyed_secret(&id).as_bytes(), "{table} row {id}");
+    }
+}
+
+/// Ids that a locale collation orders differently from their bytes (case, accents,
+/// punctuation, digits), and case variants that a case-insensitive collation ties.
+fn text_ids() -> Vec<String> {
+    [
+        "apple", "Apple", "APPLE", "banana", "Banana", "_under", "zulu", "Zulu", "éclair",
+        "eclair", "Eclair", "ä", "Ä", "a", "b", "B", "10", "9", "a b", "a-b", "ab", "ß", "ss",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+#[test]
+fn text_ids_page_in_the_key_order_with_none_skipped_or_repeated() {
+    both("text_ids", |env, db| {
+        match db {
+            Db::Sqlite(_) => {
+                // A TEXT PRIMARY KEY (SQLite does not make it NOT NULL), and a NOCASE column
+                // whose unique index is BINARY: `apple`, `Apple`, `APPLE` tie in the column's
+                // own order, so pages must follow the index's.
+                db.exec(
+                    "CREATE TABLE plain (id TEXT PRIMARY KEY, secret TEXT); \
+                     CREATE TABLE tied (id TEXT COLLATE NOCASE NOT NULL, secret TEXT); \
+                     CREATE UNIQUE INDEX tied_id ON tied (id COLLATE BINARY)",
+                );
+                keyed_table_migrates(env, db, "plain", "TEXT", &text_ids());
+                keyed_table_migrates(env, db, "tied", "TEXT", &text_ids());
+            }
+            Db::Postgres(u) => {
+                let mut c = pg_client(u);
+                // A locale collation (ICU), checked to order these ids unlike their bytes.
+                db.exec(
+                    "CREATE TABLE plain (id text COLLATE \"und-x-icu\" PRIMARY KEY, secret text); \
+                     CREATE TABLE bounded (id varchar(40) COLLATE \"und-x-icu\" PRIMARY KEY, secret text); \
+                     CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false); \
+                     CREATE TABLE tied (id text COLLATE ci NOT NULL, secret text); \
+                     CREATE UNIQUE INDEX tied_id ON tied (id COLLATE \"C\")",
+                );
+                keyed_table_migrates(env, db, "plain", "text", &text_ids());
+                let mut order = |sql: &str| -> Vec<String> {
+                    c.query(sql, &[])
+                        .unwrap()
+                        .iter()
+                        .map(|r| r.get(0))
+                        .collect()
+                };
+                assert_ne!(
+                    order("SELECT id FROM plain ORDER BY id"),
+                    order("SELECT id FROM plain ORDER BY id COLLATE \"C\""),
+                    "the locale must order these ids unlike their bytes"
+                );
+                keyed_table_migrates(env, db, "bounded", "varchar", &text_ids());
+                keyed_table_migrates(env, db, "tied", "text", &text_ids());
+            }
+        }
+    });
+}
+
+#[test]
+fn integer_ids_of_every_width_and_sign_migrate() {
+    both("int_ids", |env, db| {
+        let wide: Vec<String> = [
+            i64::MIN + 1,
+            -(1 << 40),
+            -5,
+            -1,
+            0,
+            1,
+            7,
+            1 << 31,
+            (1 << 53) + 1,
+            i64::MAX,
+        ]
+        .iter()
+        .map(|i| i.to_string())
+        .collect();
+        db.exec("CREATE TABLE wide (id {bigint} PRIMARY KEY, secret text)");
+        keyed_table_migrates(env, db, "wide", "bigint", &wide);
+        if let Db::Postgres(_) = db {
+            let small: Vec<String> = (-6..6).map(|i: i64| (i * 5000).to_string()).collect();
+            db.exec(
+                "CREATE TABLE small (id smallint PRIMARY KEY, secret text); \
+                 CREATE TABLE medium (id integer NOT NULL UNIQUE, secret text)",
+            );
+            keyed_table_migrates(env, db, "small", "smallint", &small);
+            let medium: Vec<String> = [i32::MIN, -1, 0, i32::MAX]
+                .iter()
+                .map(|i| i.to_string())
+                .collect();
+            keyed_table_migrates(env, db, "medium", "integer", &medium);
+        }
+    });
+}
+
+/// PostgreSQL `uuid` keys: compared and ordered as uuids (not as text), carried as text and
+/// cast back in the compare-and-swap update.
+#[test]
+fn uuid_ids_migrate_on_postgres() {
+    let env = Env::new();
+    env.init();
+    let db = Db::postgres("kr_uuid_ids");
+    db.exec("CREATE TABLE users (id uuid PRIMARY KEY, secret text)");
+    let mut rng = common::Rng::from_time();
+    let mut ids: Vec<String> = (0..30)
+        .map(|_| format!("{:016x}{:016x}", rng.next(), rng.next()))
+        .collect();
+    // Upper case and hyphenated input: the database renders them canonically.
+    ids.push("A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11".into());
+    ids.push("00000000-0000-0000-0000-000000000000".into());
+    ids.push("ffffffff-ffff-ffff-ffff-ffffffffffff".into());
+    keyed_table_migrates(&env, &db, "users", "uuid", &ids);
 }

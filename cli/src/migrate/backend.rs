@@ -104,6 +104,47 @@ pub fn not_unique(table: &str, id: &str) -> CliError {
     )
 }
 
+/// The error for a composite primary key named in part (or of a table whose key is only
+/// composite): no single column names one row, so say how to get one.
+pub fn composite_key(table: &str, columns: &[String], sqlite: bool) -> CliError {
+    let fix = if sqlite {
+        "pass --id-column rowid (unless the table is WITHOUT ROWID), or rebuild the table with a \
+         single-column INTEGER PRIMARY KEY or a NOT NULL column with a unique index of its own"
+    } else {
+        "add a single-column unique key, e.g. `ALTER TABLE … ADD COLUMN row_key bigint \
+         GENERATED ALWAYS AS IDENTITY UNIQUE`, and pass it with --id-column row_key"
+    };
+    CliError::db(
+        "id_not_unique",
+        format!(
+            "table {table:?} has a composite primary key ({}): no one of its columns names one \
+             row, and migrate keys every write on a single unique NOT NULL column; nothing was \
+             changed ({fix})",
+            columns.join(", ")
+        ),
+    )
+}
+
+/// Refuses `--id-column a,b` before anything is opened: a key of several columns is not
+/// supported (every write and every page cursor is keyed on one column).
+pub fn check_id_list(table: &str, id: &str) -> Result<()> {
+    if !id.contains(',') {
+        return Ok(());
+    }
+    let columns: Vec<String> = id.split(',').map(|c| c.trim().to_string()).collect();
+    Err(CliError::db(
+        "id_not_unique",
+        format!(
+            "--id-column {id:?} names several columns ({}); migrate needs one column that is \
+             unique and NOT NULL on its own; nothing was changed (add a single-column unique \
+             key to table {table:?} — PostgreSQL: `ALTER TABLE … ADD COLUMN row_key bigint \
+             GENERATED ALWAYS AS IDENTITY UNIQUE`; SQLite: --id-column rowid — and pass it \
+             with --id-column)",
+            columns.join(", ")
+        ),
+    ))
+}
+
 /// The active version's text marker, `kr1:v<N>:`.
 pub fn text_marker(active: u32) -> String {
     format!("{}{active}:", keyroll::envelope::TEXT_PREFIX)

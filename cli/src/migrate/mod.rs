@@ -37,9 +37,10 @@ Resumable: rows already under the active version are skipped, so a killed run is
 again. Every write is a compare-and-swap on the value read; a row changed meanwhile is left
 alone (a conflict) for the next run.
 
---id-column must name exactly one row: the primary key, or a NOT NULL column with a unique
-index of its own (not partial); SQLite also accepts rowid. Composite keys, nullable or
-non-unique columns are refused (id_not_unique) and nothing is changed.
+--id-column (integer, text or PostgreSQL uuid) must name exactly one row: the primary key, or
+a NOT NULL column with a unique index of its own (not partial); SQLite also accepts rowid.
+Composite keys (also --id-column a,b), nullable or non-unique columns are refused
+(id_not_unique) and nothing is changed: add a single-column unique key and pass it.
 
 Compromised versions: their data is unverified, since whoever stole the key could have forged
 it. Without --include-compromised such rows are refused, left as they are and counted per

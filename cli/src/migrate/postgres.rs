@@ -21,6 +21,8 @@ pub enum Kind {
     Text,
     /// bytea.
     Bytes,
+    /// uuid (ids only).
+    Uuid,
 }
 
 /// A checked table: quoted names and column kinds.
@@ -36,6 +38,16 @@ pub struct Table {
     pub value_kind: Kind,
     /// Id column kind.
     pub id_kind: Kind,
+    /// The id column's type as SQL names it (`int8`, `text`, `varchar`, `bpchar`, `uuid`): a
+    /// cursor or key travels as `int8` or text and is cast to it, so comparisons are made in
+    /// the column's own type (uuid as uuid, text by its collation) and can use its index.
+    pub id_type: &'static str,
+    /// ` COLLATE …` of the unique index the id is checked against (empty for non-text ids).
+    /// The page order, the cursor comparison and the update's match all use it: the index
+    /// makes ids distinct under that collation, so pages are a strict order (no row visited
+    /// twice or skipped, even if the column's own collation ties two ids) and an id matches
+    /// one row.
+    pub id_collate: String,
 }
 
 /// Connects (TLS per `sslmode`, password from `PGPASSWORD`/`.pgpass`: see `pgconn`).
@@ -48,7 +60,19 @@ fn kind_of(data_type: &str) -> Option<Kind> {
         "smallint" | "integer" | "bigint" => Some(Kind::Int),
         "text" | "character varying" | "character" => Some(Kind::Text),
         "bytea" => Some(Kind::Bytes),
+        "uuid" => Some(Kind::Uuid),
         _ => None,
+    }
+}
+
+/// The cast target of an id column's type (see [`Table::id_type`]).
+fn id_type_of(data_type: &str) -> &'static str {
+    match data_type {
+        "character varying" => "varchar",
+        "character" => "bpchar",
+        "uuid" => "uuid",
+        "text" => "text",
+        _ => "int8",
     }
 }
 
@@ -70,7 +94,7 @@ pub fn check(client: &mut Client, table: &str, column: &str, id: Option<&str>) -
             format!("table {table:?} does not exist"),
         ));
     }
-    let find = |c: &str| -> Result<Kind> {
+    let find = |c: &str| -> Result<(Kind, String)> {
         let row = rows
             .iter()
             .find(|r| r.get::<_, String>(0) == c)
@@ -81,33 +105,38 @@ pub fn check(client: &mut Client, table: &str, column: &str, id: Option<&str>) -
                 )
             })?;
         let ty: String = row.get(1);
-        kind_of(&ty).ok_or_else(|| {
+        let kind = kind_of(&ty).ok_or_else(|| {
             CliError::db(
                 "unsupported_type",
                 format!("column {c:?} has unsupported type {ty}"),
             )
-        })
+        })?;
+        Ok((kind, ty))
     };
-    let value_kind = find(column)?;
-    if value_kind == Kind::Int {
+    let (value_kind, value_type) = find(column)?;
+    if matches!(value_kind, Kind::Int | Kind::Uuid) {
         return Err(CliError::db(
             "unsupported_type",
-            format!("column {column:?} is an integer column, not text or bytea"),
+            format!("column {column:?} is a {value_type} column, not text or bytea"),
         ));
     }
-    let (qi, id_kind) = match id {
+    let (qi, id_kind, id_type, id_collate) = match id {
         Some(i) => {
-            let k = find(i)?;
+            super::backend::check_id_list(table, i)?;
+            let (k, ty) = find(i)?;
             if k == Kind::Bytes {
                 return Err(CliError::db(
                     "unsupported_id",
-                    "the id column must be an integer or text",
+                    format!(
+                        "the id column {i:?} is bytea; it must be an integer, text or uuid \
+                         (add such a unique NOT NULL column and pass it with --id-column)"
+                    ),
                 ));
             }
-            check_unique(client, &qt, table, i)?;
-            (quote_ident(i, false)?, k)
+            let collate = check_unique(client, &qt, table, i)?;
+            (quote_ident(i, false)?, k, id_type_of(&ty), collate)
         }
-        None => (String::new(), Kind::Int),
+        None => (String::new(), Kind::Int, "int8", String::new()),
     };
     Ok(Table {
         table: qt,
@@ -115,29 +144,52 @@ pub fn check(client: &mut Client, table: &str, column: &str, id: Option<&str>) -
         id: qi,
         value_kind,
         id_kind,
+        id_type,
+        id_collate,
     })
 }
 
 /// Refuses an id column that does not name exactly one row: the update is keyed on it, so two
 /// rows sharing an id would both receive the ciphertext made for one of them. Accepted: the
 /// primary key, or a unique, not-null, non-partial, immediately checked single-column index.
-fn check_unique(client: &mut Client, quoted_table: &str, table: &str, id: &str) -> Result<()> {
-    let unique: bool = client
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM pg_index i \
-               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
-               WHERE i.indrelid = to_regclass($1) AND a.attname = $2 \
-                 AND i.indnkeyatts = 1 AND i.indisvalid AND i.indimmediate \
-                 AND i.indpred IS NULL AND i.indexprs IS NULL \
-                 AND (i.indisprimary OR (i.indisunique AND a.attnotnull)))",
-            &[&quoted_table, &id],
-        )?
-        .get(0);
-    if unique {
-        Ok(())
-    } else {
-        Err(super::backend::not_unique(table, id))
+/// Returns ` COLLATE <the index's collation>` for a text id (see [`Table::id_collate`]), empty
+/// otherwise. A composite primary key gets its own message, naming the fix.
+fn check_unique(client: &mut Client, quoted_table: &str, table: &str, id: &str) -> Result<String> {
+    let found = client.query_opt(
+        "SELECT coalesce((SELECT format('%I.%I', n.nspname, c.collname) FROM pg_collation c \
+                 JOIN pg_namespace n ON n.oid = c.collnamespace WHERE c.oid = i.indcollation[0]), '') \
+         FROM pg_index i \
+           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
+           WHERE i.indrelid = to_regclass($1) AND a.attname = $2 \
+             AND i.indnkeyatts = 1 AND i.indisvalid AND i.indimmediate \
+             AND i.indpred IS NULL AND i.indexprs IS NULL \
+             AND (i.indisprimary OR (i.indisunique AND a.attnotnull)) \
+         ORDER BY i.indisprimary DESC LIMIT 1",
+        &[&quoted_table, &id],
+    )?;
+    if let Some(row) = found {
+        let collation: String = row.get(0);
+        return Ok(if collation.is_empty() {
+            String::new()
+        } else {
+            format!(" COLLATE {collation}")
+        });
     }
+    let primary: Vec<String> = client
+        .query(
+            "SELECT a.attname::text FROM pg_index i \
+               CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
+               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
+             WHERE i.indrelid = to_regclass($1) AND i.indisprimary ORDER BY k.ord",
+            &[&quoted_table],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if primary.len() > 1 && primary.iter().any(|c| c == id) {
+        return Err(super::backend::composite_key(table, &primary, false));
+    }
+    Err(super::backend::not_unique(table, id))
 }
 
 /// SQL that is true when a value carries `active`'s marker: the text prefix `kr1:v<N>:`, or
@@ -179,6 +231,7 @@ impl Postgres {
         } else {
             "$1::text[]"
         };
+        let (id_type, collate) = (t.id_type, &t.id_collate);
         let (value_array, old_array) = if t.value_kind == Kind::Bytes {
             ("$2::bytea[]", "$3::bytea[]")
         } else {
@@ -193,7 +246,7 @@ impl Postgres {
             // and counted as a conflict; the next run takes it.
             update: format!(
                 "UPDATE {tb} SET {c} = u.v FROM unnest({id_array}, {value_array}, {old_array}) AS u(id, v, old) \
-                 WHERE {tb}.{id} = u.id AND {tb}.{value_sel} = u.old RETURNING {tb}.{id_sel}"
+                 WHERE {tb}.{id} = u.id::{id_type}{collate} AND {tb}.{value_sel} = u.old RETURNING {tb}.{id_sel}"
             ),
             pending: format!("SELECT count(*) FROM {tb} WHERE {c} IS NOT NULL AND NOT {marked}"),
             marked,
@@ -275,17 +328,21 @@ impl Backend for Postgres {
         let limit = limit as i64;
         let head =
             format!("SELECT {id_sel}, {value_sel} FROM {tb} WHERE {c} IS NOT NULL AND {filter}");
+        // Keyset pagination in the column's type and the key index's collation: `ORDER BY`
+        // and `>` agree, so each page starts exactly after the last id of the one before.
+        let order = format!("{id}{}", t.id_collate);
         let result = match after {
-            None => conn.query(&format!("{head} ORDER BY {id} LIMIT $1{lock}"), &[&limit])?,
+            None => conn.query(
+                &format!("{head} ORDER BY {order} LIMIT $1{lock}"),
+                &[&limit],
+            )?,
             Some(after) => {
-                let next = format!(
-                    "{head} AND {id} > $1::{} ORDER BY {id} LIMIT $2{lock}",
-                    if t.id_kind == Kind::Int {
-                        "int8"
-                    } else {
-                        "text"
-                    }
-                );
+                let cursor = if t.id_kind == Kind::Int {
+                    "$1::int8".to_string()
+                } else {
+                    format!("$1::text::{}", t.id_type)
+                };
+                let next = format!("{head} AND {order} > {cursor} ORDER BY {order} LIMIT $2{lock}");
                 match after {
                     RowId::Int(i) => conn.query(&next, &[i, &limit])?,
                     RowId::Text(s) => conn.query(&next, &[s, &limit])?,

@@ -2,7 +2,7 @@
 //! commits synced to disk, and a check before each commit that the file is still the one the
 //! run started on. No row locks: the engine reads on one connection while it writes on another.
 
-use super::backend::{not_unique, text_marker, Backend, Filter, Hold, Update};
+use super::backend::{composite_key, not_unique, text_marker, Backend, Filter, Hold, Update};
 use super::rows::{magic_hex, Row, RowId, Value, VERSION_OFFSET};
 use super::target::quote_ident;
 use crate::error::{CliError, Result};
@@ -34,6 +34,19 @@ pub fn check_columns(
     column: &str,
     id: Option<&str>,
 ) -> Result<(String, String, String)> {
+    check_table(conn, table, column, id).map(|(t, c, i, _)| (t, c, i))
+}
+
+/// [`check_columns`], plus the ` COLLATE …` of the id's unique index (see [`check_unique`]).
+fn check_table(
+    conn: &Connection,
+    table: &str,
+    column: &str,
+    id: Option<&str>,
+) -> Result<(String, String, String, String)> {
+    if let Some(i) = id {
+        super::backend::check_id_list(table, i)?;
+    }
     let qt = quote_ident(table, false)?;
     let qc = quote_ident(column, false)?;
     let mut stmt = conn.prepare(&format!("PRAGMA table_info({qt})"))?;
@@ -53,8 +66,10 @@ pub fn check_columns(
             format!("table {table:?} has no column {column:?}"),
         ));
     }
-    let qi = match id {
-        Some(i) if i.eq_ignore_ascii_case("rowid") && !has(i) => "rowid".to_string(),
+    let (qi, collate) = match id {
+        Some(i) if i.eq_ignore_ascii_case("rowid") && !has(i) => {
+            ("rowid".to_string(), String::new())
+        }
         Some(i) if !has(i) => {
             return Err(CliError::db(
                 "missing_column",
@@ -65,18 +80,24 @@ pub fn check_columns(
         }
         Some(i) => {
             let q = quote_ident(i, false)?;
-            check_unique(conn, &qt, table, i)?;
-            q
+            let collate = check_unique(conn, &qt, table, i)?;
+            (q, collate)
         }
-        None => String::new(),
+        None => (String::new(), String::new()),
     };
-    Ok((qt, qc, qi))
+    Ok((qt, qc, qi, collate))
 }
 
 /// Refuses an id column that may name several rows (the update is keyed on it): accepted are
 /// `rowid`, an `INTEGER PRIMARY KEY` (the rowid itself), or a column that is `NOT NULL` and
 /// alone in a unique, non-partial index (a `PRIMARY KEY` or `UNIQUE` constraint makes one).
-fn check_unique(conn: &Connection, quoted_table: &str, table: &str, id: &str) -> Result<()> {
+/// A single-column `PRIMARY KEY` also counts without `NOT NULL` (SQLite lets such a key hold
+/// NULLs, which never equal each other) if no row has a NULL id now; reads skip NULL ids.
+///
+/// Returns ` COLLATE <the index's collation>` (empty for the rowid): pages are ordered and
+/// compared, and updates matched, under the collation in which the index makes ids distinct,
+/// so no row is skipped or visited twice even if the column's own collation ties two ids.
+fn check_unique(conn: &Connection, quoted_table: &str, table: &str, id: &str) -> Result<String> {
     // (name, declared type, not null, position in the primary key)
     let mut stmt = conn.prepare(&format!("PRAGMA table_info({quoted_table})"))?;
     let cols: Vec<(String, String, bool, i64)> = stmt
@@ -84,13 +105,34 @@ fn check_unique(conn: &Connection, quoted_table: &str, table: &str, id: &str) ->
         .collect::<rusqlite::Result<_>>()?;
     let Some((name, ty, not_null, pk)) = cols.iter().find(|c| c.0.eq_ignore_ascii_case(id)) else {
         // Not a declared column: only the implicit rowid reaches here.
-        return Ok(());
+        return Ok(String::new());
     };
     let pk_columns = cols.iter().filter(|c| c.3 > 0).count();
     if *pk == 1 && pk_columns == 1 && ty.eq_ignore_ascii_case("INTEGER") {
-        return Ok(()); // an alias of the rowid
+        return Ok(String::new()); // an alias of the rowid
     }
-    if *not_null {
+    let sole_primary_key = *pk == 1 && pk_columns == 1;
+    if sole_primary_key && !*not_null {
+        let nulls: bool = conn.query_row(
+            &format!(
+                "SELECT EXISTS (SELECT 1 FROM {quoted_table} WHERE {} IS NULL)",
+                quote_ident(name, false)?
+            ),
+            [],
+            |r| r.get(0),
+        )?;
+        if nulls {
+            return Err(CliError::db(
+                "id_not_unique",
+                format!(
+                    "the primary key {id:?} of table {table:?} is not declared NOT NULL and some \
+                     rows have a NULL id, which names no row; nothing was changed (give those \
+                     rows ids, or pass another unique NOT NULL column with --id-column)"
+                ),
+            ));
+        }
+    }
+    if *not_null || sole_primary_key {
         let mut list = conn.prepare(&format!("PRAGMA index_list({quoted_table})"))?;
         let indexes: Vec<(String, bool, bool)> = list
             .query_map([], |r| Ok((r.get(1)?, r.get(2)?, r.get(4)?)))?
@@ -99,19 +141,32 @@ fn check_unique(conn: &Connection, quoted_table: &str, table: &str, id: &str) ->
             if !unique || partial {
                 continue;
             }
-            let mut info =
-                conn.prepare(&format!("PRAGMA index_info({})", quote_ident_loose(&index)))?;
-            let keyed: Vec<Option<String>> = info
-                .query_map([], |r| r.get(2))?
+            // (name, collation, whether a key column) per column of the index.
+            let mut info = conn.prepare(&format!(
+                "PRAGMA index_xinfo({})",
+                quote_ident_loose(&index)
+            ))?;
+            let keyed: Vec<(Option<String>, Option<String>)> = info
+                .query_map([], |r| Ok((r.get(2)?, r.get(4)?, r.get::<_, bool>(5)?)))?
+                .filter(|c| !matches!(c, Ok((_, _, false))))
+                .map(|c| c.map(|(n, coll, _)| (n, coll)))
                 .collect::<rusqlite::Result<_>>()?;
-            if keyed.len() == 1
-                && keyed[0]
-                    .as_deref()
-                    .is_some_and(|k| k.eq_ignore_ascii_case(name))
-            {
-                return Ok(());
+            if let [(Some(k), collation)] = keyed.as_slice() {
+                if k.eq_ignore_ascii_case(name) {
+                    return Ok(collation
+                        .as_deref()
+                        .map(|c| format!(" COLLATE {}", quote_ident_loose(c)))
+                        .unwrap_or_default());
+                }
             }
         }
+    }
+    if pk_columns > 1 && *pk > 0 {
+        let mut primary: Vec<&(String, String, bool, i64)> =
+            cols.iter().filter(|c| c.3 > 0).collect();
+        primary.sort_by_key(|c| c.3);
+        let names: Vec<String> = primary.iter().map(|c| c.0.clone()).collect();
+        return Err(composite_key(table, &names, true));
     }
     Err(not_unique(table, id))
 }
@@ -186,12 +241,15 @@ impl Sqlite {
     /// Opens and checks `table.column` keyed by `id` for a migration onto `active`.
     pub fn new(path: &Path, table: &str, column: &str, id: &str, active: u32) -> Result<Self> {
         let conn = open(path)?;
-        let (t, c, id) = check_columns(&conn, table, column, Some(id))?;
+        let (t, c, id, collate) = check_table(&conn, table, column, Some(id))?;
         let marked = marked_predicate(&c, active);
+        // Keyset pagination: `ORDER BY` and `>` under the same collation (the key index's),
+        // so each page starts exactly after the last id of the one before.
+        let order = format!("{id}{collate}");
         let select = |filter: &str| {
             [
-                format!("SELECT {id}, {c} FROM {t} WHERE {c} IS NOT NULL AND {filter} ORDER BY {id} LIMIT ?1"),
-                format!("SELECT {id}, {c} FROM {t} WHERE {c} IS NOT NULL AND {filter} AND {id} > ?1 ORDER BY {id} LIMIT ?2"),
+                format!("SELECT {id}, {c} FROM {t} WHERE {c} IS NOT NULL AND {id} IS NOT NULL AND {filter} ORDER BY {order} LIMIT ?1"),
+                format!("SELECT {id}, {c} FROM {t} WHERE {c} IS NOT NULL AND {filter} AND {order} > ?1 ORDER BY {order} LIMIT ?2"),
             ]
         };
         Ok(Sqlite {
@@ -201,7 +259,7 @@ impl Sqlite {
             // Compare-and-swap: a row the application changed after it was read is left
             // alone (and picked up by the next run), so the migration never overwrites a live
             // write.
-            update: format!("UPDATE {t} SET {c} = ?1 WHERE {id} = ?2 AND {c} = ?3"),
+            update: format!("UPDATE {t} SET {c} = ?1 WHERE {order} = ?2 AND {c} = ?3"),
             pending: format!("SELECT count(*) FROM {t} WHERE {c} IS NOT NULL AND NOT {marked}"),
         })
     }
