@@ -20,11 +20,8 @@ use crate::cmd_keys::{read_stdin_secret, secret_from_env, secret_in_argv};
 use crate::error::{exit, CliError, Result};
 use crate::out;
 use crate::session::Session;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use clap::Args;
-use keyroll::aead::{AeadKey, NONCE_LEN};
-use keyroll::{Error, KeyKind, KeyState, Keyring, RawGcmImport, RawGcmKey, SecretKey};
+use keyroll::{Keyring, RawGcmImport, RawGcmKey, SecretKey};
 use serde_json::json;
 use std::collections::BTreeSet;
 use zeroize::Zeroizing;
@@ -57,13 +54,6 @@ pub struct ImportRawGcmArgs {
     pub source: Vec<std::ffi::OsString>,
 }
 
-/// One key to import, already derived (so that the re-run check and the import use the same
-/// bytes and PBKDF2 runs once per version).
-struct Candidate {
-    version_byte: Option<u8>,
-    key: SecretKey,
-}
-
 /// `import-raw-gcm`.
 pub fn import_raw_gcm_cmd(s: &Session, args: &ImportRawGcmArgs) -> Result<i32> {
     let bytes = match &args.versions {
@@ -77,14 +67,14 @@ pub fn import_raw_gcm_cmd(s: &Session, args: &ImportRawGcmArgs) -> Result<i32> {
         KEY_ENV
     };
     let secret = read_secret(args, default_env)?;
-    let candidates = match pbkdf2 {
-        Some((pattern, iterations)) => derive_all(&secret, pattern, iterations, &bytes)?,
+    let imports = match pbkdf2 {
+        Some((pattern, iterations)) => pbkdf2_imports(&secret, pattern, iterations, &bytes)?,
         None => key_bytes(&secret, &bytes)?,
     };
     drop(secret);
     let shape = if pbkdf2.is_some() { "pbkdf2" } else { "bytes" };
     let outcome = s.change("import_raw_gcm", |ring, now, record| {
-        let outcome = import_all(ring, &candidates, now)?;
+        let outcome = import_all(ring, &imports, now)?;
         record.versions = outcome.iter().map(|(_, v, _)| *v).collect();
         record.details = Some(json!({
             "shape": shape,
@@ -172,15 +162,15 @@ pub fn parse_versions(list: &str) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// PBKDF2-HMAC-SHA256 per version byte, with the rule of [`RawGcmKey::Pbkdf2`]: `{version}`
-/// in the pattern becomes the decimal version byte. The password is the first line of the
-/// secret (a trailing newline from `echo` is not part of it).
-fn derive_all(
+/// One PBKDF2 import per version byte; core derives each key (its rule: `{version}` in the
+/// pattern becomes the decimal version byte). The password is the first line of the secret (a
+/// trailing newline from `echo` is not part of it).
+fn pbkdf2_imports(
     secret: &str,
     pattern: &str,
     iterations: u32,
     bytes: &[Option<u8>],
-) -> Result<Vec<Candidate>> {
+) -> Result<Vec<RawGcmImport>> {
     if iterations == 0 {
         return Err(CliError::input("--iterations must be at least 1"));
     }
@@ -195,15 +185,13 @@ fn derive_all(
     }
     Ok(bytes
         .iter()
-        .map(|b| {
-            let salt = match b {
-                Some(b) => pattern.replace("{version}", &b.to_string()),
-                None => pattern.to_string(),
-            };
-            Candidate {
-                version_byte: *b,
-                key: keyroll::kdf::pbkdf2_sha256(password.as_bytes(), salt.as_bytes(), iterations),
-            }
+        .map(|b| RawGcmImport {
+            key: RawGcmKey::Pbkdf2 {
+                password: Zeroizing::new(password.as_bytes().to_vec()),
+                salt_pattern: pattern.to_string(),
+                iterations,
+            },
+            version_byte: *b,
         })
         .collect())
 }
@@ -211,7 +199,7 @@ fn derive_all(
 /// Keys used directly as bytes: one per non-empty line (a trailing `\r` dropped, nothing else
 /// trimmed: spaces may be part of an ASCII key), one per version byte, in order. Without
 /// `--versions` every key reads unversioned blobs.
-fn key_bytes(secret: &str, bytes: &[Option<u8>]) -> Result<Vec<Candidate>> {
+fn key_bytes(secret: &str, bytes: &[Option<u8>]) -> Result<Vec<RawGcmImport>> {
     let keys: Vec<&str> = secret
         .split('\n')
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
@@ -231,7 +219,7 @@ fn key_bytes(secret: &str, bytes: &[Option<u8>]) -> Result<Vec<Candidate>> {
     keys.iter()
         .enumerate()
         .map(|(i, k)| {
-            let key = SecretKey::from_slice(k.as_bytes()).map_err(|_| {
+            SecretKey::from_slice(k.as_bytes()).map_err(|_| {
                 CliError::new(
                     "invalid_key",
                     exit::INPUT,
@@ -242,70 +230,30 @@ fn key_bytes(secret: &str, bytes: &[Option<u8>]) -> Result<Vec<Candidate>> {
                     ),
                 )
             })?;
-            Ok(Candidate {
+            Ok(RawGcmImport {
+                key: RawGcmKey::Bytes(Zeroizing::new(k.as_bytes().to_vec())),
                 version_byte: if versioned { bytes[i] } else { None },
-                key,
             })
         })
         .collect()
 }
 
-/// Imports each candidate unless the keyring already holds it. All or nothing: an error leaves
-/// the keyring as it was (the session writes only on success). Returns (version byte, keyroll
-/// version, newly imported).
+/// Imports each key unless the keyring already holds it (core's `import_raw_gcm_once`: a
+/// constant-time comparison, and a destroyed version with the same byte refuses the import).
+/// All or nothing: an error leaves the keyring as it was (the session writes only on success).
+/// Returns (version byte, keyroll version, newly imported).
 fn import_all(
     ring: &mut Keyring,
-    candidates: &[Candidate],
+    imports: &[RawGcmImport],
     now: u64,
 ) -> Result<Vec<(Option<u8>, u32, bool)>> {
-    let mut out = Vec::with_capacity(candidates.len());
-    for c in candidates {
-        if let Some(version) = already_present(ring, c)? {
-            out.push((c.version_byte, version, false));
-            continue;
-        }
-        let import = RawGcmImport {
-            key: RawGcmKey::Bytes(Zeroizing::new(c.key.expose().to_vec())),
-            version_byte: c.version_byte,
-        };
-        let version = ring.import_raw_gcm(&import, now)?;
-        out.push((c.version_byte, version, true));
-    }
-    Ok(out)
-}
-
-/// Whether `ring` already reads blobs of this key and version byte: a probe blob sealed with it
-/// is handed to the keyring, and the GCM tag says whether one of its keys is this one (the core
-/// exposes no key comparison, and none is needed). A destroyed version with the same version
-/// byte has no material left to compare: the import is refused rather than risk bringing a
-/// destroyed key back.
-fn already_present(ring: &Keyring, c: &Candidate) -> Result<Option<u32>> {
-    let same_byte: Vec<_> = ring
-        .versions()
-        .into_iter()
-        .filter(|v| v.kind == KeyKind::RawGcm && v.legacy_version_byte == c.version_byte)
-        .collect();
-    if same_byte.is_empty() {
-        return Ok(None);
-    }
-    let mut nonce = [0u8; NONCE_LEN];
-    getrandom::fill(&mut nonce).map_err(|_| CliError::from(Error::Rng))?;
-    let mut blob: Vec<u8> = c.version_byte.into_iter().collect();
-    blob.extend_from_slice(&nonce);
-    AeadKey::new(&c.key).seal_append(&nonce, b"", b"keyroll re-run probe", &mut blob);
-    match ring.verify(STANDARD.encode(&blob).as_bytes(), b"", None) {
-        Ok(v) => return Ok(Some(v.key_version)),
-        Err(Error::KeyCompromised(v) | Error::KeyDisabled(v)) => return Ok(Some(v)),
-        Err(Error::BelowMinimumVersion { version, .. }) => return Ok(Some(version)),
-        Err(_) => {}
-    }
-    if let Some(d) = same_byte.iter().find(|v| v.state == KeyState::Destroyed) {
-        return Err(CliError::input(format!(
-            "version {} (the same version byte) is destroyed and its key cannot be compared; keyroll will not risk bringing a destroyed key back: nothing changed",
-            d.version
-        )));
-    }
-    Ok(None)
+    imports
+        .iter()
+        .map(|import| {
+            let (version, new) = ring.import_raw_gcm_once(import, now)?;
+            Ok((import.version_byte, version, new))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -643,3 +643,42 @@ fn document_sealing_is_readable_without_a_key() {
         "keyring_corrupt"
     );
 }
+
+/// Operators re-run imports: the same raw GCM key (derived or given) is not added twice, a
+/// different key under the same version byte is, and a destroyed one cannot come back.
+#[test]
+fn raw_gcm_import_once_is_rerunnable_and_never_resurrects_a_destroyed_key() {
+    use keyroll::{KeyState, RawGcmImport, RawGcmKey};
+    use zeroize::Zeroizing;
+    let pbkdf2 = |byte: u8| RawGcmImport {
+        key: RawGcmKey::Pbkdf2 {
+            password: Zeroizing::new(b"master password".to_vec()),
+            salt_pattern: "app-{version}".into(),
+            iterations: 1_000,
+        },
+        version_byte: Some(byte),
+    };
+    let mut ring = Keyring::generate(NOW).unwrap();
+    let (v3, new) = ring.import_raw_gcm_once(&pbkdf2(3), NOW).unwrap();
+    assert!(new);
+    let count = ring.versions().len();
+    assert_eq!(
+        ring.import_raw_gcm_once(&pbkdf2(3), NOW).unwrap(),
+        (v3, false)
+    );
+    assert_eq!(ring.versions().len(), count);
+    let (v4, new) = ring.import_raw_gcm_once(&pbkdf2(4), NOW).unwrap();
+    assert!(new && v4 != v3);
+    let bytes = RawGcmImport {
+        key: RawGcmKey::Bytes(Zeroizing::new(b"0123456789abcdef0123456789abcdef".to_vec())),
+        version_byte: Some(3),
+    };
+    let (vb, new) = ring.import_raw_gcm_once(&bytes, NOW).unwrap();
+    assert!(
+        new && vb != v3,
+        "another key under the same version byte is another version"
+    );
+    ring.set_state(v4, KeyState::Destroyed, None, NOW).unwrap();
+    let err = ring.import_raw_gcm_once(&pbkdf2(4), NOW).unwrap_err();
+    assert_eq!(err.code(), "key_destroyed");
+}

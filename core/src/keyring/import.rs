@@ -56,11 +56,45 @@ impl Keyring {
     pub fn import_raw_gcm(&mut self, import: &RawGcmImport, now: u64) -> Result<u32> {
         self.writable()?;
         let secret = import.derive()?;
+        self.insert_raw_gcm(secret, import.version_byte, now)
+    }
+
+    fn insert_raw_gcm(
+        &mut self,
+        secret: SecretKey,
+        version_byte: Option<u8>,
+        now: u64,
+    ) -> Result<u32> {
         let version = self.next_version()?;
         let mut info = Self::new_info(version, KeyKind::RawGcm, KeyState::DecryptOnly, now);
-        info.legacy_version_byte = import.version_byte;
+        info.legacy_version_byte = version_byte;
         info.note = Some("imported raw AES-256-GCM key".to_owned());
         self.insert(info, secret);
         Ok(version)
+    }
+
+    /// [`Keyring::import_raw_gcm`] for re-runnable imports (an operator's command run twice):
+    /// if a raw GCM version with the same version byte already holds this key (compared in
+    /// constant time), nothing changes and that version is returned with `false`; otherwise
+    /// the key is imported and its new version returned with `true`. A destroyed version with
+    /// the same version byte has no key left to compare, so the import is refused
+    /// (`key_destroyed`) rather than risk bringing a destroyed key back.
+    pub fn import_raw_gcm_once(&mut self, import: &RawGcmImport, now: u64) -> Result<(u32, bool)> {
+        self.writable()?;
+        let secret = import.derive()?;
+        let mut same_byte = self.slots.values().filter(|s| {
+            s.info.kind == KeyKind::RawGcm && s.info.legacy_version_byte == import.version_byte
+        });
+        if let Some(found) = same_byte
+            .clone()
+            .find(|s| s.material.as_ref().is_some_and(|m| m.secret == secret))
+        {
+            return Ok((found.info.version, false));
+        }
+        if let Some(destroyed) = same_byte.find(|s| s.material.is_none()) {
+            return Err(Error::KeyDestroyed(destroyed.info.version));
+        }
+        let version = self.insert_raw_gcm(secret, import.version_byte, now)?;
+        Ok((version, true))
     }
 }
