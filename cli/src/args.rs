@@ -120,6 +120,9 @@ pub enum Command {
     /// Re-encrypt a column under the active version (dry run unless --apply).
     #[command(after_help = crate::migrate::HELP)]
     Migrate(MigrateArgs),
+    /// Rotate, then migrate a column onto the new version (dry run unless --apply; --if-due for cron).
+    #[command(after_help = crate::cmd_full_rotation::HELP)]
+    FullRotation(crate::cmd_full_rotation::FullRotationArgs),
     /// Copy the sealed keyring into the backup directory now.
     Backup,
     /// List backups and check each against its checksum.

@@ -217,6 +217,33 @@ pub fn health(s: &Session) -> Result<i32> {
 /// from cron, or `--emergency` after confirmation), audited as `[signing_]rotate`,
 /// `[signing_]emergency_rotate` or `[signing_]rotate_not_due`.
 pub fn rotate<R: Sealed>(s: &Session, args: &RotateArgs) -> Result<i32> {
+    let (rotated, previous, active) = rotate_change::<R>(s, args)?;
+    if s.global.json {
+        out::json(&json!({
+            "rotated": rotated,
+            "emergency": args.emergency && rotated,
+            "previous_version": previous,
+            "active_version": active,
+        }));
+    } else if !rotated {
+        println!("{}", R::not_due_message(previous));
+    } else {
+        let prev = previous.map(|v| format!("v{v}")).unwrap_or("-".into());
+        println!(
+            "{}",
+            R::rotated_message(&prev, active.unwrap_or(0), args.emergency)
+        );
+    }
+    Ok(exit::OK)
+}
+
+/// `rotate` without its output (also `full-rotation`'s first step): confirms an emergency,
+/// rotates under the store's lock (re-checking `--if-due` there) and audits; returns whether
+/// it rotated, the previous and the now active version.
+pub fn rotate_change<R: Sealed>(
+    s: &Session,
+    args: &RotateArgs,
+) -> Result<(bool, Option<u32>, Option<u32>)> {
     if args.emergency {
         let ring = s.open_as::<R>(&s.store.read()?)?;
         let old = ring
@@ -249,23 +276,7 @@ pub fn rotate<R: Sealed>(s: &Session, args: &RotateArgs) -> Result<i32> {
         record.versions = previous.into_iter().chain([version]).collect();
         Ok((true, previous, Some(version)))
     })?;
-    if s.global.json {
-        out::json(&json!({
-            "rotated": rotated,
-            "emergency": args.emergency && rotated,
-            "previous_version": previous,
-            "active_version": active,
-        }));
-    } else if !rotated {
-        println!("{}", R::not_due_message(previous));
-    } else {
-        let prev = previous.map(|v| format!("v{v}")).unwrap_or("-".into());
-        println!(
-            "{}",
-            R::rotated_message(&prev, active.unwrap_or(0), args.emergency)
-        );
-    }
-    Ok(exit::OK)
+    Ok((rotated, previous, active))
 }
 
 /// `stage`.

@@ -3,6 +3,7 @@
 
 mod args;
 mod cmd_backup;
+mod cmd_full_rotation;
 mod cmd_keyring;
 mod cmd_keys;
 mod cmd_raw_gcm;
@@ -37,6 +38,7 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         } => cmd_keyring::state::<keyroll::Keyring>(&s, *version, *action, note.as_deref()),
         Command::Report(a) => migrate::report::run(&s, a),
         Command::Migrate(a) => migrate::run(&s, a),
+        Command::FullRotation(a) => cmd_full_rotation::run(&s, a),
         Command::Backup => cmd_backup::backup(&s),
         Command::Backups => cmd_backup::backups(&s),
         Command::Restore { name } => cmd_backup::restore(&s, name),

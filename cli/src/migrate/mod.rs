@@ -101,7 +101,7 @@ pub struct Summary {
 }
 
 /// Checks a migration's arguments.
-fn validate(args: &MigrateArgs) -> Result<()> {
+pub(crate) fn validate(args: &MigrateArgs) -> Result<()> {
     if args.batch == 0 || args.batch > 1_000_000 {
         return Err(CliError::input("--batch must be 1..=1000000"));
     }
@@ -113,15 +113,47 @@ fn validate(args: &MigrateArgs) -> Result<()> {
 
 /// `migrate`.
 pub fn run(s: &Session, args: &MigrateArgs) -> Result<i32> {
+    let ring = s.open()?;
+    let (summary, code) = execute(s, args, &ring, true)?;
+    if s.global.json {
+        out::json(&summary);
+    } else {
+        print_summary(&summary);
+    }
+    Ok(code)
+}
+
+/// Checks the database for a migration onto `active` without reading a row: it can be
+/// reached, the table, the column and the id column exist, have usable types, and the id
+/// names one row. `full-rotation` runs it before it rotates, so a wrong table name never
+/// leaves a rotated keyring behind with nothing migrated.
+pub fn check_target(args: &MigrateArgs, active: u32) -> Result<()> {
+    validate(args)?;
+    ContextTemplate::parse(&args.context_template)?;
+    let (table, column, id) = (&args.db.table, &args.db.column, &args.id_column);
+    match Target::parse(&args.db.db)? {
+        Target::Sqlite(path) => sqlite::Sqlite::new(&path, table, column, id, active).map(drop),
+        Target::Postgres(url) => postgres::Postgres::new(&url, table, column, id, active).map(drop),
+    }
+}
+
+/// Migrates under `ring` (the stored keyring, or `full-rotation`'s dry run: the stored one
+/// rotated in memory, never saved) and returns the summary and the exit code; `audit`: write
+/// the audit record (a dry run of a rotation that did not happen is not recorded).
+pub fn execute(
+    s: &Session,
+    args: &MigrateArgs,
+    ring: &keyroll::Keyring,
+    audit: bool,
+) -> Result<(Summary, i32)> {
     validate(args)?;
     let target = Target::parse(&args.db.db)?;
-    let ring = s.open()?;
     let active = ring.active_version().ok_or(keyroll::Error::NoActiveKey)?;
     let template = ContextTemplate::parse(&args.context_template)?;
     let started = Instant::now();
     let start_time = now()?;
     let job = rows::Job {
-        ring: &ring,
+        ring,
         template: &template,
         table: &args.db.table,
         column: &args.db.column,
@@ -156,7 +188,9 @@ pub fn run(s: &Session, args: &MigrateArgs) -> Result<i32> {
                 "column": args.db.column, "migrated": stats.migrated, "durable": stats.durable,
                 "failed": stats.failed, "error": e.message,
             }));
-            s.audit(&record)?;
+            if audit {
+                s.audit(&record)?;
+            }
             return Err(CliError {
                 message: format!("{} ({})", e.message, committed_before_error(&stats)),
                 ..e
@@ -203,17 +237,15 @@ pub fn run(s: &Session, args: &MigrateArgs) -> Result<i32> {
         "refused_compromised": summary.refused_compromised,
         "duration_seconds": summary.duration_seconds,
     }));
-    s.audit(&record)?;
-    if s.global.json {
-        out::json(&summary);
-    } else {
-        print_summary(&summary);
+    if audit {
+        s.audit(&record)?;
     }
-    Ok(if stats.failed > 0 || refused > 0 {
+    let code = if stats.failed > 0 || refused > 0 {
         exit::PARTIAL
     } else {
         exit::OK
-    })
+    };
+    Ok((summary, code))
 }
 
 /// What an interrupted run had done: only commits known to be on disk count as done;
