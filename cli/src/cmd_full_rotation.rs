@@ -75,15 +75,7 @@ pub fn run(s: &Session, args: &FullRotationArgs) -> Result<i32> {
             previous_version: previous,
             active_version: previous,
         };
-        if s.global.json {
-            out::json(&json!({ "mode": mode(m), "rotation": rotation, "migration": null }));
-        } else {
-            println!(
-                "{}; no migration run",
-                <Keyring as Sealed>::not_due_message(previous)
-            );
-        }
-        return Ok(exit::OK);
+        return not_due(s, m, &rotation);
     }
     if !m.apply {
         // The rotation as it would be, in memory only: this copy is never sealed or saved.
@@ -116,15 +108,7 @@ pub fn run(s: &Session, args: &FullRotationArgs) -> Result<i32> {
     };
     if !rotated {
         // `--if-due`, and another process rotated between the check above and the lock.
-        if s.global.json {
-            out::json(&json!({ "mode": mode(m), "rotation": rotation, "migration": null }));
-        } else {
-            println!(
-                "{}; no migration run",
-                <Keyring as Sealed>::not_due_message(previous)
-            );
-        }
-        return Ok(exit::OK);
+        return not_due(s, m, &rotation);
     }
     let ring = s.open()?;
     let (summary, code) = migrate::execute(s, m, &ring, true).map_err(|e| {
@@ -140,6 +124,19 @@ pub fn run(s: &Session, args: &FullRotationArgs) -> Result<i32> {
     })?;
     report(s, &rotation, &summary);
     Ok(code)
+}
+
+/// Nothing was due (`--if-due`): said, and no migration run.
+fn not_due(s: &Session, m: &MigrateArgs, rotation: &Rotation) -> Result<i32> {
+    if s.global.json {
+        out::json(&json!({ "mode": mode(m), "rotation": rotation, "migration": null }));
+    } else {
+        println!(
+            "{}; no migration run",
+            <Keyring as Sealed>::not_due_message(rotation.previous_version)
+        );
+    }
+    Ok(exit::OK)
 }
 
 fn mode(m: &MigrateArgs) -> &'static str {
