@@ -176,6 +176,39 @@ pub fn health(s: &Session) -> Result<i32> {
             _ => {}
         }
     }
+    Ok(print_health(
+        s,
+        &status,
+        &warnings,
+        &HealthWords {
+            kind: None,
+            active: "active",
+            keyring: "the keyring",
+            due_hint: "rotation is due: run `keyroll rotate`, then `keyroll migrate`",
+        },
+    ))
+}
+
+/// How `health` names things for one kind of keyring.
+pub struct HealthWords {
+    /// `keyring_kind` in the JSON output, if the kind is not the default.
+    pub kind: Option<&'static str>,
+    /// What the active version is called ("active", "signing key").
+    pub active: &'static str,
+    /// What the keyring is called, for "has no active key".
+    pub keyring: &'static str,
+    /// The line printed when rotation is due.
+    pub due_hint: &'static str,
+}
+
+/// The verdict of `health` and `keys health` from the policy status and the warnings, printed
+/// (or as JSON); returns the exit code: 0 OK, 1 WARNING, 2 CRITICAL.
+pub fn print_health(
+    s: &Session,
+    status: &keyroll::PolicyStatus,
+    warnings: &[String],
+    words: &HealthWords,
+) -> i32 {
     let (level, code) = match status.state {
         PolicyState::Due | PolicyState::NoActiveKey => ("critical", exit::CRITICAL),
         PolicyState::Warn => ("warning", exit::WARNING),
@@ -183,12 +216,12 @@ pub fn health(s: &Session) -> Result<i32> {
         PolicyState::Ok => ("ok", exit::OK),
     };
     if s.global.json {
-        out::json(&json!({
-            "status": level,
-            "policy": status,
-            "warnings": warnings,
-        }));
-        return Ok(code);
+        let mut v = json!({ "status": level, "policy": status, "warnings": warnings });
+        if let Some(kind) = words.kind {
+            v["keyring_kind"] = json!(kind);
+        }
+        out::json(&v);
+        return code;
     }
     let head = match code {
         exit::OK => out::good("OK"),
@@ -197,20 +230,21 @@ pub fn health(s: &Session) -> Result<i32> {
     };
     match status.active_version {
         Some(v) => println!(
-            "{head}: active v{v} is {} old; warn at {}, rotate at {}",
+            "{head}: {} v{v} is {} old; warn at {}, rotate at {}",
+            words.active,
             out::days(status.age_seconds),
             status.warn_at.map(out::time).unwrap_or_default(),
             status.due_at.map(out::time).unwrap_or_default(),
         ),
-        None => println!("{head}: the keyring has no active key"),
+        None => println!("{head}: {} has no active key", words.keyring),
     }
     if status.state == PolicyState::Due {
-        println!("  rotation is due: run `keyroll rotate`, then `keyroll migrate`");
+        println!("  {}", words.due_hint);
     }
-    for w in &warnings {
+    for w in warnings {
         println!("  {}", out::warn(w));
     }
-    Ok(code)
+    code
 }
 
 /// `rotate` and `keys rotate`: one path for both kinds of keyring (scheduled, `--if-due`

@@ -17,7 +17,7 @@ use crate::signing_args::{
     AlgorithmArg, CreateArgs, ExportPublicArgs, ImportSecretArgs, JwksArgs, KeysCommand, StageArgs,
 };
 use keyroll::signing::{kid, SigningAlgorithm, SigningKeyring};
-use keyroll::{KeyKind, KeyState, Policy, PolicyState, VersionInfo};
+use keyroll::{KeyKind, KeyState, Policy, VersionInfo};
 use keyroll_store::AuditRecord;
 use serde_json::json;
 use std::path::Path;
@@ -333,44 +333,18 @@ fn health(s: &Session) -> Result<i32> {
             ));
         }
     }
-    let (level, code) = match status.state {
-        PolicyState::Due | PolicyState::NoActiveKey => ("critical", exit::CRITICAL),
-        PolicyState::Warn => ("warning", exit::WARNING),
-        PolicyState::Ok if !warnings.is_empty() => ("warning", exit::WARNING),
-        PolicyState::Ok => ("ok", exit::OK),
-    };
-    if s.global.json {
-        out::json(&json!({
-            "status": level,
-            "keyring_kind": "signing",
-            "policy": status,
-            "warnings": warnings,
-        }));
-        return Ok(code);
-    }
-    let head = match code {
-        exit::OK => out::good("OK"),
-        exit::WARNING => out::warn("WARNING"),
-        _ => out::bad("CRITICAL"),
-    };
-    match status.active_version {
-        Some(v) => println!(
-            "{head}: signing key v{v} is {} old; warn at {}, rotate at {}",
-            out::days(status.age_seconds),
-            status.warn_at.map(out::time).unwrap_or_default(),
-            status.due_at.map(out::time).unwrap_or_default(),
-        ),
-        None => println!("{head}: the signing keyring has no active key"),
-    }
-    if status.state == PolicyState::Due {
-        println!(
-            "  rotation is due: run `keyroll keys rotate` (tokens of the old key keep verifying)"
-        );
-    }
-    for w in &warnings {
-        println!("  {}", out::warn(w));
-    }
-    Ok(code)
+    Ok(crate::cmd_keyring::print_health(
+        s,
+        &status,
+        &warnings,
+        &crate::cmd_keyring::HealthWords {
+            kind: Some("signing"),
+            active: "signing key",
+            keyring: "the signing keyring",
+            due_hint:
+                "rotation is due: run `keyroll keys rotate` (tokens of the old key keep verifying)",
+        },
+    ))
 }
 
 /// `keys stage`.
