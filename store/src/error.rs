@@ -69,6 +69,30 @@ pub enum Error {
         /// The generation of the document refused.
         found: u64,
     },
+    /// A keyring store URL that names no store keyroll knows (the message says which forms
+    /// are accepted).
+    #[error("invalid keyring store URL: {0}")]
+    InvalidStoreUrl(&'static str),
+    /// The store cannot do this (e.g. reader check-ins in a store without a place for them,
+    /// or a store kind left out of this build).
+    #[error("{location}: {what}")]
+    Unsupported {
+        /// The store, without credentials.
+        location: String,
+        /// What it cannot do.
+        what: &'static str,
+    },
+    /// The store could not be reached or refused the request (network, server, permissions):
+    /// nothing was changed by this call. The message names the store, never a credential.
+    #[error("{location}: {op} failed: {message}")]
+    Unavailable {
+        /// The store, without credentials.
+        location: String,
+        /// What was being done.
+        op: &'static str,
+        /// The server's or client's message, credentials removed.
+        message: String,
+    },
     /// An audit log line is not a valid record.
     #[error("audit log {path} line {line} is not a valid record")]
     AuditCorrupt {
@@ -94,6 +118,9 @@ impl Error {
             Error::Symlink(_) => "symlink_refused",
             Error::UnsafeDirectory { .. } => "unsafe_directory",
             Error::GenerationUsed { .. } => "keyring_rollback",
+            Error::InvalidStoreUrl(_) => "invalid_store_url",
+            Error::Unsupported { .. } => "store_unsupported",
+            Error::Unavailable { .. } => "store_unavailable",
         }
     }
 

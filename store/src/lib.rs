@@ -45,6 +45,7 @@ mod audit;
 mod backup;
 pub mod env;
 mod error;
+pub mod fleet;
 mod purge;
 mod store;
 
