@@ -25,6 +25,7 @@ pub mod blind_index;
 mod document;
 pub mod envelope;
 mod error;
+pub mod handle;
 mod inspect;
 pub mod kdf;
 mod keyring;
@@ -42,6 +43,7 @@ pub use document::{
 };
 pub use envelope::KeyringId;
 pub use error::{Error, Result};
+pub use handle::{HandleStatus, KeyringHandle, Offered};
 pub use inspect::{inspect, TokenFormat, TokenInfo};
 pub use kdf::DEFAULT_PBKDF2_ITERATIONS;
 pub use keyring::{fernet_keyring_id, Keyring, RewrapOptions, RewrapRequest, Rewrapped, Verified};
