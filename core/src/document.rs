@@ -26,6 +26,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use std::collections::BTreeMap;
 use subtle::ConstantTimeEq;
 
 pub(crate) mod structure;
@@ -54,6 +55,18 @@ pub enum Protection<'a> {
     },
     /// Under a raw 256-bit master key (e.g. from a KMS or a secret manager).
     MasterKey(&'a SecretKey),
+    /// Under a key-encryption key that a key-management service wrapped: `key` is the plain
+    /// KEK (from the service's generate-data-key or a local random key it then encrypted),
+    /// `wrap` what the service returned and how to ask it back. The document records `wrap`
+    /// (under the MAC), so whoever opens it knows which key and context to unwrap with: one
+    /// service call per open, none per message, and re-sealing a changed keyring reuses the
+    /// same `wrap` with no call at all.
+    WrappedKey {
+        /// The plain key-encryption key.
+        key: &'a SecretKey,
+        /// The service's wrapped copy of `key` and where it came from.
+        wrap: &'a KeyWrap,
+    },
     /// Under a passphrase with any count 1..=[`MAX_ITERATIONS`], below the sealing floor: for
     /// test suites and test vectors, which seal many documents and need no brute-force
     /// resistance. Only with the `testing` feature, so no shipped build can write such a file.
@@ -73,6 +86,63 @@ pub enum Unlock<'a> {
     Passphrase(&'a [u8]),
     /// The master key it was sealed with.
     MasterKey(&'a SecretKey),
+    /// The key-encryption key of a [`Protection::WrappedKey`] document, as the service
+    /// unwrapped it from the document's [`KeyWrap`] (see [`document_sealing`]).
+    Unwrapped(&'a SecretKey),
+}
+
+/// A key-encryption key wrapped by a key-management service (AWS KMS, GCP KMS, Vault
+/// Transit, …), as a keyring document records it. Nothing here is secret: `wrapped` opens
+/// only through the service, under `key_id` and exactly this `context`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyWrap {
+    /// Which service wrapped it (`aws-kms`, `gcp-kms`, `vault-transit`, …): 1-64 characters
+    /// of `a-z`, `0-9` and `-`.
+    pub provider: String,
+    /// The service's key (an ARN, a resource name, a Vault key name): 1-2048 printable
+    /// ASCII characters.
+    pub key_id: String,
+    /// The encryption context (AWS) or additional authenticated data the service bound the
+    /// wrap to: at most 16 pairs, each name and value 1-256 printable ASCII characters.
+    pub context: BTreeMap<String, String>,
+    /// The service's ciphertext of the key-encryption key (1-8192 bytes).
+    pub wrapped: Vec<u8>,
+}
+
+impl KeyWrap {
+    /// Checks the limits documented on each field (`invalid_argument` when sealing,
+    /// `keyring_corrupt` when reading, through the caller).
+    fn check(&self) -> core::result::Result<(), &'static str> {
+        let printable = |s: &str, max: usize| {
+            !s.is_empty() && s.len() <= max && s.bytes().all(|b| (0x20..0x7f).contains(&b))
+        };
+        if self.provider.is_empty()
+            || self.provider.len() > 64
+            || !self
+                .provider
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err("a key wrap's provider must be 1-64 characters of a-z, 0-9 and -");
+        }
+        if !printable(&self.key_id, 2048) {
+            return Err("a key wrap's key id must be 1-2048 printable ASCII characters");
+        }
+        if self.context.len() > 16
+            || !self
+                .context
+                .iter()
+                .all(|(k, v)| printable(k, 256) && printable(v, 256))
+        {
+            return Err(
+                "a key wrap's context must be at most 16 pairs of 1-256 printable ASCII characters",
+            );
+        }
+        if self.wrapped.is_empty() || self.wrapped.len() > 8192 {
+            return Err("a key wrap's wrapped key must be 1-8192 bytes");
+        }
+        Ok(())
+    }
 }
 
 impl core::fmt::Debug for Protection<'_> {
@@ -83,6 +153,11 @@ impl core::fmt::Debug for Protection<'_> {
                 .field("iterations", iterations)
                 .finish_non_exhaustive(),
             Protection::MasterKey(_) => f.write_str("MasterKey(<redacted>)"),
+            Protection::WrappedKey { wrap, .. } => f
+                .debug_struct("WrappedKey")
+                .field("provider", &wrap.provider)
+                .field("key_id", &wrap.key_id)
+                .finish_non_exhaustive(),
             #[cfg(feature = "testing")]
             Protection::PassphraseForTesting { iterations, .. } => f
                 .debug_struct("PassphraseForTesting")
@@ -97,6 +172,7 @@ impl core::fmt::Debug for Unlock<'_> {
         f.write_str(match self {
             Unlock::Passphrase(_) => "Passphrase(<redacted>)",
             Unlock::MasterKey(_) => "MasterKey(<redacted>)",
+            Unlock::Unwrapped(_) => "Unwrapped(<redacted>)",
         })
     }
 }
@@ -138,6 +214,38 @@ enum Kek {
     /// A struct variant, not a unit one: serde ignores unknown members next to the tag of a
     /// unit variant even under `deny_unknown_fields`, and §7 refuses unknown members.
     MasterKey {},
+    WrappedKey {
+        provider: String,
+        key_id: String,
+        context: BTreeMap<String, String>,
+        wrapped: String,
+    },
+}
+
+impl Kek {
+    /// The [`KeyWrap`] a `wrapped-key` KEK records, checked (`keyring_corrupt` if out of
+    /// bounds); `None`-like error for the other methods is never asked for.
+    fn key_wrap(&self) -> Result<KeyWrap> {
+        let Kek::WrappedKey {
+            provider,
+            key_id,
+            context,
+            wrapped,
+        } = self
+        else {
+            return Err(Error::KeyringCorrupt("not a wrapped-key document"));
+        };
+        let wrap = KeyWrap {
+            provider: provider.clone(),
+            key_id: key_id.clone(),
+            context: context.clone(),
+            wrapped: B64
+                .decode(wrapped)
+                .map_err(|_| Error::KeyringCorrupt("bad wrapped key"))?,
+        };
+        wrap.check().map_err(Error::KeyringCorrupt)?;
+        Ok(wrap)
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -243,6 +351,16 @@ pub(crate) fn seal(
             passphrase_kek(rng, passphrase, iterations)?
         }
         Protection::MasterKey(key) => (Kek::MasterKey {}, key.clone()),
+        Protection::WrappedKey { key, wrap } => {
+            wrap.check().map_err(Error::InvalidArgument)?;
+            let kek = Kek::WrappedKey {
+                provider: wrap.provider.clone(),
+                key_id: wrap.key_id.clone(),
+                context: wrap.context.clone(),
+                wrapped: B64.encode(&wrap.wrapped),
+            };
+            (kek, key.clone())
+        }
     };
     let id = contents.id;
     let keks = Keks::new(&root, &id);
@@ -321,6 +439,10 @@ pub(crate) fn open(document: &[u8], unlock: Unlock<'_>, purpose: Purpose) -> Res
             pbkdf2_sha256(p, &salt, *iterations)
         }
         (Kek::MasterKey {}, Unlock::MasterKey(key)) => key.clone(),
+        (kek @ Kek::WrappedKey { .. }, Unlock::Unwrapped(key)) => {
+            kek.key_wrap()?;
+            key.clone()
+        }
         _ => return Err(Error::BadPassphrase),
     };
     let keks = Keks::new(&root, &id);
@@ -510,6 +632,9 @@ pub enum Sealing {
     },
     /// Under a master key.
     MasterKey,
+    /// Under a key-encryption key wrapped by a key-management service: unwrap this with the
+    /// service, then open with [`Unlock::Unwrapped`].
+    Wrapped(KeyWrap),
 }
 
 impl Sealing {
@@ -527,6 +652,7 @@ pub fn document_sealing(document: &[u8]) -> Result<Sealing> {
     Ok(match doc.body.kek {
         Kek::Pbkdf2HmacSha256 { iterations, .. } => Sealing::Passphrase { iterations },
         Kek::MasterKey {} => Sealing::MasterKey,
+        kek @ Kek::WrappedKey { .. } => Sealing::Wrapped(kek.key_wrap()?),
     })
 }
 

@@ -39,7 +39,7 @@ mod version;
 
 pub use blind_index::{BlindIndex, Normalizer};
 pub use document::{
-    document_sealing, Protection, Sealing, Unlock, MAX_ITERATIONS, MIN_ITERATIONS, SCHEMA,
+    document_sealing, KeyWrap, Protection, Sealing, Unlock, MAX_ITERATIONS, MIN_ITERATIONS, SCHEMA,
 };
 pub use envelope::KeyringId;
 pub use error::{Error, Result};

@@ -110,8 +110,17 @@ impl Opened {
     /// `previous` was sealed: the same credential and, for a passphrase, the same PBKDF2
     /// iterations (raised to the floor for documents from older releases).
     fn reseal(&mut self, generation: u64, previous: &[u8], unlock: Unlock<'_>) -> Result<Vec<u8>> {
+        // A KMS-sealed copy keeps its own wrapped key-encryption key (it opened with it).
+        let wrap = match keyroll::document_sealing(previous) {
+            Ok(Sealing::Wrapped(wrap)) => Some(wrap),
+            _ => None,
+        };
         let protection = match unlock {
             Unlock::MasterKey(key) => Protection::MasterKey(key),
+            Unlock::Unwrapped(key) => Protection::WrappedKey {
+                key,
+                wrap: wrap.as_ref().ok_or(keyroll::Error::BadPassphrase)?,
+            },
             Unlock::Passphrase(passphrase) => Protection::Passphrase {
                 passphrase,
                 iterations: match keyroll::document_sealing(previous) {
