@@ -73,6 +73,15 @@ pub enum Error {
     /// are accepted).
     #[error("invalid keyring store URL: {0}")]
     InvalidStoreUrl(&'static str),
+    /// A store URL's settings are wrong (an unknown `sslmode`, an unreadable CA file, a
+    /// variable such as `PGSSLMODE` that is not UTF-8): nothing was tried.
+    #[error("{location}: {message}")]
+    InvalidStoreConfig {
+        /// The store, without credentials.
+        location: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The store cannot do this (e.g. reader check-ins in a store without a place for them,
     /// or a store kind left out of this build).
     #[error("{location}: {what}")]
@@ -118,7 +127,7 @@ impl Error {
             Error::Symlink(_) => "symlink_refused",
             Error::UnsafeDirectory { .. } => "unsafe_directory",
             Error::GenerationUsed { .. } => "keyring_rollback",
-            Error::InvalidStoreUrl(_) => "invalid_store_url",
+            Error::InvalidStoreUrl(_) | Error::InvalidStoreConfig { .. } => "invalid_store_url",
             Error::Unsupported { .. } => "store_unsupported",
             Error::Unavailable { .. } => "store_unavailable",
         }

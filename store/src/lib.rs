@@ -46,6 +46,8 @@ mod backup;
 pub mod env;
 mod error;
 pub mod fleet;
+#[cfg(feature = "postgres")]
+pub mod pgconn;
 mod purge;
 mod store;
 

@@ -67,7 +67,7 @@ fn versions(document: &[u8]) -> Vec<(u32, String, bool)> {
 
 /// Whether a document that cannot be opened may hold sealed material of `version`: read
 /// without a key; anything that is not plainly a document without it counts as "may".
-fn may_hold_material(document: &[u8], version: u32) -> bool {
+pub(crate) fn may_hold_material(document: &[u8], version: u32) -> bool {
     let Ok(doc) = serde_json::from_slice::<serde_json::Value>(document) else {
         return true;
     };
@@ -82,13 +82,13 @@ fn may_hold_material(document: &[u8], version: u32) -> bool {
 
 /// A backup opened as whichever kind of keyring it holds: both kinds keep sealed keys in
 /// backups, so both must lose a destroyed one.
-enum Opened {
+pub(crate) enum Opened {
     Encryption(Keyring),
     Signing(SigningKeyring),
 }
 
 impl Opened {
-    fn open(document: &[u8], unlock: Unlock<'_>) -> keyroll::Result<Self> {
+    pub(crate) fn open(document: &[u8], unlock: Unlock<'_>) -> keyroll::Result<Self> {
         match Keyring::from_document(document, unlock) {
             Err(keyroll::Error::WrongKeyringKind) => {
                 SigningKeyring::from_document(document, unlock).map(Opened::Signing)
@@ -98,7 +98,7 @@ impl Opened {
     }
 
     /// Removes `version`'s material if this copy holds it; whether it did.
-    fn purge(&mut self, version: u32, now: u64) -> keyroll::Result<bool> {
+    pub(crate) fn purge(&mut self, version: u32, now: u64) -> keyroll::Result<bool> {
         match self {
             Opened::Encryption(r) if r.version(version).is_some() => r.purge_material(version, now),
             Opened::Signing(r) if r.version(version).is_some() => r.purge_material(version, now),
@@ -109,7 +109,12 @@ impl Opened {
     /// Seals it as `generation` again (a backup keeps its place in history), the way
     /// `previous` was sealed: the same credential and, for a passphrase, the same PBKDF2
     /// iterations (raised to the floor for documents from older releases).
-    fn reseal(&mut self, generation: u64, previous: &[u8], unlock: Unlock<'_>) -> Result<Vec<u8>> {
+    pub(crate) fn reseal(
+        &mut self,
+        generation: u64,
+        previous: &[u8],
+        unlock: Unlock<'_>,
+    ) -> Result<Vec<u8>> {
         // A KMS-sealed copy keeps its own wrapped key-encryption key (it opened with it).
         let wrap = match keyroll::document_sealing(previous) {
             Ok(Sealing::Wrapped(wrap)) => Some(wrap),

@@ -24,10 +24,11 @@ mod file;
 pub mod postgres;
 #[cfg(feature = "aws")]
 pub mod aws_sm;
+pub mod reload;
 mod url;
 
 pub use file::FileStore;
-pub use url::StoreUrl;
+pub use url::{redact_password, StoreUrl};
 
 use crate::{AuditRecord, Result};
 use serde::{Deserialize, Serialize};
