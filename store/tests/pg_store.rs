@@ -440,6 +440,36 @@ fn a_lost_connection_is_replaced_on_the_next_call() {
     let e = saving.join().unwrap().unwrap_err();
     assert_eq!(e.code(), "keyring_conflict", "{e}");
     assert_eq!(s.load().unwrap().unwrap().document, theirs);
+
+    // Cut off when its own change did land (as when COMMIT went through but the reply was
+    // lost; stood in for here by the other client writing exactly this document): read back,
+    // it is success, not a conflict with itself.
+    let mut ring = open(&theirs);
+    ring.rotate(NOW + 5).unwrap();
+    let mine = seal(&ring);
+    let mut tx = holder.transaction().unwrap();
+    // The history lock holds the read-back until this client's write is committed.
+    tx.batch_execute("LOCK TABLE keyroll_keyring_history IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    tx.execute(
+        "SELECT 1 FROM keyroll_keyrings WHERE name = $1 FOR UPDATE",
+        &[&name],
+    )
+    .unwrap();
+    let saving = {
+        let (s, mine) = (s.clone(), mine.clone());
+        std::thread::spawn(move || s.compare_and_swap(Some(4), &mine))
+    };
+    wait_until_blocked(&mut db, &name);
+    assert_eq!(kill_backends(&mut db, &name), 1);
+    tx.execute(
+        "UPDATE keyroll_keyrings SET generation = 5, highest_generation = 5, document = $2 WHERE name = $1",
+        &[&name, &mine],
+    )
+    .unwrap();
+    tx.commit().unwrap();
+    saving.join().unwrap().unwrap();
+    assert_eq!(s.generation().unwrap(), Some(5));
 }
 
 /// No password in the location, Debug, or any error: neither from the URL's user info nor a
@@ -480,4 +510,42 @@ fn passwords_never_reach_errors_or_debug() {
     .unwrap_err();
     assert_eq!(e.code(), "invalid_store_url");
     assert!(!format!("{e} {e:?}").contains(secret));
+}
+
+/// Four hosts meet an empty database at once: the tables, function and triggers are created
+/// once, under the advisory lock, and every host gets an answer (no "already exists" race).
+#[test]
+fn first_time_hosts_create_the_tables_once() {
+    let db_name = unique("kr_setup").replace('-', "_");
+    let mut db = admin();
+    db.batch_execute(&format!("CREATE DATABASE {db_name}"))
+        .unwrap();
+    let url = server_url();
+    let base = url.rsplit_once('/').unwrap().0.to_string();
+    let barrier = Arc::new(std::sync::Barrier::new(4));
+    let hosts: Vec<_> = (0..4)
+        .map(|i| {
+            let (url, barrier) = (format!("{base}/{db_name}"), barrier.clone());
+            std::thread::spawn(move || {
+                let s = PgStore::connect(&url, &format!("k{i}")).unwrap();
+                barrier.wait();
+                s.generation()
+            })
+        })
+        .collect();
+    for h in hosts {
+        assert_eq!(h.join().unwrap().unwrap(), None);
+    }
+    let mut fresh = Client::connect(&format!("{base}/{db_name}?sslmode=disable"), NoTls).unwrap();
+    let triggers: i64 = fresh
+        .query_one(
+            "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'keyroll_keyrings'::regclass AND NOT tgisinternal",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(triggers, 2);
+    drop(fresh);
+    db.batch_execute(&format!("DROP DATABASE {db_name} WITH (FORCE)"))
+        .unwrap();
 }

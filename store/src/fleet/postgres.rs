@@ -276,7 +276,7 @@ impl PgStore {
         match outcome {
             Ok(v) => Ok(v),
             Err(Fail::Connection(m)) => Err(self.unavailable(op, m)),
-            Err(Fail::Other(e)) => Err(self.located(e)),
+            Err(Fail::Other(e)) => Err(self.located(op, e)),
         }
     }
 
@@ -548,13 +548,11 @@ fn ensure_schema(client: &mut Client) -> Result<(), Fail> {
 }
 
 impl PgStore {
-    /// Fills in the location of a server refusal (made without it in [`db`]).
-    fn located(&self, e: Error) -> Error {
+    /// Fills in the location and operation of a server refusal (made without them in [`db`]).
+    fn located(&self, op: &'static str, e: Error) -> Error {
         match e {
             Error::Unavailable {
-                location,
-                op,
-                message,
+                location, message, ..
             } if location.is_empty() => Error::Unavailable {
                 location: self.location.clone(),
                 op,
@@ -624,7 +622,7 @@ impl KeyringStore for PgStore {
         let mut attempt = |c: &mut Client| self.swap_once(c, expected, document, next);
         let first = match self.once(&mut attempt) {
             Ok(()) => return Ok(()),
-            Err(Fail::Other(e)) => return Err(self.located(e)),
+            Err(Fail::Other(e)) => return Err(self.located("compare-and-swap", e)),
             Err(Fail::Connection(m)) => m,
         };
         let mut resolve = |c: &mut Client| {
@@ -645,7 +643,7 @@ impl KeyringStore for PgStore {
             Ok(None) => Ok(()),
             Ok(Some(current)) if current == expected => match self.once(&mut attempt) {
                 Ok(()) => Ok(()),
-                Err(Fail::Other(e)) => Err(self.located(e)),
+                Err(Fail::Other(e)) => Err(self.located("compare-and-swap", e)),
                 Err(Fail::Connection(m)) => Err(self.unavailable("compare-and-swap", m)),
             },
             Ok(Some(current)) => Err(keyroll::Error::KeyringConflict {
@@ -653,7 +651,7 @@ impl KeyringStore for PgStore {
                 current: current.unwrap_or(0),
             }
             .into()),
-            Err(Fail::Other(e)) => Err(self.located(e)),
+            Err(Fail::Other(e)) => Err(self.located("compare-and-swap", e)),
             Err(Fail::Connection(_)) => Err(unavailable(first)),
         }
     }
@@ -662,7 +660,7 @@ impl KeyringStore for PgStore {
         // Not retried: an append whose outcome is unknown could be written twice.
         match self.once(&mut |c: &mut Client| insert_audit(c, &self.name, record)) {
             Ok(()) => Ok(()),
-            Err(Fail::Other(e)) => Err(self.located(e)),
+            Err(Fail::Other(e)) => Err(self.located("append audit record", e)),
             Err(Fail::Connection(m)) => Err(self.unavailable("append audit record", m)),
         }
     }
