@@ -184,7 +184,7 @@ impl KeyringHandle {
     /// Runs a read (`decrypt`, `verify`, `rewrap`…) on the current keyring; if it fails
     /// because the envelope names a version the keyring lacks, calls the reload hook once and,
     /// if it says so, runs the read once more on the (possibly new) current keyring.
-    pub fn read<T>(&self, op: impl Fn(&Keyring) -> Result<T>) -> Result<T> {
+    pub fn read<T>(&self, mut op: impl FnMut(&Keyring) -> Result<T>) -> Result<T> {
         match op(&self.current()) {
             Err(Error::UnknownKeyVersion(version)) if self.reload_for(version) => {
                 op(&self.current())

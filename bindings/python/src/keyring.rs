@@ -74,7 +74,7 @@ pub(crate) fn save_document(path: PathBuf, document: &[u8], secret: &Secret) -> 
     Ok(generation)
 }
 
-fn ttl_arg(ttl: Option<u64>, now: Option<u64>) -> Option<Ttl> {
+pub(crate) fn ttl_arg(ttl: Option<u64>, now: Option<u64>) -> Option<Ttl> {
     ttl.map(|seconds| Ttl {
         seconds,
         now: now_or_clock(now),
@@ -98,7 +98,7 @@ fn fernet_keys(keys: &Bound<'_, PyAny>) -> Result<Vec<keyroll::FernetKey>> {
 /// each chunk with the GIL released, and hands its results to `emit` with the GIL held. Chunks
 /// bound the memory held on the Rust side to one chunk's results, and let other Python threads
 /// run between chunks.
-fn in_chunks<'py, R: Send>(
+pub(crate) fn in_chunks<'py, R: Send>(
     py: Python<'py>,
     items: &Bound<'py, PyAny>,
     name: &str,
@@ -118,7 +118,7 @@ fn in_chunks<'py, R: Send>(
 
 /// Appends one item's outcome: its value, or (with `return_exceptions`) its exception in place;
 /// without it the first failure raises.
-fn push_outcome<'py, T>(
+pub(crate) fn push_outcome<'py, T>(
     out: &Bound<'py, PyList>,
     outcome: keyroll::Result<T>,
     return_exceptions: bool,
@@ -191,6 +191,20 @@ impl Keyring {
             Ok(keyroll::Keyring::from_document(&document, secret.unlock())?)
         })?;
         Ok(Self::wrap(ring))
+    }
+
+    /// Loads and opens the keyring a store URL names (`file:PATH` or a path,
+    /// `postgres://…#NAME`, `aws-sm://NAME`) with its passphrase or master key (default:
+    /// `KEYROLL_MASTER_KEY` / `KEYROLL_PASSPHRASE`). `KeyringHandle.open` keeps one current.
+    #[staticmethod]
+    #[pyo3(signature = (url, *, passphrase=None, master_key=None))]
+    fn open(
+        py: Python<'_>,
+        url: &str,
+        passphrase: Option<&Bound<'_, PyAny>>,
+        master_key: Option<&Bound<'_, PyAny>>,
+    ) -> Result<Self> {
+        Ok(Self::wrap(crate::handle::open_keyring(py, url, passphrase, master_key)?))
     }
 
     /// A keyring made from a Fernet key list, primary first (as `MultiFernet` takes it).

@@ -8,6 +8,7 @@ mod blind_index;
 mod convert;
 mod env;
 mod error;
+mod handle;
 mod keyring;
 mod legacy_keys;
 mod signing;
@@ -26,6 +27,7 @@ fn inspect(token: &Bound<'_, PyAny>) -> error::Result<types::TokenInfo> {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<keyring::Keyring>()?;
+    m.add_class::<handle::KeyringHandle>()?;
     m.add_class::<types::FernetKey>()?;
     m.add_class::<types::VersionInfo>()?;
     m.add_class::<types::Policy>()?;

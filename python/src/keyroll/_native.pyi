@@ -2,7 +2,7 @@
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Literal, NoReturn, final, overload
+from typing import Literal, NoReturn, TypedDict, final, overload
 
 from keyroll.errors import KeyrollError
 
@@ -18,6 +18,7 @@ __all__ = [
     "BlindIndex",
     "FernetKey",
     "Keyring",
+    "KeyringHandle",
     "Policy",
     "PolicyStatus",
     "RewrapBatch",
@@ -205,6 +206,13 @@ class Keyring:
     def load_file(
         path: _Path, *, passphrase: _Data | None = None, master_key: _Data | None = None
     ) -> Keyring: ...
+    @staticmethod
+    def open(
+        url: str, *, passphrase: _Data | None = None, master_key: _Data | None = None
+    ) -> Keyring:
+        """Loads the keyring a store URL names: ``file:PATH`` (or a path),
+        ``postgres://…#NAME``, ``aws-sm://NAME``. Credentials default to
+        ``KEYROLL_MASTER_KEY`` / ``KEYROLL_PASSPHRASE``."""
     @staticmethod
     def from_fernet_keys(
         keys: Iterable[_Data | FernetKey], *, now: int | None = None
@@ -499,3 +507,97 @@ class SigningKeyring:
     @property
     def generation(self) -> int: ...
     def __reduce__(self) -> NoReturn: ...
+
+class _HandleStatus(TypedDict):
+    generation: int
+    versions: list[int]
+    last_check: int | None
+    last_error: str | None
+    last_error_at: int | None
+    reader: str
+    location: str
+
+@final
+class KeyringHandle:
+    """A keyring that follows its store: swapped atomically when the store's generation
+    moves (polled every ``poll_interval`` seconds by a Rust thread that never takes the GIL),
+    reloaded at once when a token names a version it lacks, never moved back to a lower
+    generation. A failed reload keeps the last good keyring and shows in ``status()``."""
+
+    @staticmethod
+    def open(
+        url: str,
+        *,
+        passphrase: _Data | None = None,
+        master_key: _Data | None = None,
+        poll_interval: float = 30.0,
+        reader: str | None = None,
+    ) -> KeyringHandle: ...
+    @property
+    def generation(self) -> int: ...
+    def status(self) -> _HandleStatus: ...
+    def reload(self) -> bool: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> KeyringHandle: ...
+    def __exit__(self, *_args: object) -> bool: ...
+    def encrypt(
+        self,
+        data: _Data,
+        *,
+        context: _Data | None = None,
+        now: int | None = None,
+        timestamp: bool = True,
+    ) -> str: ...
+    def encrypt_binary(
+        self,
+        data: _Data,
+        *,
+        context: _Data | None = None,
+        now: int | None = None,
+        timestamp: bool = True,
+    ) -> bytes: ...
+    def decrypt(
+        self,
+        token: _Data,
+        *,
+        context: _Data | None = None,
+        ttl: int | None = None,
+        now: int | None = None,
+    ) -> bytes: ...
+    def verify(
+        self,
+        token: _Data,
+        *,
+        context: _Data | None = None,
+        ttl: int | None = None,
+        now: int | None = None,
+    ) -> Verified: ...
+    def rewrap(self, token: _Data, *, context: _Data | None = None) -> str: ...
+    def encrypt_many(
+        self,
+        items: Iterable[_Data],
+        *,
+        context: _Data | None = None,
+        now: int | None = None,
+        timestamp: bool = True,
+    ) -> list[str]: ...
+    @overload
+    def decrypt_many(
+        self,
+        tokens: Iterable[_Data],
+        *,
+        context: _Data | None = None,
+        ttl: int | None = None,
+        now: int | None = None,
+        return_exceptions: Literal[False] = False,
+    ) -> list[bytes]: ...
+    @overload
+    def decrypt_many(
+        self,
+        tokens: Iterable[_Data],
+        *,
+        context: _Data | None = None,
+        ttl: int | None = None,
+        now: int | None = None,
+        return_exceptions: bool,
+    ) -> list[bytes | KeyrollError]: ...

@@ -1,0 +1,322 @@
+//! `keyroll.KeyringHandle`: a live keyring kept current from a store URL by core's handle and
+//! the store crate's reload thread (pure Rust: it never takes the GIL). `Keyring.open(url)`
+//! is here too: one load from a store URL.
+
+use crate::convert::{bytes_arg, context_arg, maybe_detach, now_or_clock};
+use crate::error::Result;
+use crate::keyring::{in_chunks, push_outcome, ttl_arg, Secret};
+use crate::types::Verified;
+use keyroll_store::fleet::reload::{Opener, Polled, ReloadOptions, Reloader};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// The credential given, else the environment's (`KEYROLL_MASTER_KEY`, `KEYROLL_PASSPHRASE`,
+/// through the one parser the CLI uses).
+fn secret(
+    passphrase: Option<&Bound<'_, PyAny>>,
+    master_key: Option<&Bound<'_, PyAny>>,
+) -> Result<Secret> {
+    if passphrase.is_some() || master_key.is_some() {
+        return Secret::from_args(passphrase, master_key);
+    }
+    match keyroll_store::env::credential(&keyroll_store::env::process)? {
+        Some(keyroll_store::env::Credential::MasterKey(k)) => Ok(Secret::MasterKey(k)),
+        Some(keyroll_store::env::Credential::Passphrase(p)) => {
+            Ok(Secret::Passphrase(Zeroizing::new(p.as_bytes().to_vec())))
+        }
+        None => Secret::from_args(None, None),
+    }
+}
+
+/// Loads and opens the keyring a store URL names (`Keyring.open`).
+pub(crate) fn open_keyring(
+    py: Python<'_>,
+    url: &str,
+    passphrase: Option<&Bound<'_, PyAny>>,
+    master_key: Option<&Bound<'_, PyAny>>,
+) -> Result<keyroll::Keyring> {
+    let secret = secret(passphrase, master_key)?;
+    py.detach(|| -> Result<_> {
+        let store = keyroll_store::fleet::open(url)?;
+        let stored = store
+            .load()?
+            .ok_or_else(|| keyroll_store::Error::NotFound(store.location().into()))?;
+        let document = Zeroizing::new(stored.document);
+        Ok(keyroll::Keyring::from_document(&document, secret.unlock())?)
+    })
+}
+
+/// A keyring that follows its store: reloads when the store's generation moves (every
+/// `poll_interval` seconds, on a background thread) and at once when a token names a version
+/// it lacks. Never goes back to a lower generation; a failed reload keeps the last good
+/// keyring and shows in `status()`.
+#[pyclass(module = "keyroll._native", frozen)]
+pub struct KeyringHandle {
+    handle: Arc<keyroll::KeyringHandle>,
+    reloader: Mutex<Option<Reloader>>,
+    location: String,
+    reader: String,
+}
+
+impl KeyringHandle {
+    /// Runs a read on the current keyring (GIL released for large inputs); a version it lacks
+    /// reloads (GIL released: it reads the store) and retries once.
+    fn read<T: Send>(
+        &self,
+        py: Python<'_>,
+        len: usize,
+        mut op: impl FnMut(&keyroll::Keyring) -> keyroll::Result<T> + Send,
+    ) -> Result<T> {
+        match maybe_detach(py, len, || {
+            let first = op(&self.handle.current());
+            (first, op)
+        }) {
+            (Err(keyroll::Error::UnknownKeyVersion(_)), op) => {
+                Ok(py.detach(|| self.handle.read(op))?)
+            }
+            (first, _) => Ok(first?),
+        }
+    }
+}
+
+#[pymethods]
+impl KeyringHandle {
+    /// Opens the keyring at a store URL (`file:PATH` or a path, `postgres://…#NAME`,
+    /// `aws-sm://NAME`) with a passphrase or master key (default: `KEYROLL_MASTER_KEY` /
+    /// `KEYROLL_PASSPHRASE`), and keeps it current. `poll_interval=0` polls only on
+    /// `reload()` and unknown versions.
+    #[staticmethod]
+    #[pyo3(signature = (url, *, passphrase=None, master_key=None, poll_interval=30.0, reader=None))]
+    fn open(
+        py: Python<'_>,
+        url: &str,
+        passphrase: Option<&Bound<'_, PyAny>>,
+        master_key: Option<&Bound<'_, PyAny>>,
+        poll_interval: f64,
+        reader: Option<String>,
+    ) -> Result<Self> {
+        let poll_interval = Duration::try_from_secs_f64(poll_interval)
+            .map_err(|_| PyValueError::new_err("poll_interval must be a number of seconds >= 0"))?;
+        let secret = secret(passphrase, master_key)?;
+        let opener: Opener =
+            Arc::new(move |doc| keyroll::Keyring::from_document(doc, secret.unlock()));
+        let options = ReloadOptions {
+            poll_interval,
+            reader,
+            ..ReloadOptions::default()
+        };
+        let reloader = py.detach(|| -> Result<_> {
+            let store = keyroll_store::fleet::open(url)?;
+            Ok(Reloader::open(store, opener, options)?)
+        })?;
+        Ok(KeyringHandle {
+            handle: reloader.handle().clone(),
+            location: keyroll_store::fleet::StoreUrl::parse(url)?.location(),
+            reader: reloader.reader().to_owned(),
+            reloader: Mutex::new(Some(reloader)),
+        })
+    }
+
+    /// The generation of the keyring held now.
+    #[getter]
+    fn generation(&self) -> u64 {
+        self.handle.generation()
+    }
+
+    /// `{"generation", "versions", "last_check", "last_error", "last_error_at", "reader",
+    /// "location"}`: what is held and how the last reload went (error codes only).
+    fn status<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyDict>> {
+        let s = self.handle.status();
+        let d = PyDict::new(py);
+        d.set_item("generation", s.generation)?;
+        d.set_item("versions", s.versions)?;
+        d.set_item("last_check", s.last_check)?;
+        d.set_item("last_error", s.last_error.as_ref().map(|e| e.code.clone()))?;
+        d.set_item("last_error_at", s.last_error.map(|e| e.at))?;
+        d.set_item("reader", &self.reader)?;
+        d.set_item("location", &self.location)?;
+        Ok(d)
+    }
+
+    /// Checks the store now; returns whether a newer keyring was swapped in. Raises on a
+    /// failed reload (the current keyring stays).
+    fn reload(&self, py: Python<'_>) -> Result<bool> {
+        let guard = self.reloader.lock().unwrap_or_else(PoisonError::into_inner);
+        let reloader = guard
+            .as_ref()
+            .ok_or(keyroll::Error::InvalidArgument("the handle is closed"))?;
+        let polled = py.detach(|| reloader.poll_now())?;
+        Ok(matches!(polled, Polled::Reloaded { .. }))
+    }
+
+    /// Stops reloading (at once). The handle keeps working with the keyring it holds.
+    fn close(&self, py: Python<'_>) {
+        let reloader = self
+            .reloader
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        py.detach(|| drop(reloader));
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        self.close(py);
+        false
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "KeyringHandle(location={:?}, generation={})",
+            self.location,
+            self.handle.generation()
+        )
+    }
+
+    /// `Keyring.encrypt` with the current keyring.
+    #[pyo3(signature = (data, *, context=None, now=None, timestamp=true))]
+    fn encrypt(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        context: Option<&Bound<'_, PyAny>>,
+        now: Option<u64>,
+        timestamp: bool,
+    ) -> Result<String> {
+        let (data, context) = (bytes_arg(data, "data")?, context_arg(context)?);
+        let issued_at = timestamp.then(|| now_or_clock(now));
+        Ok(maybe_detach(py, data.len(), || {
+            self.handle.encrypt(&data, &context, issued_at)
+        })?)
+    }
+
+    /// `Keyring.encrypt_binary` with the current keyring.
+    #[pyo3(signature = (data, *, context=None, now=None, timestamp=true))]
+    fn encrypt_binary<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'_, PyAny>,
+        context: Option<&Bound<'_, PyAny>>,
+        now: Option<u64>,
+        timestamp: bool,
+    ) -> Result<Bound<'py, PyBytes>> {
+        let (data, context) = (bytes_arg(data, "data")?, context_arg(context)?);
+        let issued_at = timestamp.then(|| now_or_clock(now));
+        let out = maybe_detach(py, data.len(), || {
+            self.handle.encrypt_binary(&data, &context, issued_at)
+        })?;
+        Ok(PyBytes::new(py, &out))
+    }
+
+    /// `Keyring.decrypt`; a token under a version not held yet reloads once first.
+    #[pyo3(signature = (token, *, context=None, ttl=None, now=None))]
+    fn decrypt<'py>(
+        &self,
+        py: Python<'py>,
+        token: &Bound<'_, PyAny>,
+        context: Option<&Bound<'_, PyAny>>,
+        ttl: Option<u64>,
+        now: Option<u64>,
+    ) -> Result<Bound<'py, PyBytes>> {
+        let (token, context) = (bytes_arg(token, "token")?, context_arg(context)?);
+        let ttl = ttl_arg(ttl, now);
+        let plaintext = self.read(py, token.len(), |k| k.decrypt(&token, &context, ttl))?;
+        Ok(PyBytes::new(py, &plaintext))
+    }
+
+    /// `Keyring.verify`; a token under a version not held yet reloads once first.
+    #[pyo3(signature = (token, *, context=None, ttl=None, now=None))]
+    fn verify(
+        &self,
+        py: Python<'_>,
+        token: &Bound<'_, PyAny>,
+        context: Option<&Bound<'_, PyAny>>,
+        ttl: Option<u64>,
+        now: Option<u64>,
+    ) -> Result<Verified> {
+        let (token, context) = (bytes_arg(token, "token")?, context_arg(context)?);
+        let ttl = ttl_arg(ttl, now);
+        Ok(self
+            .read(py, token.len(), |k| k.verify(&token, &context, ttl))?
+            .into())
+    }
+
+    /// `Keyring.rewrap` (compromised versions refused); unknown versions reload once first.
+    #[pyo3(signature = (token, *, context=None))]
+    fn rewrap(
+        &self,
+        py: Python<'_>,
+        token: &Bound<'_, PyAny>,
+        context: Option<&Bound<'_, PyAny>>,
+    ) -> Result<String> {
+        let (token, context) = (bytes_arg(token, "token")?, context_arg(context)?);
+        self.read(py, token.len(), |k| k.rewrap(&token, &context))
+    }
+
+    /// `Keyring.encrypt_many` with the current keyring.
+    #[pyo3(signature = (items, *, context=None, now=None, timestamp=true))]
+    fn encrypt_many<'py>(
+        &self,
+        py: Python<'py>,
+        items: &Bound<'py, PyAny>,
+        context: Option<&Bound<'_, PyAny>>,
+        now: Option<u64>,
+        timestamp: bool,
+    ) -> Result<Bound<'py, PyList>> {
+        let context = context_arg(context)?;
+        let issued_at = timestamp.then(|| now_or_clock(now));
+        let out = PyList::empty(py);
+        in_chunks(
+            py,
+            items,
+            "items",
+            |chunk| self.handle.encrypt_many(chunk, &context, issued_at),
+            |tokens| {
+                for token in &tokens? {
+                    out.append(PyString::new(py, token))?;
+                }
+                Ok(())
+            },
+        )?;
+        Ok(out)
+    }
+
+    /// `Keyring.decrypt_many`; unknown versions reload once per chunk.
+    #[pyo3(signature = (tokens, *, context=None, ttl=None, now=None, return_exceptions=false))]
+    fn decrypt_many<'py>(
+        &self,
+        py: Python<'py>,
+        tokens: &Bound<'py, PyAny>,
+        context: Option<&Bound<'_, PyAny>>,
+        ttl: Option<u64>,
+        now: Option<u64>,
+        return_exceptions: bool,
+    ) -> Result<Bound<'py, PyList>> {
+        let context = context_arg(context)?;
+        let ttl = ttl_arg(ttl, now);
+        let out = PyList::empty(py);
+        in_chunks(
+            py,
+            tokens,
+            "tokens",
+            |chunk| self.handle.decrypt_many(chunk, &context, ttl),
+            |results| {
+                for result in results {
+                    push_outcome(&out, result, return_exceptions, |p| {
+                        PyBytes::new(py, &p).into_any()
+                    })?;
+                }
+                Ok(())
+            },
+        )?;
+        Ok(out)
+    }
+}
