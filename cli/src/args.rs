@@ -11,11 +11,13 @@ and never taken as arguments (they would show in `ps`): environment variables or
 Environment (the same rules as the Python binding's Keyring.from_env): an empty variable is
 unset; ENCRYPTION_KEY (primary) and ENCRYPTION_KEY_PREVIOUS hold Fernet keys separated by commas
 and/or whitespace; a value that is not UTF-8 is an error; KEYROLL_MASTER_KEY wins over
-KEYROLL_PASSPHRASE. Also KEYROLL_KEYRING, KEYROLL_BACKUP_DIR, KEYROLL_AUDIT_LOG (for the options).
+KEYROLL_PASSPHRASE. Also KEYROLL_KEYRING (a store URL: file:PATH or a path, postgres://…#NAME,
+aws-sm://NAME), KEYROLL_BACKUP_DIR, KEYROLL_AUDIT_LOG (for the options).
 
 Exit status: 0 ok | 1 health WARNING | 2 health CRITICAL | 3 migrate finished with failed rows
 | 4 wrong passphrase/master key | 5 keyring or backup missing/damaged, changed meanwhile or
-rolled back | 6 database error | 7 file-system error | 8 invalid input | 10 declined confirmation
+rolled back | 6 database or keyring store unreachable | 7 file-system error | 8 invalid input,
+refused change (e.g. promote with readers behind) | 10 declined confirmation
 | 64 usage error";
 
 /// keyroll: versioned envelope encryption keys for operators.
@@ -35,12 +37,14 @@ pub struct Cli {
 /// through clap's `env`; [`Global::resolve_env`] fills the public fields.
 #[derive(Args, Debug, Clone)]
 pub struct Global {
-    /// The keyring file [env: KEYROLL_KEYRING] [default: keyroll.json].
-    #[arg(long = "keyring", global = true, value_name = "KEYRING")]
-    keyring_arg: Option<PathBuf>,
-    /// The keyring file (resolved).
+    /// Where the keyring is: a store URL, `file:PATH` or a plain path, `postgres://…#NAME` or
+    /// `aws-sm://NAME` (docs/fleet.md) [env: KEYROLL_KEYRING] [default: keyroll.json].
+    #[arg(long = "keyring", global = true, value_name = "URL")]
+    keyring_arg: Option<String>,
+    /// The keyring's store URL (resolved). May hold a password: print
+    /// `Session::store.location()`, never this.
     #[arg(skip)]
-    pub keyring: PathBuf,
+    pub keyring: String,
     /// Backup directory [env: KEYROLL_BACKUP_DIR] [default: `<keyring>.backups/`].
     #[arg(long = "backup-dir", global = true, value_name = "BACKUP_DIR")]
     backup_dir_arg: Option<PathBuf>,
@@ -68,10 +72,12 @@ impl Global {
         &mut self,
         lookup: &impl Fn(&str) -> Option<std::ffi::OsString>,
     ) -> Result<(), keyroll_store::env::EnvError> {
-        use keyroll_store::env::{path, KEYRING};
+        use keyroll_store::env::{path, var, KEYRING};
         self.keyring = match &self.keyring_arg {
             Some(p) => p.clone(),
-            None => path(lookup, KEYRING)?.unwrap_or_else(|| PathBuf::from("keyroll.json")),
+            None => var(lookup, KEYRING)?
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "keyroll.json".to_string()),
         };
         self.backup_dir = match &self.backup_dir_arg {
             Some(p) => Some(p.clone()),
@@ -98,11 +104,12 @@ pub enum Command {
     Rotate(RotateArgs),
     /// Two-phase rotation, step 1: add a pending version (readers learn it; nobody writes with it).
     Stage,
-    /// Two-phase rotation, step 2: make VERSION the active one.
-    Promote {
-        /// The pending (or decrypt-only) version.
-        version: u32,
-    },
+    /// Two-phase rotation, step 2: make VERSION the active one, once every live reader holds
+    /// it (`readers_behind` otherwise; see `keyroll readers`).
+    Promote(PromoteArgs),
+    /// List the readers that hold the keyring (from their check-ins in the store): generation,
+    /// versions, last check, live or stale, last error.
+    Readers,
     /// Show or change the rotation policy.
     Policy(PolicyArgs),
     /// Change a version's state: enable (decrypt-only), disable, compromise or destroy.
@@ -191,6 +198,23 @@ pub struct RotateArgs {
     /// Why (required with --emergency; kept in the keyring and the audit log).
     #[arg(long)]
     pub reason: Option<String>,
+}
+
+/// `promote`.
+#[derive(Args, Debug)]
+pub struct PromoteArgs {
+    /// The pending (or decrypt-only) version.
+    pub version: u32,
+    /// Promote even though live readers lack the version (they fail to decrypt what is
+    /// written under it until they reload), or though the store keeps no reader check-ins
+    /// and the version was staged less than three poll intervals ago. Audited as
+    /// `promote_forced`, with the readers concerned.
+    #[arg(long)]
+    pub force: bool,
+    /// The readers' poll interval in seconds, for stores that keep no reader check-ins: a
+    /// promote waits three of them after `stage` (docs/fleet.md).
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub poll_interval: u64,
 }
 
 /// `policy`.

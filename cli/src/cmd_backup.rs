@@ -10,9 +10,10 @@ use serde_json::json;
 
 /// `backup`.
 pub fn backup(s: &Session) -> Result<i32> {
-    let lock = s.store.lock()?;
+    let store = s.store.file()?;
+    let lock = store.lock()?;
     let taken = lock.backup()?.ok_or_else(|| {
-        crate::error::CliError::from(keyroll_store::Error::NotFound(s.store.path().to_path_buf()))
+        crate::error::CliError::from(keyroll_store::Error::NotFound(store.path().to_path_buf()))
     })?;
     let mut record = AuditRecord::new("backup", now()?);
     record.details = Some(json!({ "backup": taken.name }));
@@ -28,11 +29,12 @@ pub fn backup(s: &Session) -> Result<i32> {
 
 /// `backups`: lists every backup and checks it against its checksum.
 pub fn backups(s: &Session) -> Result<i32> {
-    let list = s.store.backups()?;
+    let store = s.store.file()?;
+    let list = store.backups()?;
     let rows: Vec<_> = list
         .iter()
         .map(|b| {
-            let status = match s.store.read_backup(b) {
+            let status = match store.read_backup(b) {
                 Ok(_) => "ok".to_string(),
                 Err(e) => e.code().to_string(),
             };
@@ -46,15 +48,15 @@ pub fn backups(s: &Session) -> Result<i32> {
             .map(|(b, st)| json!({ "name": b.name, "path": b.path, "created_at": b.created_at, "size": b.size, "sha256": b.sha256, "status": st }))
             .collect();
         out::json(
-            &json!({ "backup_dir": s.store.backup_dir(), "backups": items, "damaged": damaged }),
+            &json!({ "backup_dir": store.backup_dir(), "backups": items, "damaged": damaged }),
         );
     } else if rows.is_empty() {
-        println!("no backups in {}", s.store.backup_dir().display());
+        println!("no backups in {}", store.backup_dir().display());
     } else {
         println!(
             "{} in {}",
             out::bold("backups"),
-            s.store.backup_dir().display()
+            store.backup_dir().display()
         );
         for (b, st) in &rows {
             let st = if st == "ok" {
@@ -178,8 +180,9 @@ fn describe_loss(loss: &serde_json::Value) -> String {
 /// generation above every one seen, so the rollback guard still refuses old copies put in
 /// place by other means, and processes holding the replaced keyring get `keyring_conflict`.
 pub fn restore(s: &Session, name: &str) -> Result<i32> {
-    let backup = s.store.find_backup(name)?;
-    let bytes = s.store.read_backup(&backup)?;
+    let store = s.store.file()?;
+    let backup = store.find_backup(name)?;
+    let bytes = store.read_backup(&backup)?;
     // Encryption and signing keyrings share the store; the backup says which it is.
     if crate::sealed::is_signing_document(&bytes) {
         restore_as::<keyroll::signing::SigningKeyring>(s, backup, bytes)
@@ -202,7 +205,7 @@ fn restore_as<R: Sealed>(
     let (current, unreadable) = match &current_doc {
         Current::Missing => (
             None,
-            Some(format!("there is no file at {}", s.store.path().display())),
+            Some(format!("there is no file at {}", s.store.location())),
         ),
         Current::Unreadable(reason) => (None, Some(reason.clone())),
         Current::Document(doc) => match s.open_as::<R>(doc) {
@@ -248,7 +251,7 @@ fn restore_as<R: Sealed>(
         ring.id_hex(),
         versions
     ))?;
-    let lock = s.store.lock()?;
+    let lock = s.store.file()?.lock()?;
     // What was confirmed must still be what is replaced.
     let now_doc = read_current(s)?;
     if now_doc != current_doc {
@@ -328,7 +331,7 @@ impl Current {
 }
 
 fn read_current(s: &Session) -> Result<Current> {
-    match s.store.read_unchecked() {
+    match s.store.file()?.read_unchecked() {
         Ok(doc) => Ok(Current::Document(doc)),
         Err(keyroll_store::Error::NotFound(_)) => Ok(Current::Missing),
         Err(e @ keyroll_store::Error::Io { .. }) => Ok(Current::Unreadable(e.to_string())),
@@ -339,14 +342,15 @@ fn read_current(s: &Session) -> Result<Current> {
 
 /// `prune --keep N`.
 pub fn prune(s: &Session, keep: usize) -> Result<i32> {
-    let count = s.store.backups()?.len();
+    let store = s.store.file()?;
+    let count = store.backups()?.len();
     if count > keep {
         s.confirm(&format!(
             "delete {} of {count} backups, keeping the newest {keep}",
             count - keep
         ))?;
     }
-    let lock = s.store.lock()?;
+    let lock = store.lock()?;
     let removed = lock.prune(keep)?;
     if !removed.is_empty() {
         let mut record = AuditRecord::new("prune", now()?);

@@ -1,7 +1,9 @@
 //! Keyring commands: init, info, health, rotate, stage, promote, policy, state, import-fernet,
 //! export, audit.
 
-use crate::args::{ExportArgs, ImportFernetArgs, InitArgs, PolicyArgs, RotateArgs, StateAction};
+use crate::args::{
+    ExportArgs, ImportFernetArgs, InitArgs, PolicyArgs, PromoteArgs, RotateArgs, StateAction,
+};
 use crate::cmd_keys::{read_stdin_secret, secret_from_env, secret_in_argv};
 use crate::error::{exit, CliError, Result};
 use crate::out;
@@ -17,9 +19,6 @@ use zeroize::Zeroizing;
 
 /// `init`.
 pub fn init(s: &Session, args: &InitArgs) -> Result<i32> {
-    if s.store.exists() {
-        return Err(keyroll_store::Error::AlreadyExists(s.store.path().to_path_buf()).into());
-    }
     let now = now()?;
     let mut ring = Keyring::generate(now)?;
     if args.rotate_after_days.is_some() || args.warn_after_days.is_some() {
@@ -29,18 +28,12 @@ pub fn init(s: &Session, args: &InitArgs) -> Result<i32> {
             warn_after_days: args.warn_after_days.unwrap_or(d.warn_after_days),
         })?;
     }
-    let lock = s.store.lock()?;
-    // Above every generation ever written at this path (a deleted keyring's included).
-    ring.mark_saved(lock.create_base()?);
-    let sealed = s.seal(&ring, None, args.iterations)?;
-    lock.create(&sealed)?;
     let mut record = AuditRecord::new("init", now);
     record.versions = vec![1];
-    s.audit(&record)?;
-    drop(lock);
+    s.create(&mut ring, args.iterations, &record)?;
     if s.global.json {
         out::json(&json!({
-            "keyring": s.store.path(),
+            "keyring": s.store.location(),
             "keyring_id": ring.id().to_hex(),
             "active_version": ring.active_version(),
             "policy": ring.policy(),
@@ -50,7 +43,7 @@ pub fn init(s: &Session, args: &InitArgs) -> Result<i32> {
             "{} keyring {} at {} (active version 1)",
             out::good("created"),
             ring.id().to_hex(),
-            s.store.path().display()
+            s.store.location()
         );
         println!(
             "{}",
@@ -87,11 +80,15 @@ fn version_row(v: &VersionInfo) -> String {
 pub fn info(s: &Session) -> Result<i32> {
     let document = s.store.read()?;
     let ring = s.open_document(&document)?;
-    let backups = s.store.backups()?.len();
+    let file = s.store.file().ok();
+    let backups = match file {
+        Some(f) => Some(f.backups()?.len()),
+        None => None,
+    };
     let status = ring.check_policy(now()?);
     if s.global.json {
         out::json(&json!({
-            "keyring": s.store.path(),
+            "keyring": s.store.location(),
             "keyring_id": ring.id().to_hex(),
             "protection": document_protection(&document),
             "read_only": ring.is_read_only(),
@@ -101,13 +98,14 @@ pub fn info(s: &Session) -> Result<i32> {
             "policy_status": status,
             "versions": ring.versions(),
             "backups": backups,
-            "backup_dir": s.store.backup_dir(),
-            "audit_log": s.store.audit().path(),
+            "backup_dir": file.map(|f| f.backup_dir()),
+            "audit_log": file.map(|f| f.audit().path()),
         }));
         return Ok(exit::OK);
     }
     println!("{} {}", out::bold("keyring"), ring.id().to_hex());
-    println!("  file        {}", s.store.path().display());
+    let label = if file.is_some() { "file" } else { "store" };
+    println!("  {label:<11} {}", s.store.location());
     println!("  sealed by   {}", document_protection(&document));
     if ring.is_read_only() {
         println!(
@@ -126,11 +124,10 @@ pub fn info(s: &Session) -> Result<i32> {
         p.rotate_after_days,
         policy_word(status.state)
     );
-    println!(
-        "  backups     {backups} in {}",
-        s.store.backup_dir().display()
-    );
-    println!("  audit log   {}", s.store.audit().path().display());
+    if let (Some(f), Some(backups)) = (file, backups) {
+        println!("  backups     {backups} in {}", f.backup_dir().display());
+        println!("  audit log   {}", f.audit().path().display());
+    }
     println!("{}", out::bold("versions"));
     println!(
         "  {:>10}  {:<10}  {:<12}  {:<23}  note",
@@ -176,10 +173,13 @@ pub fn health(s: &Session) -> Result<i32> {
             _ => {}
         }
     }
+    let (reader_warnings, readers) = crate::cmd_fleet::health_readers(s, &ring, now);
+    warnings.extend(reader_warnings);
     Ok(print_health(
         s,
         &status,
         &warnings,
+        Some(&readers),
         &HealthWords {
             kind: None,
             active: "active",
@@ -207,6 +207,7 @@ pub fn print_health(
     s: &Session,
     status: &keyroll::PolicyStatus,
     warnings: &[String],
+    readers: Option<&serde_json::Value>,
     words: &HealthWords,
 ) -> i32 {
     let (level, code) = match status.state {
@@ -219,6 +220,9 @@ pub fn print_health(
         let mut v = json!({ "status": level, "policy": status, "warnings": warnings });
         if let Some(kind) = words.kind {
             v["keyring_kind"] = json!(kind);
+        }
+        if let Some(readers) = readers {
+            v["readers"] = readers.clone();
         }
         out::json(&v);
         return code;
@@ -278,8 +282,13 @@ pub fn rotate_change<R: Sealed>(
     s: &Session,
     args: &RotateArgs,
 ) -> Result<(bool, Option<u32>, Option<u32>)> {
+    // The version the operator agreed to mark compromised: the change refuses to compromise
+    // any other (another operator may rotate in between, and a store's change may be re-applied
+    // to a fresher keyring, see `Session::change_as`).
+    let mut confirmed = None;
     if args.emergency {
         let ring = s.open_as::<R>(&s.store.read()?)?;
+        confirmed = Some(ring.active());
         let old = ring
             .active()
             .map(|v| format!("v{v}"))
@@ -297,6 +306,15 @@ pub fn rotate_change<R: Sealed>(
     let event = format!("{}{kind}", R::EVENT_PREFIX);
     let (rotated, previous, active) = s.change_as(&event, |ring: &mut R, now, record| {
         let previous = ring.active();
+        if let Some(confirmed) = confirmed {
+            if confirmed != previous {
+                return Err(CliError::new(
+                    "keyring_conflict",
+                    exit::KEYRING,
+                    "the active version changed since the emergency rotation was confirmed (another operator changed the keyring): nothing was written; re-run the command to confirm what it now compromises",
+                ));
+            }
+        }
         if args.if_due && !ring.due(now) {
             record.event = format!("{}rotate_not_due", R::EVENT_PREFIX);
             record.versions = previous.into_iter().collect();
@@ -324,24 +342,35 @@ pub fn stage(s: &Session) -> Result<i32> {
         out::json(&json!({ "staged_version": version }));
     } else {
         println!(
-            "{} v{version} is pending: distribute this keyring to every reader, then `keyroll promote {version}`",
+            "{} v{version} is pending: readers pick it up on their next poll (see `keyroll readers`); then `keyroll promote {version}`",
             out::good("staged:")
         );
     }
     Ok(exit::OK)
 }
 
-/// `promote VERSION`.
-pub fn promote(s: &Session, version: u32) -> Result<i32> {
-    let previous = s.change("promote", |ring, now, record| {
+/// `promote VERSION`: refused while a live reader lacks VERSION (`readers_behind`), unless
+/// `--force` (then audited as `promote_forced`, naming those readers); see
+/// [`crate::cmd_fleet::promote_gate`].
+pub fn promote(s: &Session, args: &PromoteArgs) -> Result<i32> {
+    let version = args.version;
+    let (previous, note, forced) = s.change("promote", |ring, now, record| {
+        let note = crate::cmd_fleet::promote_gate(s, ring, args, now, record)?;
         let previous = ring.active_version();
         ring.promote(version, now)?;
         record.versions = previous.into_iter().chain([version]).collect();
-        Ok(previous)
+        Ok((previous, note, record.event == "promote_forced"))
     })?;
     if s.global.json {
-        out::json(&json!({ "active_version": version, "previous_version": previous }));
+        out::json(&json!({
+            "active_version": version,
+            "previous_version": previous,
+            "forced": forced,
+        }));
     } else {
+        if let Some(note) = &note {
+            println!("{}", out::warn(note));
+        }
         println!("{} v{version} is active", out::good("promoted:"));
     }
     Ok(exit::OK)
@@ -556,7 +585,9 @@ pub fn export(s: &Session, args: &ExportArgs) -> Result<i32> {
 
 /// `audit`.
 pub fn audit(s: &Session, last: Option<usize>) -> Result<i32> {
-    let mut records = s.store.audit().records()?;
+    // The file store's log; other stores keep their audit trail where the store is (a table,
+    // the secret's history) and are read there.
+    let mut records = s.store.file()?.audit().records()?;
     if let Some(n) = last {
         let skip = records.len().saturating_sub(n);
         records.drain(..skip);

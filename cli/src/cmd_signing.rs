@@ -11,7 +11,6 @@
 use crate::cmd_keys::{read_stdin_secret, secret_from_env, secret_in_argv};
 use crate::error::{exit, CliError, Result};
 use crate::out;
-use crate::sealed::Sealed;
 use crate::session::{document_protection, now, Session};
 use crate::signing_args::{
     AlgorithmArg, CreateArgs, ExportPublicArgs, ImportSecretArgs, JwksArgs, KeysCommand, StageArgs,
@@ -63,8 +62,8 @@ fn open(s: &Session) -> Result<(Vec<u8>, SigningKeyring)> {
     Ok((document, ring))
 }
 
-/// Seals a new keyring above every generation ever written at this path and creates the
-/// file; audited as `event`.
+/// Stores a new keyring (above every generation ever written where the store can tell);
+/// audited as `event`.
 fn create_file(
     s: &Session,
     mut ring: SigningKeyring,
@@ -72,24 +71,20 @@ fn create_file(
     event: &str,
     now: u64,
 ) -> Result<SigningKeyring> {
-    let lock = s.store.lock()?;
-    Sealed::mark_saved(&mut ring, lock.create_base()?);
-    let sealed = s.seal(&ring, None, iterations)?;
-    lock.create(&sealed)?;
     let mut record = AuditRecord::new(event, now);
     record.versions = ring.versions().iter().map(|v| v.version).collect();
     record.details = Some(json!({
         "keyring_kind": "signing",
         "algorithm": ring.active_version().and_then(|v| ring.algorithm(v)).map(SigningAlgorithm::as_str),
     }));
-    s.audit(&record)?;
+    s.create(&mut ring, iterations, &record)?;
     Ok(ring)
 }
 
 /// `keys create`.
 fn create(s: &Session, args: &CreateArgs) -> Result<i32> {
     if s.store.exists() {
-        return Err(keyroll_store::Error::AlreadyExists(s.store.path().to_path_buf()).into());
+        return Err(keyroll_store::Error::AlreadyExists(s.store.location().into()).into());
     }
     let now = now()?;
     let alg = algorithm(args.algorithm);
@@ -104,7 +99,7 @@ fn create(s: &Session, args: &CreateArgs) -> Result<i32> {
     let ring = create_file(s, ring, args.iterations, "signing_create", now)?;
     if s.global.json {
         out::json(&json!({
-            "keyring": s.store.path(),
+            "keyring": s.store.location(),
             "keyring_kind": "signing",
             "keyring_id": ring.id().to_hex(),
             "algorithm": alg.as_str(),
@@ -118,7 +113,7 @@ fn create(s: &Session, args: &CreateArgs) -> Result<i32> {
             out::good("created"),
             alg.jwt_alg(),
             ring.id().to_hex(),
-            s.store.path().display(),
+            s.store.location(),
             kid(ring.id(), 1)
         );
         if alg == SigningAlgorithm::Ed25519 {
@@ -173,7 +168,7 @@ fn import_secret(s: &Session, args: &ImportSecretArgs) -> Result<i32> {
         let ring = create_file(s, ring, args.iterations, "signing_import_secret", now)?;
         if s.global.json {
             out::json(&json!({
-                "keyring": s.store.path(),
+                "keyring": s.store.location(),
                 "created": true,
                 "keyring_id": ring.id().to_hex(),
                 "imported_version": 1,
@@ -185,7 +180,7 @@ fn import_secret(s: &Session, args: &ImportSecretArgs) -> Result<i32> {
                 "{} signing keyring {} at {} from the secret: v1 (HS256, hmac_sha256_legacy) is active and verifies the old tokens (no kid)",
                 out::good("created"),
                 ring.id().to_hex(),
-                s.store.path().display()
+                s.store.location()
             );
             println!(
                 "next: `keyroll keys rotate` (or `keys stage`, then `keys promote`) so new tokens use a fresh key; v1 keeps verifying until you disable it"
@@ -247,14 +242,18 @@ pub(crate) fn verb(state: KeyState) -> &'static str {
 /// `keys info`.
 fn info(s: &Session) -> Result<i32> {
     let (document, ring) = open(s)?;
-    let backups = s.store.backups()?.len();
+    let file = s.store.file().ok();
+    let backups = match file {
+        Some(f) => Some(f.backups()?.len()),
+        None => None,
+    };
     let status = ring.check_policy(now()?);
     let active_algorithm = ring.active_version().and_then(|v| ring.algorithm(v));
     let versions = ring.versions();
     if s.global.json {
         let kids: Vec<String> = versions.iter().map(|v| kid(ring.id(), v.version)).collect();
         out::json(&json!({
-            "keyring": s.store.path(),
+            "keyring": s.store.location(),
             "keyring_kind": "signing",
             "keyring_id": ring.id().to_hex(),
             "protection": document_protection(&document),
@@ -267,13 +266,13 @@ fn info(s: &Session) -> Result<i32> {
             "versions": versions,
             "kids": kids,
             "backups": backups,
-            "backup_dir": s.store.backup_dir(),
-            "audit_log": s.store.audit().path(),
+            "backup_dir": file.map(|f| f.backup_dir()),
+            "audit_log": file.map(|f| f.audit().path()),
         }));
         return Ok(exit::OK);
     }
     println!("{} {}", out::bold("signing keyring"), ring.id().to_hex());
-    println!("  file        {}", s.store.path().display());
+    println!("  store       {}", s.store.location());
     println!("  sealed by   {}", document_protection(&document));
     match (ring.active_version(), active_algorithm) {
         (Some(v), Some(a)) => println!(
@@ -288,11 +287,10 @@ fn info(s: &Session) -> Result<i32> {
         "  policy      warn after {} days, rotate after {} days",
         p.warn_after_days, p.rotate_after_days
     );
-    println!(
-        "  backups     {backups} in {}",
-        s.store.backup_dir().display()
-    );
-    println!("  audit log   {}", s.store.audit().path().display());
+    if let (Some(f), Some(backups)) = (file, backups) {
+        println!("  backups     {backups} in {}", f.backup_dir().display());
+        println!("  audit log   {}", f.audit().path().display());
+    }
     println!("{}", out::bold("versions"));
     println!(
         "  {:>7}  {:<18}  {:<12}  {:<23}  {:<21}  note",
@@ -337,6 +335,7 @@ fn health(s: &Session) -> Result<i32> {
         s,
         &status,
         &warnings,
+        None,
         &crate::cmd_keyring::HealthWords {
             kind: Some("signing"),
             active: "signing key",

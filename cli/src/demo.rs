@@ -97,7 +97,7 @@ pub fn run(global: &Global, rows: usize, dir: Option<&Path>) -> Result<i32> {
         )));
     }
     let mut g = global.clone();
-    g.keyring = dir.join("keyring.json");
+    g.keyring = dir.join("keyring.json").display().to_string();
     g.backup_dir = None;
     g.audit_log = None;
     g.json = false;
@@ -207,7 +207,7 @@ pub fn run(global: &Global, rows: usize, dir: Option<&Path>) -> Result<i32> {
         "{} {rows} Fernet rows moved to keyroll and rotated once, in {:.1} s. Audit log: {}",
         out::good("demo done:"),
         started.elapsed().as_secs_f64(),
-        session.store.audit().path().display()
+        session.store.file()?.audit().path().display()
     );
     Ok(0)
 }

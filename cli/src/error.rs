@@ -18,7 +18,8 @@ pub mod exit {
     /// stands: changed by another process meanwhile (`keyring_conflict`) or older than one
     /// already seen (`keyring_rollback`). Nothing was written.
     pub const KEYRING: i32 = 5;
-    /// The database failed: cannot connect, missing table or column, vanished mid-run.
+    /// The database failed: cannot connect, missing table or column, vanished mid-run; or the
+    /// keyring store (PostgreSQL, Secrets Manager) could not be reached (`store_unavailable`).
     pub const DATABASE: i32 = 6;
     /// A file-system error (permissions, lock, disk).
     pub const IO: i32 = 7;
@@ -117,7 +118,8 @@ impl From<keyroll_store::Error> for CliError {
             | E::BackupNotFound(_)
             | E::AuditCorrupt { .. }
             | E::GenerationUsed { .. } => exit::KEYRING,
-            E::AlreadyExists(_) => exit::INPUT,
+            E::AlreadyExists(_) | E::InvalidStoreUrl(_) | E::Unsupported { .. } => exit::INPUT,
+            E::Unavailable { .. } => exit::DATABASE,
             _ => exit::IO,
         };
         let message = match &e {

@@ -3,6 +3,7 @@
 
 mod args;
 mod cmd_backup;
+mod cmd_fleet;
 mod cmd_full_rotation;
 mod cmd_keyring;
 mod cmd_keys;
@@ -29,7 +30,8 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::Health => cmd_keyring::health(&s),
         Command::Rotate(a) => cmd_keyring::rotate::<keyroll::Keyring>(&s, a),
         Command::Stage => cmd_keyring::stage(&s),
-        Command::Promote { version } => cmd_keyring::promote(&s, *version),
+        Command::Promote(a) => cmd_keyring::promote(&s, a),
+        Command::Readers => cmd_fleet::readers(&s),
         Command::Policy(a) => cmd_keyring::policy(&s, a),
         Command::State {
             version,

@@ -1,13 +1,16 @@
-//! Opening and saving the keyring: credentials, the lock, backups and the audit record of
-//! every change.
+//! Opening and saving the keyring wherever it lives: credentials, the store (a file, a
+//! PostgreSQL row, a Secrets Manager secret: [`keyroll_store::fleet`]), the file store's lock
+//! and backups, and the audit record of every change.
 
 use crate::args::Global;
 use crate::error::{exit, CliError, Result};
 use crate::sealed::Sealed;
 use keyroll::{Keyring, Protection, SecretKey, Unlock};
+use keyroll_store::fleet::{FileStore, KeyringStore, StoreUrl};
 use keyroll_store::{destroyed_since, AuditRecord, PurgeReport, Store};
 use std::cell::{OnceCell, RefCell};
 use std::io::IsTerminal;
+use std::sync::Arc;
 use zeroize::Zeroizing;
 
 /// How the keyring document is sealed.
@@ -18,12 +21,135 @@ pub enum Credentials {
     MasterKey(SecretKey),
 }
 
+/// Where the keyring lives: the store its URL names (`--keyring`, `KEYROLL_KEYRING`).
+///
+/// A file keeps its extras (the lock, backups, restore, the purge of destroyed keys from
+/// backups, a local audit log); any other store is reached through
+/// [`KeyringStore`] alone, opened on first use so that commands that need no keyring
+/// (`generate`, `validate`) never connect, and an invalid URL fails only the commands that
+/// use it.
+pub struct KeyringAt {
+    /// The URL as given: may hold a password, so it is never printed (see [`Self::location`]).
+    url: String,
+    /// Set for `file:` URLs and plain paths (building it does no I/O).
+    file: Option<FileStore>,
+    other: OnceCell<Arc<dyn KeyringStore>>,
+}
+
+impl KeyringAt {
+    fn new(global: &Global) -> Self {
+        let file = match StoreUrl::parse(&global.keyring) {
+            Ok(StoreUrl::File(path)) => {
+                let mut store = Store::new(path);
+                if let Some(dir) = &global.backup_dir {
+                    store = store.with_backup_dir(dir);
+                }
+                if let Some(log) = &global.audit_log {
+                    store = store.with_audit_log(log);
+                }
+                Some(FileStore::new(store))
+            }
+            _ => None,
+        };
+        KeyringAt {
+            url: global.keyring.clone(),
+            file,
+            other: OnceCell::new(),
+        }
+    }
+
+    /// A store given directly (tests of the compare-and-swap path).
+    #[cfg(test)]
+    fn with_store(store: Arc<dyn KeyringStore>) -> Self {
+        let other = OnceCell::new();
+        let _ = other.set(store);
+        KeyringAt {
+            url: String::new(),
+            file: None,
+            other,
+        }
+    }
+
+    /// The store, opened on first use (`invalid_store_url`, or `store_unsupported` for a
+    /// kind of store this build leaves out).
+    pub fn fleet(&self) -> Result<&dyn KeyringStore> {
+        if let Some(file) = &self.file {
+            return Ok(file);
+        }
+        if let Some(store) = self.other.get() {
+            return Ok(store.as_ref());
+        }
+        let store = keyroll_store::fleet::open(&self.url)?;
+        Ok(self.other.get_or_init(|| store).as_ref())
+    }
+
+    /// The keyring file, for what only files have (backups, restore, prune, the local audit
+    /// log); `store_unsupported` for any other store, which keeps its own history.
+    pub fn file(&self) -> Result<&Store> {
+        match &self.file {
+            Some(f) => Ok(f.store()),
+            None => {
+                // An invalid URL says so rather than "unsupported".
+                self.fleet()?;
+                Err(keyroll_store::Error::Unsupported {
+                    location: self.location(),
+                    what: "this needs a keyring file (backups, restore and prune are file-store commands; this store keeps its own history, see docs/fleet.md)",
+                }
+                .into())
+            }
+        }
+    }
+
+    /// Where the keyring is, for messages, output and audit records: a file's path as it was
+    /// given, any other store's URL without its password.
+    pub fn location(&self) -> String {
+        match &self.file {
+            Some(f) => f.store().path().display().to_string(),
+            None => match self.other.get() {
+                Some(store) => store.location(),
+                None => StoreUrl::parse(&self.url)
+                    .map(|u| u.location())
+                    .unwrap_or_else(|_| "(invalid keyring store URL)".to_string()),
+            },
+        }
+    }
+
+    /// Whether there is a keyring. A store that cannot be asked counts as holding one, so
+    /// that opening it reports why.
+    pub fn exists(&self) -> bool {
+        match &self.file {
+            Some(f) => f.store().exists(),
+            None => self
+                .fleet()
+                .and_then(|s| Ok(s.generation()?))
+                .map_or(true, |g| g.is_some()),
+        }
+    }
+
+    fn not_found(&self) -> CliError {
+        keyroll_store::Error::NotFound(self.location().into()).into()
+    }
+
+    /// The stored document (`keyring_not_found` if there is none), checked against rollback
+    /// by the store.
+    pub fn read(&self) -> Result<Vec<u8>> {
+        if let Some(f) = &self.file {
+            return Ok(f.store().read()?);
+        }
+        Ok(self.load()?.document)
+    }
+
+    fn load(&self) -> Result<keyroll_store::fleet::Stored> {
+        self.fleet()?.load()?.ok_or_else(|| self.not_found())
+    }
+}
+
 /// Everything a command needs: options, the store, the clock, the credentials (asked once).
 pub struct Session {
     /// Global options.
     pub global: Global,
-    /// The keyring file and its sidecars.
-    pub store: Store,
+    /// Where the keyring lives.
+    pub store: KeyringAt,
     credentials: OnceCell<Credentials>,
     /// What each destroy in [`Session::change`] purged from the backups.
     purged: RefCell<Vec<PurgeReport>>,
@@ -80,13 +206,7 @@ fn prompt(question: &str) -> Result<Zeroizing<String>> {
 impl Session {
     /// A session for these options.
     pub fn new(global: Global) -> Self {
-        let mut store = Store::new(&global.keyring);
-        if let Some(dir) = &global.backup_dir {
-            store = store.with_backup_dir(dir);
-        }
-        if let Some(log) = &global.audit_log {
-            store = store.with_audit_log(log);
-        }
+        let store = KeyringAt::new(&global);
         Session {
             global,
             store,
@@ -103,7 +223,8 @@ impl Session {
     }
 
     /// The credentials: KEYROLL_MASTER_KEY, else KEYROLL_PASSPHRASE, else a prompt
-    /// (twice when `confirm`, for a new keyring).
+    /// (twice when `confirm`, for a new keyring). The one place credentials are chosen:
+    /// [`Session::unlock`] and [`Session::seal`] only translate them for the core.
     pub fn credentials(&self, confirm: bool) -> Result<&Credentials> {
         if let Some(c) = self.credentials.get() {
             return Ok(c);
@@ -190,29 +311,126 @@ impl Session {
         self.open_document(&document)
     }
 
-    /// Changes the keyring under the exclusive lock: read, open, `change`, seal, back up the
-    /// old document, write atomically, and append the audit record `change` fills in (also
-    /// when it fails, with the error's code).
+    /// Stores a new keyring (`keyring_exists` if there is one) and audits `record`. A file
+    /// seals it above every generation ever written at its path (a deleted keyring's
+    /// included); another store starts at generation 1 and refuses it itself if it ever held
+    /// a higher one (`keyring_rollback`).
+    pub fn create<R: Sealed>(
+        &self,
+        ring: &mut R,
+        iterations: u32,
+        record: &AuditRecord,
+    ) -> Result<()> {
+        if self.store.exists() {
+            return Err(keyroll_store::Error::AlreadyExists(self.store.location().into()).into());
+        }
+        if let Some(file) = &self.store.file {
+            let lock = file.store().lock()?;
+            ring.mark_saved(lock.create_base()?);
+            let sealed = self.seal(ring, None, iterations)?;
+            lock.create(&sealed)?;
+            return self.audit(record);
+        }
+        let store = self.store.fleet()?;
+        ring.mark_saved(0);
+        let sealed = self.seal(ring, None, iterations)?;
+        match store.compare_and_swap(None, &sealed) {
+            Ok(()) => {}
+            // Someone created it meanwhile.
+            Err(keyroll_store::Error::Keyring(keyroll::Error::KeyringConflict { .. })) => {
+                return Err(
+                    keyroll_store::Error::AlreadyExists(self.store.location().into()).into(),
+                )
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.audit(record)
+    }
+
+    /// Changes the keyring: read, open, `change`, seal, store it as the next generation, and
+    /// append the audit record `change` fills in (also when it fails, with the error's code).
     pub fn change<T>(
         &self,
         event: &str,
-        change: impl FnOnce(&mut Keyring, u64, &mut AuditRecord) -> Result<T>,
+        change: impl FnMut(&mut Keyring, u64, &mut AuditRecord) -> Result<T>,
     ) -> Result<T> {
         self.change_as(event, change)
     }
 
     /// [`Session::change`] for either kind of keyring.
+    ///
+    /// A file is changed under its exclusive lock (so two CLIs on it never conflict), the old
+    /// document backed up, and a destroyed key purged from every backup under the same lock.
+    /// Any other store is changed by `compare_and_swap` on the generation read: if another
+    /// writer got in between (`keyring_conflict`), nothing was written, and the change is
+    /// applied once more to a fresh read. That retry is safe because `change` decides
+    /// everything from the keyring it is handed (core re-checks every transition, `--if-due`
+    /// is re-evaluated, a promote or state change names its version): it is exactly the
+    /// operator re-running the command a moment later, which is what the conflict message
+    /// would tell them to do, and nothing of the lost attempt was stored or audited. A change
+    /// that depends on what the operator confirmed (an emergency rotation's old version)
+    /// checks it inside `change`. A second conflict is reported.
     pub fn change_as<R: Sealed, T>(
         &self,
         event: &str,
+        mut change: impl FnMut(&mut R, u64, &mut AuditRecord) -> Result<T>,
+    ) -> Result<T> {
+        if let Some(file) = &self.store.file {
+            return self.change_file(file.store(), event, change);
+        }
+        let store = self.store.fleet()?;
+        let mut retried = false;
+        loop {
+            let stored = self.store.load()?;
+            let now = now()?;
+            let mut record = AuditRecord::new(event, now);
+            let mut ring = match self.open_as::<R>(&stored.document) {
+                Ok(ring) => ring,
+                Err(e) => {
+                    record.result = e.code.clone();
+                    store.audit(&record)?;
+                    return Err(e);
+                }
+            };
+            let outcome = change(&mut ring, now, &mut record).and_then(|value| {
+                let sealed = self.seal(
+                    &ring,
+                    Some(&stored.document),
+                    keyroll::DEFAULT_PBKDF2_ITERATIONS,
+                )?;
+                Ok((value, sealed))
+            });
+            let outcome = match outcome {
+                Ok((value, sealed)) => {
+                    match store.compare_and_swap(Some(stored.generation), &sealed) {
+                        Ok(()) => Ok(value),
+                        Err(keyroll_store::Error::Keyring(keyroll::Error::KeyringConflict {
+                            ..
+                        })) if !retried => {
+                            retried = true;
+                            continue;
+                        }
+                        Err(e) => Err(CliError::from(e)),
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = &outcome {
+                record.result = e.code.clone();
+            }
+            store.audit(&record)?;
+            return outcome;
+        }
+    }
+
+    fn change_file<R: Sealed, T>(
+        &self,
+        store: &Store,
+        event: &str,
         change: impl FnOnce(&mut R, u64, &mut AuditRecord) -> Result<T>,
     ) -> Result<T> {
-        let lock = self.store.lock()?;
-        let document = lock.read()?.ok_or_else(|| {
-            CliError::from(keyroll_store::Error::NotFound(
-                self.store.path().to_path_buf(),
-            ))
-        })?;
+        let lock = store.lock()?;
+        let document = lock.read()?.ok_or_else(|| self.store.not_found())?;
         let now = now()?;
         let mut record = AuditRecord::new(event, now);
         let mut ring = match self.open_as::<R>(&document) {
@@ -220,7 +438,7 @@ impl Session {
             Err(e) => {
                 // A refused unlock is worth a line in the log too.
                 record.result = e.code.clone();
-                self.store.audit().append(&record)?;
+                store.audit().append(&record)?;
                 return Err(e);
             }
         };
@@ -232,7 +450,7 @@ impl Session {
         if let Err(e) = &outcome {
             record.result = e.code.clone();
         }
-        self.store.audit().append(&record)?;
+        store.audit().append(&record)?;
         let (value, sealed) = outcome?;
         // A destroyed key must not survive in a backup (the one just taken included): purged
         // under the same lock, each purge audited after the change itself.
@@ -244,16 +462,16 @@ impl Session {
     }
 
     /// What the purge after destroying `version` (in [`Session::change`]) did to the
-    /// backups, `None` if no change destroyed it.
+    /// backups, `None` if no change destroyed it (or the store keeps no backup files).
     pub fn purged(&self, version: u32) -> Option<PurgeReport> {
         let mut purged = self.purged.borrow_mut();
         let at = purged.iter().position(|p| p.version == version)?;
         Some(purged.remove(at))
     }
 
-    /// Appends an audit record.
+    /// Appends an audit record where the store keeps them.
     pub fn audit(&self, record: &AuditRecord) -> Result<()> {
-        Ok(self.store.audit().append(record)?)
+        Ok(self.store.fleet()?.audit(record)?)
     }
 
     /// Asks "proceed?" on the terminal unless `--yes`; refuses without a terminal.
@@ -337,4 +555,150 @@ pub fn below_floor_warning(iterations: u32) -> String {
     format!(
         "sealed with {iterations} PBKDF2 iterations, below the floor of {floor}: the passphrase is cheap to guess from a copy of the file; the next change (e.g. `keyroll rotate`) re-seals it at {floor}"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use clap::Parser;
+    use keyroll_store::fleet::{ReaderCheckIn, Stored};
+    use std::sync::Mutex;
+
+    /// A store in memory whose next compare-and-swaps are preceded by other writers' saves
+    /// (`interfere`), to make a conflict happen at exactly that point.
+    #[derive(Debug, Default)]
+    struct Memory {
+        document: Mutex<Option<Vec<u8>>>,
+        interfere: Mutex<Vec<Vec<u8>>>,
+        audit: Mutex<Vec<AuditRecord>>,
+    }
+
+    impl KeyringStore for Memory {
+        fn location(&self) -> String {
+            "memory:test".into()
+        }
+        fn load(&self) -> keyroll_store::Result<Option<Stored>> {
+            Ok(self
+                .document
+                .lock()
+                .unwrap()
+                .clone()
+                .map(|document| Stored {
+                    generation: Keyring::document_generation(&document).unwrap(),
+                    document,
+                }))
+        }
+        fn generation(&self) -> keyroll_store::Result<Option<u64>> {
+            Ok(self.load()?.map(|s| s.generation))
+        }
+        fn compare_and_swap(
+            &self,
+            expected: Option<u64>,
+            next: &[u8],
+        ) -> keyroll_store::Result<()> {
+            let mut current = self.document.lock().unwrap();
+            let other = self.interfere.lock().unwrap().pop();
+            if let Some(other) = other {
+                *current = Some(other);
+            }
+            let generation = current
+                .as_deref()
+                .map(|d| Keyring::document_generation(d).unwrap());
+            if generation != expected {
+                return Err(keyroll::Error::KeyringConflict {
+                    base: expected.unwrap_or(0),
+                    current: generation.unwrap_or(0),
+                }
+                .into());
+            }
+            Keyring::check_successor(current.as_deref(), next)?;
+            *current = Some(next.to_vec());
+            Ok(())
+        }
+        fn audit(&self, record: &AuditRecord) -> keyroll_store::Result<()> {
+            self.audit.lock().unwrap().push(record.clone());
+            Ok(())
+        }
+        fn check_in(&self, _: &ReaderCheckIn) -> keyroll_store::Result<()> {
+            Ok(())
+        }
+        fn readers(&self) -> keyroll_store::Result<Vec<ReaderCheckIn>> {
+            Ok(Vec::new())
+        }
+    }
+
+    /// A session on a `Memory` store holding a new keyring, and what another writer saves
+    /// meanwhile: a rotation of that same keyring.
+    fn setup() -> (Session, Arc<Memory>, SecretKey, Vec<u8>) {
+        let key = SecretKey::generate().unwrap();
+        let ring = Keyring::generate(1_700_000_000).unwrap();
+        let first = ring.to_document(Protection::MasterKey(&key)).unwrap();
+        let mut other = Keyring::from_document(&first, Unlock::MasterKey(&key)).unwrap();
+        other.rotate(1_700_000_100).unwrap();
+        let other = other.to_document(Protection::MasterKey(&key)).unwrap();
+        let memory = Arc::new(Memory::default());
+        *memory.document.lock().unwrap() = Some(first);
+        let global = crate::args::Cli::try_parse_from(["keyroll", "info"])
+            .unwrap()
+            .global;
+        let mut session = Session::with_credentials(
+            global,
+            Credentials::MasterKey(SecretKey::from_bytes(*key.expose())),
+        );
+        session.store = KeyringAt::with_store(memory.clone());
+        (session, memory, key, other)
+    }
+
+    #[test]
+    fn a_conflicting_change_is_applied_again_to_the_fresh_keyring_and_loses_nothing() {
+        let (session, memory, key, other) = setup();
+        memory.interfere.lock().unwrap().push(other);
+        let staged = session
+            .change("stage", |ring, now, record| {
+                let v = ring.add_version(now)?;
+                record.versions = vec![v];
+                Ok(v)
+            })
+            .unwrap();
+        // The other writer's rotation (v2 active) is kept, and the stage went on top of it.
+        assert_eq!(staged, 3);
+        let doc = memory.document.lock().unwrap().clone().unwrap();
+        assert_eq!(Keyring::document_generation(&doc).unwrap(), 3);
+        let ring = Keyring::from_document(&doc, Unlock::MasterKey(&key)).unwrap();
+        assert_eq!(ring.active_version(), Some(2));
+        assert_eq!(ring.versions().len(), 3);
+        // One record, of what was stored.
+        let audit = memory.audit.lock().unwrap();
+        assert_eq!(audit.len(), 1);
+        assert_eq!(
+            (audit[0].result.as_str(), &audit[0].versions),
+            ("ok", &vec![3])
+        );
+    }
+
+    #[test]
+    fn a_second_conflict_is_reported_and_writes_nothing() {
+        let (session, memory, key, other) = setup();
+        // Two other writers in a row: generation 2, then 3 on top of it.
+        let mut third = Keyring::from_document(&other, Unlock::MasterKey(&key)).unwrap();
+        third.rotate(1_700_000_200).unwrap();
+        let third = third.to_document(Protection::MasterKey(&key)).unwrap();
+        memory
+            .interfere
+            .lock()
+            .unwrap()
+            .extend([third.clone(), other]);
+        let e = session
+            .change("stage", |ring, now, _| Ok(ring.add_version(now)?))
+            .unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.exit),
+            ("keyring_conflict", exit::KEYRING)
+        );
+        assert_eq!(memory.document.lock().unwrap().as_deref(), Some(&third[..]));
+        let audit = memory.audit.lock().unwrap();
+        assert_eq!(audit.len(), 1);
+        assert_eq!(audit[0].result, "keyring_conflict");
+    }
 }
