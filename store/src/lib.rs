@@ -42,6 +42,8 @@
 
 mod atomic;
 mod audit;
+#[cfg(feature = "aws")]
+mod aws;
 mod backup;
 pub mod env;
 mod error;
