@@ -47,7 +47,8 @@ if [ "${1:-}" = "--serve" ]; then
   while :; do sleep 3600; done
 fi
 
-cargo test --locked -p keyroll-store -p keyroll-cli
+# The store with its PostgreSQL keyring store (tests/pg_store.rs, pgconn's TLS tests) on this server.
+cargo test --locked -p keyroll-store -p keyroll-cli --features keyroll-store/postgres
 # keyroll.sqlalchemy / keyroll.django on this server (the wheel scripts/ci/20-python.sh installed).
 (venv && cd python && python -m pytest -q -p no:cacheprovider tests/orm -k postgresql)
 # The npm package's TypeORM/Drizzle columns on this server (js/ as scripts/ci/30-js.sh built it).
