@@ -25,7 +25,6 @@ pub mod postgres;
 #[cfg(feature = "aws")]
 pub mod aws_sm;
 pub mod reload;
-pub mod reload;
 mod url;
 
 pub use file::FileStore;
