@@ -48,6 +48,8 @@ mod backup;
 pub mod env;
 mod error;
 pub mod fleet;
+#[cfg(feature = "aws")]
+pub mod kms;
 #[cfg(feature = "postgres")]
 pub mod pgconn;
 mod purge;

@@ -284,9 +284,7 @@ impl SmStore {
             .send();
         match aws::block_on(&self.location(), request)? {
             Ok(_) => Ok(()),
-            Err(e) if aws::code(&e) == Some("ResourceExistsException") => {
-                Err(self.conflict(None))
-            }
+            Err(e) if aws::code(&e) == Some("ResourceExistsException") => Err(self.conflict(None)),
             Err(e) => Err(self.unavailable("CreateSecret", &e)),
         }
     }
@@ -334,7 +332,8 @@ impl KeyringStore for SmStore {
         if document.len() > MAX_SECRET {
             return Err(Error::Unsupported {
                 location: self.location(),
-                what: "the keyring document is larger than Secrets Manager's 64 KiB limit on a secret",
+                what:
+                    "the keyring document is larger than Secrets Manager's 64 KiB limit on a secret",
             });
         }
         let id = version_id(&self.name, next, document);
