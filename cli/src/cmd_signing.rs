@@ -83,7 +83,7 @@ fn create_file(
 
 /// `keys create`.
 fn create(s: &Session, args: &CreateArgs) -> Result<i32> {
-    if s.store.exists() {
+    if s.store.present()? {
         return Err(keyroll_store::Error::AlreadyExists(s.store.location().into()).into());
     }
     let now = now()?;
@@ -162,7 +162,7 @@ fn read_secret(args: &ImportSecretArgs) -> Result<Zeroizing<String>> {
 fn import_secret(s: &Session, args: &ImportSecretArgs) -> Result<i32> {
     let secret = read_secret(args)?;
     let now = now()?;
-    if !s.store.exists() {
+    if !s.store.present()? {
         let ring = SigningKeyring::from_hmac_secret(secret.as_bytes(), now)?;
         drop(secret);
         let ring = create_file(s, ring, args.iterations, "signing_import_secret", now)?;

@@ -118,7 +118,10 @@ impl From<keyroll_store::Error> for CliError {
             | E::BackupNotFound(_)
             | E::AuditCorrupt { .. }
             | E::GenerationUsed { .. } => exit::KEYRING,
-            E::AlreadyExists(_) | E::InvalidStoreUrl(_) | E::Unsupported { .. } => exit::INPUT,
+            E::AlreadyExists(_)
+            | E::InvalidStoreUrl(_)
+            | E::InvalidStoreConfig { .. }
+            | E::Unsupported { .. } => exit::INPUT,
             E::Unavailable { .. } => exit::DATABASE,
             _ => exit::IO,
         };

@@ -89,8 +89,8 @@ impl KeyringAt {
         match &self.file {
             Some(f) => Ok(f.store()),
             None => {
-                // An invalid URL says so rather than "unsupported".
-                self.fleet()?;
+                // An invalid URL says so rather than "unsupported" (without connecting).
+                StoreUrl::parse(&self.url)?;
                 Err(keyroll_store::Error::Unsupported {
                     location: self.location(),
                     what: "this needs a keyring file (backups, restore and prune are file-store commands; this store keeps its own history, see docs/fleet.md)",
@@ -123,6 +123,14 @@ impl KeyringAt {
                 .fleet()
                 .and_then(|s| Ok(s.generation()?))
                 .map_or(true, |g| g.is_some()),
+        }
+    }
+
+    /// Whether there is a keyring, asking the store (its errors are reported).
+    pub fn present(&self) -> Result<bool> {
+        match &self.file {
+            Some(f) => Ok(f.store().exists()),
+            None => Ok(self.fleet()?.generation()?.is_some()),
         }
     }
 
@@ -321,7 +329,7 @@ impl Session {
         iterations: u32,
         record: &AuditRecord,
     ) -> Result<()> {
-        if self.store.exists() {
+        if self.store.present()? {
             return Err(keyroll_store::Error::AlreadyExists(self.store.location().into()).into());
         }
         if let Some(file) = &self.store.file {
