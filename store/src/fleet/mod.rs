@@ -19,11 +19,11 @@
 //! The interface is small on purpose (like tink's keyset reader/writer): each store is one
 //! file, and the lifecycle rules stay in the core.
 
+#[cfg(feature = "aws")]
+pub mod aws_sm;
 mod file;
 #[cfg(feature = "postgres")]
 pub mod postgres;
-#[cfg(feature = "aws")]
-pub mod aws_sm;
 pub mod reload;
 mod url;
 
@@ -101,6 +101,21 @@ pub trait KeyringStore: Send + Sync + core::fmt::Debug {
 
     /// Every reader check-in recorded, newest first.
     fn readers(&self) -> Result<Vec<ReaderCheckIn>>;
+
+    /// Removes a destroyed `version`'s sealed key material from the backups this store keeps
+    /// itself (call it after a save that destroyed it, see [`crate::destroyed_since`]):
+    /// re-sealing a backup needs the keyring's credentials, which stores never hold. `None`
+    /// where the store keeps no such backups, or the caller purges them another way (the
+    /// file's backups: [`crate::Locked::purge_version_from_backups`]).
+    fn purge_version(
+        &self,
+        version: u32,
+        unlock: keyroll::Unlock<'_>,
+        now: u64,
+    ) -> Result<Option<crate::PurgeReport>> {
+        let _ = (version, unlock, now);
+        Ok(None)
+    }
 }
 
 /// Opens the store a URL names (see the module docs). Connecting is lazy where it can be:

@@ -694,6 +694,16 @@ impl KeyringStore for PgStore {
         })
     }
 
+    /// [`PgStore::purge_version`]: the history rows.
+    fn purge_version(
+        &self,
+        version: u32,
+        unlock: Unlock<'_>,
+        now: u64,
+    ) -> Result<Option<PurgeReport>> {
+        PgStore::purge_version(self, version, unlock, now).map(Some)
+    }
+
     fn readers(&self) -> Result<Vec<ReaderCheckIn>> {
         self.retrying("list readers", |c| {
             let rows = c
