@@ -188,6 +188,9 @@ fn rollback_is_refused_by_the_store_and_by_the_trigger() {
     .unwrap();
     let e = s.load().unwrap_err();
     assert_eq!(e.code(), "keyring_rollback", "{e}");
+    // Nor does it accept the old document's successor (generation 2, below the highest).
+    let e = s.compare_and_swap(Some(4), &second).unwrap_err();
+    assert_eq!(e.code(), "keyring_rollback", "{e}");
 
     // Deleting needs the session setting; TRUNCATE is refused as well.
     let e = db

@@ -251,7 +251,9 @@ impl PgStore {
     /// dropped, so the next call makes a new one.
     fn once<T>(&self, f: &mut impl FnMut(&mut Client) -> Result<T, Fail>) -> Result<T, Fail> {
         let mut slot = self.client.lock().unwrap_or_else(|p| p.into_inner());
-        if slot.is_none() {
+        // A connection the server has already closed (its notice seen) is replaced first.
+        if slot.as_ref().map_or(true, Client::is_closed) {
+            *slot = None;
             *slot = Some(self.open_client()?);
         }
         let client = slot.as_mut().expect("just set");
@@ -587,12 +589,13 @@ impl KeyringStore for PgStore {
         let Some(row) = row else { return Ok(None) };
         // The document's own generation decides (the column could have been edited by hand):
         // below the highest ever stored is an old copy put back.
-        let generation = Keyring::check_not_rolled_back(&row.document, row.highest)?;
+        let generation =
+            Keyring::check_not_rolled_back(&row.document, row.highest.max(row.generation))?;
         if generation != row.generation {
-            return Err(keyroll::Error::KeyringRollback {
-                seen: row.generation.max(row.highest),
-                found: generation,
-            }
+            // Newer than its row says: written by hand, not by a store.
+            return Err(keyroll::Error::KeyringCorrupt(
+                "the keyroll_keyrings row's generation does not match its document",
+            )
             .into());
         }
         Ok(Some(Stored {
