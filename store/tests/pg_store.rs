@@ -556,3 +556,137 @@ fn first_time_hosts_create_the_tables_once() {
     db.batch_execute(&format!("DROP DATABASE {db_name} WITH (FORCE)"))
         .unwrap();
 }
+
+/// A throwaway cluster of this test's own (the shared server is not restarted under the
+/// other tests): `initdb` and `pg_ctl` from Debian's packages, as `postgres` when run as root.
+struct Cluster {
+    dir: tempfile::TempDir,
+    bin: std::path::PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
+
+impl Cluster {
+    fn run(&self, tool: &str, args: &[&str]) {
+        let tool = self.bin.join(tool);
+        let status = if self.as_postgres {
+            std::process::Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&tool)
+                .args(args)
+                .stdout(std::process::Stdio::null())
+                .status()
+        } else {
+            std::process::Command::new(&tool)
+                .args(args)
+                .stdout(std::process::Stdio::null())
+                .status()
+        };
+        assert!(status.unwrap().success(), "{} {args:?}", tool.display());
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    fn start() -> Cluster {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("Debian's postgresql is installed (scripts/ci/50-cli.sh installs it)")
+            .map(|e| e.unwrap().path().join("bin"))
+            .filter(|p| p.join("pg_ctl").exists())
+            .max()
+            .unwrap();
+        let uid = std::process::Command::new("id").arg("-u").output().unwrap();
+        let as_postgres = String::from_utf8_lossy(&uid.stdout).trim() == "0";
+        let dir = tempfile::tempdir().unwrap();
+        if as_postgres {
+            let chown = std::process::Command::new("chown")
+                .arg("postgres")
+                .arg(dir.path())
+                .status();
+            assert!(chown.unwrap().success());
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cluster = Cluster {
+            dir,
+            bin,
+            port,
+            as_postgres,
+        };
+        let data = cluster.data();
+        cluster.run(
+            "initdb",
+            &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"],
+        );
+        cluster.pg_ctl("start");
+        cluster
+    }
+
+    fn pg_ctl(&self, action: &str) {
+        let (data, log) = (self.data(), self.dir.path().join("log"));
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = log.display().to_string();
+        let mut args = vec!["-D", &data, "-l", &log, "-w", "-m", "fast"];
+        if action != "stop" {
+            args.extend(["-o", &options]);
+        }
+        args.push(action);
+        self.run("pg_ctl", &args);
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let data = self.data();
+        let _ = std::panic::catch_unwind(|| {
+            self.run("pg_ctl", &["-D", &data, "-m", "immediate", "stop"]);
+        });
+    }
+}
+
+/// The server restarts between calls, and is down for some: calls while it is down say
+/// `store_unavailable` and change nothing; the first call after it is back reconnects.
+#[test]
+fn a_server_restart_is_survived() {
+    let cluster = Cluster::start();
+    let s = PgStore::connect(&cluster.url(), "restart").unwrap();
+    created(&s);
+    rotate_once(&s, NOW + 1).unwrap();
+
+    cluster.pg_ctl("restart");
+    assert_eq!(s.generation().unwrap(), Some(2));
+    cluster.pg_ctl("restart");
+    let third = rotate_once(&s, NOW + 2).unwrap();
+
+    cluster.pg_ctl("stop");
+    let e = s.generation().unwrap_err();
+    assert_eq!(e.code(), "store_unavailable", "{e}");
+    assert!(e.to_string().contains("#restart"), "{e}");
+    let stale = s.load().unwrap_err();
+    assert_eq!(stale.code(), "store_unavailable");
+    let mut ring = open(&third);
+    ring.rotate(NOW + 3).unwrap();
+    let next = seal(&ring);
+    let e = s.compare_and_swap(Some(3), &next).unwrap_err();
+    assert_eq!(e.code(), "store_unavailable", "{e}");
+    cluster.pg_ctl("start");
+    let stored = s.load().unwrap().unwrap();
+    assert_eq!(
+        stored.generation, 3,
+        "nothing was written while it was down"
+    );
+    s.compare_and_swap(Some(3), &next).unwrap();
+    assert_eq!(s.history().unwrap().len(), 3);
+}
