@@ -585,9 +585,11 @@ pub fn export(s: &Session, args: &ExportArgs) -> Result<i32> {
 
 /// `audit`.
 pub fn audit(s: &Session, last: Option<usize>) -> Result<i32> {
-    // The file store's log; other stores keep their audit trail where the store is (a table,
-    // the secret's history) and are read there.
-    let mut records = s.store.file()?.audit().records()?;
+    // The file store's log, or PostgreSQL's audit table; other stores keep none of their own.
+    let mut records = match s.store.postgres()? {
+        Some(pg) => pg.audit_records()?,
+        None => s.store.file()?.audit().records()?,
+    };
     if let Some(n) = last {
         let skip = records.len().saturating_sub(n);
         records.drain(..skip);

@@ -6,6 +6,7 @@ use crate::args::Global;
 use crate::error::{exit, CliError, Result};
 use crate::sealed::Sealed;
 use keyroll::{Keyring, Protection, SecretKey, Unlock};
+use keyroll_store::fleet::postgres::PgStore;
 use keyroll_store::fleet::{FileStore, KeyringStore, StoreUrl};
 use keyroll_store::{destroyed_since, AuditRecord, PurgeReport, Store};
 use std::cell::{OnceCell, RefCell};
@@ -34,6 +35,8 @@ pub struct KeyringAt {
     /// Set for `file:` URLs and plain paths (building it does no I/O).
     file: Option<FileStore>,
     other: OnceCell<Arc<dyn KeyringStore>>,
+    /// The same store as `other` when it is a PostgreSQL row, for its audit table.
+    pg: OnceCell<Arc<PgStore>>,
 }
 
 impl KeyringAt {
@@ -55,6 +58,7 @@ impl KeyringAt {
             url: global.keyring.clone(),
             file,
             other: OnceCell::new(),
+            pg: OnceCell::new(),
         }
     }
 
@@ -67,6 +71,7 @@ impl KeyringAt {
             url: String::new(),
             file: None,
             other,
+            pg: OnceCell::new(),
         }
     }
 
@@ -79,8 +84,23 @@ impl KeyringAt {
         if let Some(store) = self.other.get() {
             return Ok(store.as_ref());
         }
-        let store = keyroll_store::fleet::open(&self.url)?;
+        let store: Arc<dyn KeyringStore> = match StoreUrl::parse(&self.url)? {
+            StoreUrl::Postgres { url, name } => {
+                let pg = Arc::new(PgStore::connect(&url, &name)?);
+                self.pg.get_or_init(|| pg).clone()
+            }
+            _ => keyroll_store::fleet::open(&self.url)?,
+        };
         Ok(self.other.get_or_init(|| store).as_ref())
+    }
+
+    /// The PostgreSQL store, if the keyring is a row of one.
+    pub fn postgres(&self) -> Result<Option<&PgStore>> {
+        if self.file.is_some() {
+            return Ok(None);
+        }
+        self.fleet()?;
+        Ok(self.pg.get().map(|p| p.as_ref()))
     }
 
     /// The keyring file, for what only files have (backups, restore, prune, the local audit
@@ -408,10 +428,14 @@ impl Session {
                 )?;
                 Ok((value, sealed))
             });
+            let mut stored_next = None;
             let outcome = match outcome {
                 Ok((value, sealed)) => {
                     match store.compare_and_swap(Some(stored.generation), &sealed) {
-                        Ok(()) => Ok(value),
+                        Ok(()) => {
+                            stored_next = Some(sealed);
+                            Ok(value)
+                        }
                         Err(keyroll_store::Error::Keyring(keyroll::Error::KeyringConflict {
                             ..
                         })) if !retried => {
@@ -427,7 +451,17 @@ impl Session {
                 record.result = e.code.clone();
             }
             store.audit(&record)?;
-            return outcome;
+            let value = outcome?;
+            // A destroyed key must not survive in the store's own backups either (PostgreSQL:
+            // the history rows holding it are re-sealed or deleted, audited there).
+            if let Some(sealed) = &stored_next {
+                for version in destroyed_since(&stored.document, sealed) {
+                    if let Some(report) = store.purge_version(version, self.unlock()?, now)? {
+                        self.purged.borrow_mut().push(report);
+                    }
+                }
+            }
+            return Ok(value);
         }
     }
 
@@ -580,6 +614,8 @@ mod tests {
         document: Mutex<Option<Vec<u8>>>,
         interfere: Mutex<Vec<Vec<u8>>>,
         audit: Mutex<Vec<AuditRecord>>,
+        /// Like Secrets Manager: no place for reader check-ins.
+        no_readers: bool,
     }
 
     impl KeyringStore for Memory {
@@ -632,6 +668,12 @@ mod tests {
             Ok(())
         }
         fn readers(&self) -> keyroll_store::Result<Vec<ReaderCheckIn>> {
+            if self.no_readers {
+                return Err(keyroll_store::Error::Unsupported {
+                    location: self.location(),
+                    what: "no reader check-ins",
+                });
+            }
             Ok(Vec::new())
         }
     }
@@ -708,5 +750,76 @@ mod tests {
         let audit = memory.audit.lock().unwrap();
         assert_eq!(audit.len(), 1);
         assert_eq!(audit[0].result, "keyring_conflict");
+    }
+
+    /// A session on a store without reader check-ins holding a keyring whose v2 was staged
+    /// `ago` seconds ago.
+    fn staged_without_check_ins(ago: u64) -> (Session, Arc<Memory>, SecretKey) {
+        let key = SecretKey::generate().unwrap();
+        let now = now().unwrap();
+        let mut ring = Keyring::generate(now - 1000).unwrap();
+        ring.add_version(now - ago).unwrap();
+        let memory = Arc::new(Memory {
+            no_readers: true,
+            ..Memory::default()
+        });
+        *memory.document.lock().unwrap() =
+            Some(ring.to_document(Protection::MasterKey(&key)).unwrap());
+        let global = crate::args::Cli::try_parse_from(["keyroll", "info"])
+            .unwrap()
+            .global;
+        let mut session = Session::with_credentials(
+            global,
+            Credentials::MasterKey(SecretKey::from_bytes(*key.expose())),
+        );
+        session.store = KeyringAt::with_store(memory.clone());
+        (session, memory, key)
+    }
+
+    fn promote_args(force: bool) -> crate::args::PromoteArgs {
+        crate::args::PromoteArgs {
+            version: 2,
+            force,
+            poll_interval: 30,
+        }
+    }
+
+    fn active(memory: &Memory, key: &SecretKey) -> Option<u32> {
+        let doc = memory.document.lock().unwrap().clone().unwrap();
+        Keyring::from_document(&doc, Unlock::MasterKey(key))
+            .unwrap()
+            .active_version()
+    }
+
+    #[test]
+    fn without_check_ins_promote_waits_three_poll_intervals_after_stage() {
+        // Staged 60 s ago at a 30 s interval: refused, typed, nothing changed, audited.
+        let (session, memory, key) = staged_without_check_ins(60);
+        let e = crate::cmd_keyring::promote(&session, &promote_args(false)).unwrap_err();
+        assert_eq!((e.code.as_str(), e.exit), ("readers_unknown", exit::INPUT));
+        assert!(e.message.contains("--force"), "{}", e.message);
+        assert_eq!(active(&memory, &key), Some(1));
+        assert_eq!(memory.audit.lock().unwrap()[0].result, "readers_unknown");
+
+        // Staged 91 s ago: every reader polling every 30 s has loaded it.
+        let (session, memory, key) = staged_without_check_ins(91);
+        crate::cmd_keyring::promote(&session, &promote_args(false)).unwrap();
+        assert_eq!(active(&memory, &key), Some(2));
+        assert_eq!(memory.audit.lock().unwrap()[0].event, "promote");
+    }
+
+    #[test]
+    fn without_check_ins_force_promotes_and_is_audited() {
+        let (session, memory, key) = staged_without_check_ins(5);
+        crate::cmd_keyring::promote(&session, &promote_args(true)).unwrap();
+        assert_eq!(active(&memory, &key), Some(2));
+        let audit = memory.audit.lock().unwrap();
+        assert_eq!(
+            (audit[0].event.as_str(), audit[0].result.as_str()),
+            ("promote_forced", "ok")
+        );
+        let details = audit[0].details.clone().unwrap();
+        assert_eq!(details["poll_interval"], 30);
+        assert!(details["readers"].as_str().unwrap().contains("unknown"));
     }
 }

@@ -523,3 +523,61 @@ fn emergency_rotation_on_postgres() {
         (Some("emergency_rotate"), Some("leak"))
     );
 }
+
+/// On PostgreSQL, `audit` lists the store's audit table, and destroying a version purges it
+/// from every history row (the store's backups), as a file's backups are.
+#[test]
+fn postgres_audit_listing_and_destroy_purges_the_history() {
+    let f = Fleet::postgres("destroy");
+    f.init();
+    f.cmd().arg("rotate").assert().success();
+    f.cmd().arg("rotate").assert().success();
+    let out = f
+        .cmd()
+        .args(["state", "1", "destroy", "--yes", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let v = json(&out.stdout);
+    assert_eq!(v["to"], "destroyed");
+    assert!(v["backups"].is_object(), "the purge is reported: {v}");
+    let name = f.pg_name.clone().unwrap();
+    let mut c = postgres::Client::connect(&pg_url(), postgres::NoTls).unwrap();
+    let rows = c
+        .query(
+            "SELECT document FROM keyroll_keyring_history WHERE name = $1",
+            &[&name],
+        )
+        .unwrap();
+    assert!(rows.len() >= 2, "the rotations left history rows");
+    let key = SecretKey::from_slice(&f.env.master_key).unwrap();
+    for row in rows {
+        let doc: Vec<u8> = row.get(0);
+        let old = Keyring::from_document(&doc, Unlock::MasterKey(&key)).unwrap();
+        let v1 = old.versions().into_iter().find(|v| v.version == 1).unwrap();
+        assert_eq!(
+            v1.state,
+            KeyState::Destroyed,
+            "v1's material left in a history row"
+        );
+    }
+    let out = f.cmd().args(["audit", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let events: Vec<String> = json(&out.stdout)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["event"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "init",
+            "rotate",
+            "rotate",
+            "state_destroyed",
+            "purge_backups"
+        ],
+        "{events:?}"
+    );
+}
