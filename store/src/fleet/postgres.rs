@@ -162,14 +162,26 @@ fn to_i64(value: u64, what: &'static str) -> Result<i64, Fail> {
         .map_err(|_| Fail::Other(Error::Keyring(keyroll::Error::KeyringCorrupt(what))))
 }
 
+/// Column `i` of `row`: a column of another type (a table altered by hand) is an error, not
+/// a panic.
+fn col<'a, T: postgres::types::FromSql<'a>>(row: &'a postgres::Row, i: usize) -> Result<T, Fail> {
+    row.try_get(i).map_err(|e| {
+        Fail::Other(Error::Unavailable {
+            location: String::new(),
+            op: "read",
+            message: format!("unexpected column in a keyroll table: {e}"),
+        })
+    })
+}
+
 fn to_u64(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
 /// Whether `e` means the connection is gone (so a new one may succeed): closed by the server
 /// (restart, `pg_terminate_backend`), a network error, or SQLSTATE class 08 / 57P01-57P03.
-fn connection_lost(e: &postgres::Error, client_closed: bool) -> bool {
-    if client_closed || e.is_closed() {
+fn connection_lost(e: &postgres::Error) -> bool {
+    if e.is_closed() {
         return true;
     }
     if let Some(code) = e.code() {
@@ -292,13 +304,14 @@ impl PgStore {
                     &[&self.name],
                 )
                 .map_err(db)?;
-            Ok(rows
-                .iter()
-                .map(|r| Stored {
-                    generation: to_u64(r.get(0)),
-                    document: r.get(1),
+            rows.iter()
+                .map(|r| {
+                    Ok(Stored {
+                        generation: to_u64(col(r, 0)?),
+                        document: col(r, 1)?,
+                    })
                 })
-                .collect())
+                .collect()
         })
     }
 
@@ -313,7 +326,7 @@ impl PgStore {
                 .map_err(db)?;
             rows.iter()
                 .map(|r| {
-                    serde_json::from_str(r.get::<_, &str>(0)).map_err(|_| {
+                    serde_json::from_str(col::<&str>(r, 0)?).map_err(|_| {
                         Fail::Other(self.unavailable(
                             "read audit",
                             "an audit record is not a keyroll record".to_string(),
@@ -346,9 +359,9 @@ impl PgStore {
                 )
                 .map_err(db)?;
             for row in rows {
-                let id: i64 = row.get(0);
-                let label = format!("history:{}", row.get::<_, i64>(1));
-                let bytes: Vec<u8> = row.get(2);
+                let id: i64 = col(&row, 0)?;
+                let label = format!("history:{}", col::<i64>(&row, 1)?);
+                let bytes: Vec<u8> = col(&row, 2)?;
                 match Opened::open(&bytes, unlock) {
                     Ok(mut ring) => {
                         if !ring.purge(version, now)? {
@@ -404,13 +417,14 @@ impl PgStore {
             (None, None) => {
                 // No row: refuse a generation this keyring already had (its row deleted on
                 // purpose, but its history kept) — that would be an old copy coming back.
-                let seen: Option<i64> = tx
-                    .query_one(
+                let seen: Option<i64> = col(
+                    &tx.query_one(
                         "SELECT max(generation) FROM keyroll_keyring_history WHERE name = $1",
                         &[&self.name],
                     )
-                    .map_err(db)?
-                    .get(0);
+                    .map_err(db)?,
+                    0,
+                )?;
                 if let Some(seen) = seen.map(to_u64).filter(|s| next <= *s) {
                     return Err(keyroll::Error::KeyringRollback { seen, found: next }.into());
                 }
@@ -477,13 +491,13 @@ impl PgStore {
                 &[&self.name, &next, &document],
             )
             .map_err(db)?;
-        Ok(found.get(0))
+        col(&found, 0)
     }
 }
 
 /// A driver error as a [`Fail`]: the connection's loss, or the server's refusal.
 fn db(e: postgres::Error) -> Fail {
-    if connection_lost(&e, false) {
+    if connection_lost(&e) {
         return Fail::Connection(describe(&e));
     }
     // The location is filled in by `PgStore::located`.
@@ -500,11 +514,30 @@ fn select_row(tx: &mut Transaction<'_>, name: &str, lock: bool) -> Result<Option
     } else {
         "SELECT generation, highest_generation, document FROM keyroll_keyrings WHERE name = $1"
     };
-    Ok(tx.query_opt(sql, &[&name]).map_err(db)?.map(|r| Row {
-        generation: to_u64(r.get(0)),
-        highest: to_u64(r.get(1)),
-        document: r.get(2),
-    }))
+    tx.query_opt(sql, &[&name])
+        .map_err(db)?
+        .map(|r| row_of(&r))
+        .transpose()
+}
+
+/// The generation column alone: what a reader polls.
+fn current_generation(c: &mut impl GenericClient, name: &str) -> Result<Option<u64>, Fail> {
+    c.query_opt(
+        "SELECT generation FROM keyroll_keyrings WHERE name = $1",
+        &[&name],
+    )
+    .map_err(db)?
+    .map(|r| col(&r, 0).map(to_u64))
+    .transpose()
+}
+
+/// `generation, highest_generation, document` of `keyroll_keyrings`.
+fn row_of(r: &postgres::Row) -> Result<Row, Fail> {
+    Ok(Row {
+        generation: to_u64(col(r, 0)?),
+        highest: to_u64(col(r, 1)?),
+        document: col(r, 2)?,
+    })
 }
 
 fn insert_audit(c: &mut impl GenericClient, name: &str, record: &AuditRecord) -> Result<(), Fail> {
@@ -526,7 +559,7 @@ fn insert_audit(c: &mut impl GenericClient, name: &str, record: &AuditRecord) ->
 /// everything there).
 fn ensure_schema(client: &mut Client) -> Result<(), Fail> {
     let ready =
-        |c: &mut Client| -> Result<bool, Fail> { Ok(c.query_one(READY, &[]).map_err(db)?.get(0)) };
+        |c: &mut Client| -> Result<bool, Fail> { col(&c.query_one(READY, &[]).map_err(db)?, 0) };
     if ready(client)? {
         return Ok(());
     }
@@ -535,13 +568,14 @@ fn ensure_schema(client: &mut Client) -> Result<(), Fail> {
         .map_err(db)?;
     tx.batch_execute(SCHEMA).map_err(db)?;
     for (name, create) in TRIGGERS {
-        let exists: bool = tx
-            .query_one(
+        let exists: bool = col(
+            &tx.query_one(
                 "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'keyroll_keyrings'::regclass AND tgname = $1)",
                 &[&name],
             )
-            .map_err(db)?
-            .get(0);
+            .map_err(db)?,
+            0,
+        )?;
         if !exists {
             tx.batch_execute(create).map_err(db)?;
         }
@@ -573,17 +607,13 @@ impl KeyringStore for PgStore {
     fn load(&self) -> Result<Option<Stored>> {
         let row = self
             .retrying("load", |c| {
-                let row = c
-                    .query_opt(
-                        "SELECT generation, highest_generation, document FROM keyroll_keyrings WHERE name = $1",
-                        &[&self.name],
-                    )
-                    .map_err(db)?;
-                Ok(row.map(|r| Row {
-                    generation: to_u64(r.get(0)),
-                    highest: to_u64(r.get(1)),
-                    document: r.get(2),
-                }))
+                c.query_opt(
+                    "SELECT generation, highest_generation, document FROM keyroll_keyrings WHERE name = $1",
+                    &[&self.name],
+                )
+                .map_err(db)?
+                .map(|r| row_of(&r))
+                .transpose()
             })
 ?;
         let Some(row) = row else { return Ok(None) };
@@ -605,14 +635,7 @@ impl KeyringStore for PgStore {
     }
 
     fn generation(&self) -> Result<Option<u64>> {
-        self.retrying("read generation", |c| {
-            Ok(c.query_opt(
-                "SELECT generation FROM keyroll_keyrings WHERE name = $1",
-                &[&self.name],
-            )
-            .map_err(db)?
-            .map(|r| to_u64(r.get(0))))
-        })
+        self.retrying("read generation", |c| current_generation(c, &self.name))
     }
 
     /// One transaction (see the module docs). If the connection breaks, the outcome is read
@@ -632,14 +655,7 @@ impl KeyringStore for PgStore {
             if self.landed(c, document, next)? {
                 return Ok(None);
             }
-            let current: Option<u64> = c
-                .query_opt(
-                    "SELECT generation FROM keyroll_keyrings WHERE name = $1",
-                    &[&self.name],
-                )
-                .map_err(db)?
-                .map(|r| to_u64(r.get(0)));
-            Ok(Some(current))
+            Ok(Some(current_generation(c, &self.name)?))
         };
         let unavailable = |m: String| self.unavailable("compare-and-swap (outcome unknown)", m);
         match self.once(&mut resolve) {
@@ -717,21 +733,21 @@ impl KeyringStore for PgStore {
                     &[&self.name],
                 )
                 .map_err(db)?;
-            Ok(rows
-                .iter()
-                .map(|r| ReaderCheckIn {
-                    reader: r.get(0),
-                    generation: to_u64(r.get(1)),
-                    versions: r
-                        .get::<_, Vec<i32>>(2)
-                        .into_iter()
-                        .filter_map(|v| u32::try_from(v).ok())
-                        .collect(),
-                    checked_at: to_u64(r.get(3)),
-                    poll_interval: to_u64(r.get(4)),
-                    last_error: r.get(5),
+            rows.iter()
+                .map(|r| {
+                    Ok(ReaderCheckIn {
+                        reader: col(r, 0)?,
+                        generation: to_u64(col(r, 1)?),
+                        versions: col::<Vec<i32>>(r, 2)?
+                            .into_iter()
+                            .filter_map(|v| u32::try_from(v).ok())
+                            .collect(),
+                        checked_at: to_u64(col(r, 3)?),
+                        poll_interval: to_u64(col(r, 4)?),
+                        last_error: col(r, 5)?,
+                    })
                 })
-                .collect())
+                .collect()
         })
     }
 }
