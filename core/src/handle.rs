@@ -59,7 +59,7 @@ pub enum Offered {
 }
 
 /// The last failed reload, as the driver reported it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ReloadFailure {
     /// The stable error code (`keyring_corrupt`, `store_unavailable`, …): never a message,
     /// which could carry a location or worse.
@@ -68,8 +68,9 @@ pub struct ReloadFailure {
     pub at: u64,
 }
 
-/// A snapshot of what a handle holds and how its reloads went.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A snapshot of what a handle holds and how its reloads went (serialized as the bindings'
+/// status JSON: no secret in it).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct HandleStatus {
     /// The generation of the current keyring.
     pub generation: u64,

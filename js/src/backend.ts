@@ -19,6 +19,7 @@ export type BackendName = 'native' | 'wasm';
 export type Binding = Pick<
   typeof Wasm,
   | 'WasmKeyring'
+  | 'WasmKeyringHandle'
   | 'WasmBlindIndex'
   | 'WasmSigningKeyring'
   | 'aeadBackend'
@@ -33,12 +34,14 @@ export type Binding = Pick<
 >;
 
 export type WasmKeyring = Wasm.WasmKeyring;
+export type WasmKeyringHandle = Wasm.WasmKeyringHandle;
 export type WasmBlindIndex = Wasm.WasmBlindIndex;
 export type WasmSigningKeyring = Wasm.WasmSigningKeyring;
 
 /** `native` (the Node-API addon) or `wasm`; fixed at import. */
 export let backend: BackendName = 'wasm';
 export let WasmKeyring: Binding['WasmKeyring'];
+export let WasmKeyringHandle: Binding['WasmKeyringHandle'];
 export let WasmBlindIndex: Binding['WasmBlindIndex'];
 export let WasmSigningKeyring: Binding['WasmSigningKeyring'];
 export let aeadBackend: Binding['aeadBackend'];
@@ -56,6 +59,7 @@ export function useBinding(binding: Binding, name: BackendName): void {
   backend = name;
   ({
     WasmKeyring,
+    WasmKeyringHandle,
     WasmBlindIndex,
     WasmSigningKeyring,
     aeadBackend,

@@ -11,6 +11,8 @@ import type { ErrorCode } from './errors.js';
 import type { TokenInfo } from './types.js';
 
 export { Keyring } from './keyring.js';
+export { KeyringHandle } from './handle.js';
+export type { HandleOpenOptions, HandleStatus } from './handle.js';
 export { BlindIndex, BLIND_INDEX_NORMALIZERS } from './blind-index.js';
 export type { BlindIndexNormalizer, BlindIndexOptions } from './blind-index.js';
 export type {

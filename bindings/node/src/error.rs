@@ -31,8 +31,11 @@ pub fn error_codes() -> Vec<String> {
 
 /// The JavaScript value of a core error: its stable code and its message (no secrets).
 pub(crate) fn error_value<'env>(env: &'env Env, error: &keyroll::Error) -> Unknown<'env> {
-    let code = error.code();
-    let message = error.to_string();
+    coded_value(env, error.code(), error.to_string())
+}
+
+/// The JavaScript error for a stable code and its message (core's, or the store crate's).
+pub(crate) fn coded_value<'env>(env: &'env Env, code: &str, message: String) -> Unknown<'env> {
     let built = env
         .get_instance_data::<Factory>()
         .ok()

@@ -23,12 +23,14 @@ mod blind_index;
 mod bytes;
 mod convert;
 mod error;
+mod handle;
 mod legacy;
 mod signing;
 
 pub use blind_index::BlindIndex;
 pub use bytes::{Bytes, Text, TextArg};
 pub use error::{error_codes, set_error_factory};
+pub use handle::KeyringHandle;
 pub use keyring::{Keyring, Rewrapped, Verified};
 pub use legacy::{
     check_not_rolled_back, check_successor, document_generation, generate_fernet_key, inspect,

@@ -9,12 +9,14 @@
 mod blind_index;
 mod convert;
 mod error;
+mod handle;
 mod keyring;
 mod legacy;
 mod signing;
 
 pub use blind_index::BlindIndex;
 pub use error::{error_codes, set_error_factory};
+pub use handle::Handle as KeyringHandle;
 pub use keyring::Keyring;
 pub use legacy::{generate_fernet_key, inspect};
 pub use signing::SigningKeyring;
