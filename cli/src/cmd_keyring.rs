@@ -585,11 +585,7 @@ pub fn export(s: &Session, args: &ExportArgs) -> Result<i32> {
 
 /// `audit`.
 pub fn audit(s: &Session, last: Option<usize>) -> Result<i32> {
-    // The file store's log, or PostgreSQL's audit table; other stores keep none of their own.
-    let mut records = match s.store.postgres()? {
-        Some(pg) => pg.audit_records()?,
-        None => s.store.file()?.audit().records()?,
-    };
+    let mut records = s.store.audit_records()?;
     if let Some(n) = last {
         let skip = records.len().saturating_sub(n);
         records.drain(..skip);

@@ -8,7 +8,7 @@ use crate::sealed::Sealed;
 use keyroll::{Keyring, Protection, SecretKey, Unlock};
 use keyroll_store::fleet::postgres::PgStore;
 use keyroll_store::fleet::{FileStore, KeyringStore, StoreUrl};
-use keyroll_store::{destroyed_since, AuditRecord, PurgeReport, Store};
+use keyroll_store::{destroyed_since, AuditLog, AuditRecord, PurgeReport, Store};
 use std::cell::{OnceCell, RefCell};
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -37,6 +37,11 @@ pub struct KeyringAt {
     other: OnceCell<Arc<dyn KeyringStore>>,
     /// The same store as `other` when it is a PostgreSQL row, for its audit table.
     pg: OnceCell<Arc<PgStore>>,
+    /// Secrets Manager keeps no audit records: its keyring's go to the local log
+    /// `--audit-log` / `KEYROLL_AUDIT_LOG` names, and without one it is not changed.
+    local_audit: Option<AuditLog>,
+    /// Whether the URL names a store that keeps no audit records of its own.
+    needs_local_audit: bool,
 }
 
 impl KeyringAt {
@@ -54,11 +59,21 @@ impl KeyringAt {
             }
             _ => None,
         };
+        let needs_local_audit = matches!(
+            StoreUrl::parse(&global.keyring),
+            Ok(StoreUrl::AwsSecretsManager { .. })
+        );
+        let local_audit = match (&global.audit_log, needs_local_audit) {
+            (Some(path), true) => Some(AuditLog::new(path)),
+            _ => None,
+        };
         KeyringAt {
             url: global.keyring.clone(),
             file,
             other: OnceCell::new(),
             pg: OnceCell::new(),
+            local_audit,
+            needs_local_audit,
         }
     }
 
@@ -72,6 +87,8 @@ impl KeyringAt {
             file: None,
             other,
             pg: OnceCell::new(),
+            local_audit: None,
+            needs_local_audit: false,
         }
     }
 
@@ -144,6 +161,39 @@ impl KeyringAt {
                 .and_then(|s| Ok(s.generation()?))
                 .map_or(true, |g| g.is_some()),
         }
+    }
+
+    /// Appends an audit record: to the store, or to the local log of a store that keeps none.
+    pub fn append_audit(&self, record: &AuditRecord) -> Result<()> {
+        if let Some(log) = &self.local_audit {
+            return Ok(log.append(record)?);
+        }
+        Ok(self.fleet()?.audit(record)?)
+    }
+
+    /// Refuses to change a keyring whose change could not be audited (a Secrets Manager
+    /// keyring without a local log): checked before anything is written.
+    fn audit_ready(&self) -> Result<()> {
+        if self.needs_local_audit && self.local_audit.is_none() {
+            return Err(keyroll_store::Error::Unsupported {
+                location: self.location(),
+                what: "Secrets Manager keeps no audit records: set KEYROLL_AUDIT_LOG (or --audit-log) to a local JSON-lines file before changing this keyring (CloudTrail also records every API call)",
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Every audit record of this keyring, oldest first: the file's log, PostgreSQL's audit
+    /// table, or the local log of a store that keeps none.
+    pub fn audit_records(&self) -> Result<Vec<AuditRecord>> {
+        if let Some(log) = &self.local_audit {
+            return Ok(log.records()?);
+        }
+        if let Some(pg) = self.postgres()? {
+            return Ok(pg.audit_records()?);
+        }
+        Ok(self.file()?.audit().records()?)
     }
 
     /// Whether there is a keyring, asking the store (its errors are reported).
@@ -349,6 +399,7 @@ impl Session {
         iterations: u32,
         record: &AuditRecord,
     ) -> Result<()> {
+        self.store.audit_ready()?;
         if self.store.present()? {
             return Err(keyroll_store::Error::AlreadyExists(self.store.location().into()).into());
         }
@@ -406,6 +457,7 @@ impl Session {
         if let Some(file) = &self.store.file {
             return self.change_file(file.store(), event, change);
         }
+        self.store.audit_ready()?;
         let store = self.store.fleet()?;
         let mut retried = false;
         loop {
@@ -416,7 +468,7 @@ impl Session {
                 Ok(ring) => ring,
                 Err(e) => {
                     record.result = e.code.clone();
-                    store.audit(&record)?;
+                    self.store.append_audit(&record)?;
                     return Err(e);
                 }
             };
@@ -450,7 +502,7 @@ impl Session {
             if let Err(e) = &outcome {
                 record.result = e.code.clone();
             }
-            store.audit(&record)?;
+            self.store.append_audit(&record)?;
             let value = outcome?;
             // A destroyed key must not survive in the store's own backups either (PostgreSQL:
             // the history rows holding it are re-sealed or deleted, audited there).
@@ -513,7 +565,7 @@ impl Session {
 
     /// Appends an audit record where the store keeps them.
     pub fn audit(&self, record: &AuditRecord) -> Result<()> {
-        Ok(self.store.fleet()?.audit(record)?)
+        self.store.append_audit(record)
     }
 
     /// Asks "proceed?" on the terminal unless `--yes`; refuses without a terminal.

@@ -581,3 +581,30 @@ fn postgres_audit_listing_and_destroy_purges_the_history() {
         "{events:?}"
     );
 }
+
+/// A Secrets Manager keyring keeps no audit records of its own: without a local log
+/// (`KEYROLL_AUDIT_LOG` / `--audit-log`) a change is refused before anything is sent.
+#[test]
+fn a_secrets_manager_keyring_is_not_changed_without_an_audit_log() {
+    let env = Env::new();
+    for args in [
+        &["init", "--json"][..],
+        &["stage", "--json"],
+        &["rotate", "--json"],
+    ] {
+        let out = env
+            .cmd()
+            .env("KEYROLL_KEYRING", "aws-sm://prod/keyroll")
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(8), "{args:?}: {}", text(&out));
+        let e = err_json(&out);
+        assert_eq!(e["code"], "store_unsupported", "{args:?}");
+        assert!(
+            e["message"].as_str().unwrap().contains("KEYROLL_AUDIT_LOG"),
+            "{e}"
+        );
+    }
+}
