@@ -219,9 +219,25 @@ impl PgStore {
             location: location.clone(),
             message: e.message,
         })?;
-        if spec.config_mut().get_connect_timeout().is_none() {
-            // A host that does not answer should fail a reload, not hang it.
-            spec.config_mut().connect_timeout(Duration::from_secs(10));
+        // A host that stops answering (a partition, a failover without a reset) should fail
+        // a call within a minute or so, not hang a reload for the OS's ~15 minutes: unless the
+        // URL says otherwise, 10 s to connect, keepalives after 30 s idle, unacknowledged
+        // data given up after 60 s.
+        let config = spec.config_mut();
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        if config.get_keepalives_idle() == Duration::from_secs(2 * 60 * 60) {
+            config.keepalives_idle(Duration::from_secs(30));
+        }
+        if config.get_keepalives_interval().is_none() {
+            config.keepalives_interval(Duration::from_secs(10));
+        }
+        if config.get_keepalives_retries().is_none() {
+            config.keepalives_retries(3);
+        }
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(Duration::from_secs(60));
         }
         Ok(PgStore {
             spec,
@@ -411,6 +427,10 @@ impl PgStore {
         next: u64,
     ) -> Result<(), Fail> {
         let mut tx = c.transaction().map_err(db)?;
+        // A session holding the row for ever (a forgotten `BEGIN; SELECT … FOR UPDATE`) fails
+        // this change with 55P03 instead of blocking it without end.
+        tx.batch_execute("SET LOCAL lock_timeout = '30s'")
+            .map_err(db)?;
         let current = select_row(&mut tx, &self.name, true)?;
         let next_i = to_i64(next, "generation out of range")?;
         match (current, expected) {
