@@ -11,6 +11,7 @@
 mod blind_index;
 mod bytes;
 mod error;
+mod handle;
 mod keyring;
 mod signing;
 mod types;
@@ -18,6 +19,7 @@ mod types;
 pub use blind_index::BlindIndex;
 pub use bytes::Bytes;
 pub use error::KeyrollError;
+pub use handle::{HandleStatus, KeyringHandle};
 pub use keyring::Keyring;
 pub use signing::{JwtOptions, SigningKeyring};
 pub use types::{DecryptOutcome, DerivedKey, RawGcmImport, RawGcmKey, TokenInfo, Ttl};

@@ -21,6 +21,7 @@ fun main(args: Array<String>) {
     SigningChecks(report).runAll()
     BlindIndexChecks(report).run()
     CallPoolChecks(report).run()
+    HandleChecks(report).run()
     println("kotlin API checks: export, exceptions, secrets, threads, hostile input in ${(System.nanoTime() - t1) / 1_000_000} ms")
     exitProcess(report.finish("kotlin (JVM, UniFFI + JNA)"))
 }
