@@ -20,6 +20,13 @@ pub enum Credentials {
     Passphrase(Zeroizing<String>),
     /// A raw 256-bit master key.
     MasterKey(SecretKey),
+    /// An AWS KMS key that seals new keyrings (`KEYROLL_KMS_KEY`, `KEYROLL_KMS_CONTEXT`).
+    Kms {
+        /// Key id, ARN or alias.
+        key_id: String,
+        /// The encryption context bound to the key-encryption key.
+        context: std::collections::BTreeMap<String, String>,
+    },
 }
 
 /// Where the keyring lives: the store its URL names (`--keyring`, `KEYROLL_KEYRING`).
@@ -229,6 +236,9 @@ pub struct Session {
     /// Where the keyring lives.
     pub store: KeyringAt,
     credentials: OnceCell<Credentials>,
+    /// The key-encryption key of a KMS-sealed keyring and its wrap: unwrapped (or made) once
+    /// per command, so an open is one KMS call and a save none.
+    kek: OnceCell<(keyroll::KeyWrap, SecretKey)>,
     /// What each destroy in [`Session::change`] purged from the backups.
     purged: RefCell<Vec<PurgeReport>>,
 }
@@ -289,6 +299,7 @@ impl Session {
             global,
             store,
             credentials: OnceCell::new(),
+            kek: OnceCell::new(),
             purged: RefCell::new(Vec::new()),
         }
     }
@@ -313,6 +324,7 @@ impl Session {
             match c {
                 Credential::MasterKey(k) => Credentials::MasterKey(k),
                 Credential::Passphrase(p) => Credentials::Passphrase(p),
+                Credential::Kms { key_id, context } => Credentials::Kms { key_id, context },
             }
         } else {
             let p = prompt("keyring passphrase: ")?;
@@ -341,10 +353,34 @@ impl Session {
     }
 
     fn unlock(&self) -> Result<Unlock<'_>> {
+        // A KMS-sealed keyring opened in this command: its backups open with the same KEK.
+        if let Some((_, kek)) = self.kek.get() {
+            return Ok(Unlock::Unwrapped(kek));
+        }
         Ok(match self.credentials(false)? {
             Credentials::Passphrase(p) => Unlock::Passphrase(p.as_bytes()),
             Credentials::MasterKey(k) => Unlock::MasterKey(k),
+            Credentials::Kms { .. } => {
+                return Err(CliError::new(
+                    "no_credentials",
+                    exit::UNLOCK,
+                    "KEYROLL_KMS_KEY seals new keyrings; this keyring is sealed under a passphrase or master key: set KEYROLL_PASSPHRASE or KEYROLL_MASTER_KEY instead",
+                ))
+            }
         })
+    }
+
+    /// The KEK of `wrap`: from this command's cache, else one KMS `Decrypt` (the document
+    /// names the key and context; only AWS credentials are needed).
+    fn unwrapped(&self, wrap: &keyroll::KeyWrap) -> Result<SecretKey> {
+        if let Some((w, kek)) = self.kek.get() {
+            if w == wrap {
+                return Ok(kek.clone());
+            }
+        }
+        let kek = keyroll_store::kms::AwsKms::for_unwrap()?.unwrap(wrap)?;
+        let _ = self.kek.set((wrap.clone(), kek.clone()));
+        Ok(kek)
     }
 
     /// Seals `ring` the way `previous` (a document) was sealed, or with `iterations` for a
@@ -362,12 +398,31 @@ impl Session {
             }
             _ => iterations,
         };
+        // A KMS-sealed keyring is re-sealed under the KEK and wrap it was opened with: no call.
+        if let Some(Ok(keyroll::Sealing::Wrapped(wrap))) = previous.map(keyroll::document_sealing) {
+            let kek = self.unwrapped(&wrap)?;
+            return Ok(ring.seal(Protection::WrappedKey {
+                key: &kek,
+                wrap: &wrap,
+            })?);
+        }
         let protection = match self.credentials(previous.is_none())? {
             Credentials::Passphrase(p) => Protection::Passphrase {
                 passphrase: p.as_bytes(),
                 iterations,
             },
             Credentials::MasterKey(k) => Protection::MasterKey(k),
+            Credentials::Kms { key_id, context } => {
+                if self.kek.get().is_none() {
+                    let kms = keyroll_store::kms::AwsKms::new(key_id.clone(), context.clone())?;
+                    let (kek, wrap) = kms.new_kek()?;
+                    let _ = self.kek.set((wrap, kek));
+                }
+                let (wrap, kek) = self.kek.get().ok_or_else(|| {
+                    CliError::new("no_credentials", exit::UNLOCK, "no KMS key-encryption key")
+                })?;
+                Protection::WrappedKey { key: kek, wrap }
+            }
         };
         Ok(ring.seal(protection)?)
     }
@@ -379,6 +434,10 @@ impl Session {
 
     /// Opens a keyring document of either kind (`wrong_keyring_kind` for the other one).
     pub fn open_as<R: Sealed>(&self, document: &[u8]) -> Result<R> {
+        if let Ok(keyroll::Sealing::Wrapped(wrap)) = keyroll::document_sealing(document) {
+            let kek = self.unwrapped(&wrap)?;
+            return R::open(document, Unlock::Unwrapped(&kek)).map_err(R::open_error);
+        }
         let unlock = self.unlock()?;
         R::open(document, unlock).map_err(R::open_error)
     }
@@ -637,6 +696,23 @@ pub fn document_protection(document: &[u8]) -> String {
                 text = format!("{text}; {}", below_floor_warning(iterations));
             }
             text
+        }
+        Ok(keyroll::Sealing::Wrapped(wrap)) => {
+            let context: Vec<String> = wrap
+                .context
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            format!(
+                "key-encryption key wrapped by {} {} (context {})",
+                wrap.provider,
+                wrap.key_id,
+                if context.is_empty() {
+                    "none".to_string()
+                } else {
+                    context.join(",")
+                }
+            )
         }
         _ => "master key".to_string(),
     }

@@ -7,6 +7,8 @@
 //! | `KEYROLL_KEYRING` | path of the keyring file |
 //! | `KEYROLL_MASTER_KEY` | its 32-byte master key: 64 hex digits or base64 (wins over the passphrase) |
 //! | `KEYROLL_PASSPHRASE` | its passphrase (taken verbatim, spaces included) |
+//! | `KEYROLL_KMS_KEY` | an AWS KMS key (id, ARN, alias) to seal new keyrings under (see [`Credential::Kms`]) |
+//! | `KEYROLL_KMS_CONTEXT` | the KMS encryption context for them, `name=value,name=value` (optional) |
 //! | `KEYROLL_BACKUP_DIR` | the backup directory (default `<keyring>.backups/`), see [`store`] |
 //! | `KEYROLL_AUDIT_LOG` | the audit log (default `<keyring>.audit.jsonl`), see [`store`] |
 //! | `ENCRYPTION_KEY` | Fernet key(s), the primary first |
@@ -22,12 +24,15 @@
 //!   one new data would be written with, and it must be named on purpose.
 //! - **Not UTF-8** is an error ([`EnvError::NotUnicode`]) naming the variable, never a silent
 //!   fallback to another variable.
-//! - **Precedence:** a master key wins over a passphrase when both are set.
+//! - **Precedence:** a master key wins over a KMS key, which wins over a passphrase.
+//! - **KMS-sealed documents** name their KMS key and context themselves: opening one needs
+//!   only AWS credentials (the SDK's own chain), whatever credential is set here.
 //!
 //! The parser is pure: it takes a lookup function (see [`EnvConfig::from_process`] for the real
 //! environment), so tests need no process environment. Values are never part of an error.
 
 use keyroll::{FernetKey, SecretKey};
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
@@ -41,6 +46,10 @@ pub const MASTER_KEY: &str = "KEYROLL_MASTER_KEY";
 pub const PASSPHRASE: &str = "KEYROLL_PASSPHRASE";
 /// `KEYROLL_BACKUP_DIR`: where backups go instead of `<keyring>.backups/`.
 pub const BACKUP_DIR: &str = "KEYROLL_BACKUP_DIR";
+/// `KEYROLL_KMS_KEY`: the AWS KMS key new keyrings are sealed under.
+pub const KMS_KEY: &str = "KEYROLL_KMS_KEY";
+/// `KEYROLL_KMS_CONTEXT`: the encryption context of `KEYROLL_KMS_KEY`.
+pub const KMS_CONTEXT: &str = "KEYROLL_KMS_CONTEXT";
 /// `KEYROLL_AUDIT_LOG`: the audit log instead of `<keyring>.audit.jsonl`.
 pub const AUDIT_LOG: &str = "KEYROLL_AUDIT_LOG";
 /// `ENCRYPTION_KEY`.
@@ -54,6 +63,15 @@ pub enum Credential {
     MasterKey(SecretKey),
     /// `KEYROLL_PASSPHRASE`, verbatim (never empty).
     Passphrase(Zeroizing<String>),
+    /// `KEYROLL_KMS_KEY` and `KEYROLL_KMS_CONTEXT`: seal under a key-encryption key from
+    /// this AWS KMS key, bound to this encryption context. Nothing secret: the key never
+    /// leaves KMS.
+    Kms {
+        /// The key id, ARN, alias name (`alias/…`) or alias ARN.
+        key_id: String,
+        /// The encryption context (empty if `KEYROLL_KMS_CONTEXT` is unset).
+        context: BTreeMap<String, String>,
+    },
 }
 
 impl fmt::Debug for Credential {
@@ -61,6 +79,7 @@ impl fmt::Debug for Credential {
         f.write_str(match self {
             Credential::MasterKey(_) => "Credential::MasterKey(..)",
             Credential::Passphrase(_) => "Credential::Passphrase(..)",
+            Credential::Kms { .. } => "Credential::Kms(..)",
         })
     }
 }
@@ -97,6 +116,12 @@ pub enum EnvError {
         /// Its position in that variable's list, from 1.
         position: usize,
     },
+    /// `KEYROLL_KMS_CONTEXT` is not a list of `name=value` pairs.
+    #[error("KEYROLL_KMS_CONTEXT must be name=value pairs separated by commas")]
+    InvalidKmsContext,
+    /// `KEYROLL_KMS_CONTEXT` is set but `KEYROLL_KMS_KEY` is not.
+    #[error("KEYROLL_KMS_CONTEXT is set but KEYROLL_KMS_KEY (the key it belongs to) is not")]
+    KmsContextWithoutKey,
     /// `ENCRYPTION_KEY_PREVIOUS` is set but `ENCRYPTION_KEY` is not.
     #[error("ENCRYPTION_KEY_PREVIOUS is set but ENCRYPTION_KEY (the primary key) is not")]
     MissingPrimary,
@@ -108,7 +133,10 @@ impl EnvError {
     pub fn code(&self) -> &'static str {
         match self {
             EnvError::InvalidMasterKey | EnvError::InvalidFernetKey { .. } => "invalid_key",
-            EnvError::NotUnicode { .. } | EnvError::MissingPrimary => "invalid_argument",
+            EnvError::NotUnicode { .. }
+            | EnvError::MissingPrimary
+            | EnvError::InvalidKmsContext
+            | EnvError::KmsContextWithoutKey => "invalid_argument",
         }
     }
 }
@@ -140,18 +168,49 @@ pub fn path(
     Ok(var(lookup, name)?.map(|p| PathBuf::from(p.as_str())))
 }
 
-/// `KEYROLL_MASTER_KEY`, else `KEYROLL_PASSPHRASE`, else `None`. A non-UTF-8 passphrase is an
-/// error even when a master key is set, so that a broken variable is never silently ignored.
+/// `KEYROLL_MASTER_KEY`, else `KEYROLL_KMS_KEY` (with `KEYROLL_KMS_CONTEXT`), else
+/// `KEYROLL_PASSPHRASE`, else `None`. Every variable is checked even when one before it wins
+/// (a non-UTF-8 passphrase or a malformed context is an error), so that a broken variable is
+/// never silently ignored.
 pub fn credential(
     lookup: &impl Fn(&str) -> Option<OsString>,
 ) -> Result<Option<Credential>, EnvError> {
     let master = var(lookup, MASTER_KEY)?;
     let passphrase = var(lookup, PASSPHRASE)?;
+    let kms_key = var(lookup, KMS_KEY)?;
+    let kms_context = match var(lookup, KMS_CONTEXT)? {
+        Some(text) => Some(kms_context(&text)?),
+        None => None,
+    };
+    if kms_context.is_some() && kms_key.is_none() {
+        return Err(EnvError::KmsContextWithoutKey);
+    }
     if let Some(text) = master {
         let key = SecretKey::from_text(&text).map_err(|_| EnvError::InvalidMasterKey)?;
         return Ok(Some(Credential::MasterKey(key)));
     }
+    if let Some(key_id) = kms_key {
+        return Ok(Some(Credential::Kms {
+            key_id: key_id.trim().to_string(),
+            context: kms_context.unwrap_or_default(),
+        }));
+    }
     Ok(passphrase.map(Credential::Passphrase))
+}
+
+/// A KMS encryption context as operators write it: `name=value` pairs separated by commas,
+/// spaces around names and values trimmed, empty items skipped (`app=payments, env=prod`).
+pub fn kms_context(text: &str) -> Result<BTreeMap<String, String>, EnvError> {
+    let mut context = BTreeMap::new();
+    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let (name, value) = item.split_once('=').ok_or(EnvError::InvalidKmsContext)?;
+        let (name, value) = (name.trim(), value.trim());
+        if name.is_empty() || value.is_empty() || context.contains_key(name) {
+            return Err(EnvError::InvalidKmsContext);
+        }
+        context.insert(name.to_string(), value.to_string());
+    }
+    Ok(context)
 }
 
 /// A Fernet key list under the contract's rules: keys separated by commas and/or whitespace,
@@ -377,6 +436,7 @@ mod tests {
         None,
         Master([u8; 32]),
         Passphrase(String),
+        Kms(String, Vec<(String, String)>),
     }
 
     #[test]
@@ -448,6 +508,64 @@ mod tests {
                 }),
             ),
             (
+                "kms key, no context",
+                vec![(KMS_KEY, b" alias/keyroll ".to_vec())],
+                Ok(Got::Kms("alias/keyroll".into(), vec![])),
+            ),
+            (
+                "kms key wins over passphrase, with its context",
+                vec![
+                    (KMS_KEY, b"alias/keyroll".to_vec()),
+                    (KMS_CONTEXT, b" app=payments, env = prod ,".to_vec()),
+                    (PASSPHRASE, b"pass phrase".to_vec()),
+                ],
+                Ok(Got::Kms(
+                    "alias/keyroll".into(),
+                    vec![
+                        ("app".into(), "payments".into()),
+                        ("env".into(), "prod".into()),
+                    ],
+                )),
+            ),
+            (
+                "master key wins over kms key",
+                vec![
+                    (MASTER_KEY, MASTER_HEX.into()),
+                    (KMS_KEY, b"alias/keyroll".to_vec()),
+                ],
+                Ok(Got::Master(master)),
+            ),
+            (
+                "empty kms key is unset",
+                vec![
+                    (KMS_KEY, b"".to_vec()),
+                    (PASSPHRASE, b"pass phrase".to_vec()),
+                ],
+                Ok(Got::Passphrase("pass phrase".into())),
+            ),
+            (
+                "kms context without a key",
+                vec![(KMS_CONTEXT, b"app=payments".to_vec())],
+                Err(EnvError::KmsContextWithoutKey),
+            ),
+            (
+                "malformed kms context is not skipped for the master key",
+                vec![
+                    (MASTER_KEY, MASTER_HEX.into()),
+                    (KMS_KEY, b"alias/keyroll".to_vec()),
+                    (KMS_CONTEXT, b"app".to_vec()),
+                ],
+                Err(EnvError::InvalidKmsContext),
+            ),
+            (
+                "kms context with an empty value or a name twice",
+                vec![
+                    (KMS_KEY, b"alias/keyroll".to_vec()),
+                    (KMS_CONTEXT, b"app=a,app=b".to_vec()),
+                ],
+                Err(EnvError::InvalidKmsContext),
+            ),
+            (
                 "non-UTF-8 passphrase",
                 vec![
                     (MASTER_KEY, MASTER_HEX.into()),
@@ -463,6 +581,9 @@ mod tests {
                 None => Got::None,
                 Some(Credential::MasterKey(k)) => Got::Master(*k.expose()),
                 Some(Credential::Passphrase(p)) => Got::Passphrase(p.to_string()),
+                Some(Credential::Kms { key_id, context }) => {
+                    Got::Kms(key_id, context.into_iter().collect())
+                }
             });
             assert_eq!(got, expected, "{name}");
         }

@@ -203,38 +203,3 @@ impl AwsKms {
         SecretKey::from_slice(&plain).map_err(|_| keyroll::Error::BadPassphrase.into())
     }
 }
-
-/// Parses `KEYROLL_KMS_CONTEXT`-style text, `k=v,k2=v2` (surrounding spaces trimmed, empty
-/// items skipped). `None` if an item has no `=` or an empty name.
-pub fn parse_context(text: &str) -> Option<BTreeMap<String, String>> {
-    let mut context = BTreeMap::new();
-    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-        let (k, v) = item.split_once('=')?;
-        let (k, v) = (k.trim(), v.trim());
-        if k.is_empty() {
-            return None;
-        }
-        context.insert(k.to_string(), v.to_string());
-    }
-    Some(context)
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn contexts_parse_as_operators_write_them() {
-        assert_eq!(
-            parse_context(" app=payments, keyring = default ,").unwrap(),
-            BTreeMap::from([
-                ("app".to_string(), "payments".to_string()),
-                ("keyring".to_string(), "default".to_string())
-            ])
-        );
-        assert_eq!(parse_context("").unwrap(), BTreeMap::new());
-        assert_eq!(parse_context("app"), None);
-        assert_eq!(parse_context("=x"), None);
-    }
-}

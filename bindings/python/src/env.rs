@@ -31,6 +31,13 @@ pub fn from_env(py: Python<'_>, now: u64) -> Result<Keyring> {
         let unlock = match &credential {
             Credential::MasterKey(k) => Unlock::MasterKey(k),
             Credential::Passphrase(p) => Unlock::Passphrase(p.as_bytes()),
+            // The wheel carries no AWS SDK: services bring their boto3 client instead.
+            Credential::Kms { .. } => {
+                return Err(Error::InvalidArgument(
+                    "KEYROLL_KMS_KEY: open a KMS-sealed keyring with Keyring.from_document(document, kms=keyroll.kms.Boto3Kms(client, key_id))",
+                )
+                .into())
+            }
         };
         let document = Zeroizing::new(keyroll_store::Store::new(path).read()?);
         Ok(Keyring::from_document(&document, unlock)?)

@@ -28,6 +28,11 @@ fn secret(
         Some(keyroll_store::env::Credential::Passphrase(p)) => {
             Ok(Secret::Passphrase(Zeroizing::new(p.as_bytes().to_vec())))
         }
+        // The wheel carries no AWS SDK: services bring their boto3 client (keyroll.kms).
+        Some(keyroll_store::env::Credential::Kms { .. }) => Err(keyroll::Error::InvalidArgument(
+            "KEYROLL_KMS_KEY: open a KMS-sealed keyring with Keyring.from_document(document, kms=keyroll.kms.Boto3Kms(client, key_id))",
+        )
+        .into()),
         None => Secret::from_args(None, None),
     }
 }
