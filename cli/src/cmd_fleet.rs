@@ -12,7 +12,7 @@ use crate::args::PromoteArgs;
 use crate::error::{exit, CliError, Result};
 use crate::out;
 use crate::session::{now, Session};
-use keyroll::{KeyState, Keyring};
+use keyroll::{KeyState, Keyring, VersionInfo};
 use keyroll_store::fleet::{readers_lacking, ReaderCheckIn};
 use keyroll_store::AuditRecord;
 use serde_json::{json, Value};
@@ -108,8 +108,9 @@ pub fn readers(s: &Session) -> Result<i32> {
 /// change (so a retried change checks again). Returns a line to show, if any.
 ///
 /// - Check-ins kept: refused with `readers_behind` while any live reader lacks VERSION (it
-///   could not decrypt what is written under VERSION); with `--force` the event becomes
-///   `promote_forced` and its details name those readers and their generations.
+///   could not decrypt what is written, or verify what is signed, under VERSION); with
+///   `--force` the event becomes `[signing_]promote_forced` and its details name those
+///   readers and their generations.
 /// - No check-ins (`store_unsupported`): the documented fallback, VERSION staged at least
 ///   three poll intervals ago (every reader has polled since), else `readers_unknown`; with
 ///   `--force`, `promote_forced`.
@@ -117,7 +118,7 @@ pub fn readers(s: &Session) -> Result<i32> {
 /// Both refusals are audited (as `promote` with the refusal's code) and change nothing.
 pub fn promote_gate(
     s: &Session,
-    ring: &Keyring,
+    versions: &[VersionInfo],
     args: &PromoteArgs,
     now: u64,
     record: &mut AuditRecord,
@@ -151,7 +152,7 @@ pub fn promote_gate(
                     ),
                 ));
             }
-            record.event = "promote_forced".to_string();
+            record.event = format!("{}_forced", record.event);
             Ok(Some(format!(
                 "forced: {} live reader(s) lack v{version} and fail to decrypt data under it until they reload: {}",
                 lacking.len(),
@@ -159,9 +160,8 @@ pub fn promote_gate(
             )))
         }
         None => {
-            let Some(staged) = ring
-                .versions()
-                .into_iter()
+            let Some(staged) = versions
+                .iter()
                 .find(|v| v.version == version)
                 .map(|v| v.created_at)
             else {
@@ -196,7 +196,7 @@ pub fn promote_gate(
                     ),
                 ));
             }
-            record.event = "promote_forced".to_string();
+            record.event = format!("{}_forced", record.event);
             Ok(Some(format!(
                 "forced: {} keeps no reader check-ins and v{version} was staged only {}s ago",
                 s.store.location(),

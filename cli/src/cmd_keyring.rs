@@ -355,7 +355,7 @@ pub fn stage(s: &Session) -> Result<i32> {
 pub fn promote(s: &Session, args: &PromoteArgs) -> Result<i32> {
     let version = args.version;
     let (previous, note, forced) = s.change("promote", |ring, now, record| {
-        let note = crate::cmd_fleet::promote_gate(s, ring, args, now, record)?;
+        let note = crate::cmd_fleet::promote_gate(s, &ring.versions(), args, now, record)?;
         let previous = ring.active_version();
         ring.promote(version, now)?;
         record.versions = previous.into_iter().chain([version]).collect();

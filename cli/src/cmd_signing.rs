@@ -33,7 +33,7 @@ pub fn keys(s: &Session, command: &KeysCommand) -> Result<i32> {
         KeysCommand::Info => info(s),
         KeysCommand::Health => health(s),
         KeysCommand::Stage(a) => stage(s, a),
-        KeysCommand::Promote { version } => promote(s, *version),
+        KeysCommand::Promote(a) => promote(s, a),
         KeysCommand::Rotate(a) => crate::cmd_keyring::rotate::<SigningKeyring>(s, a),
         KeysCommand::ExportPublic(a) => export_public(s, a),
         KeysCommand::State {
@@ -378,20 +378,28 @@ fn stage(s: &Session, args: &StageArgs) -> Result<i32> {
     Ok(exit::OK)
 }
 
-/// `keys promote VERSION`.
-fn promote(s: &Session, version: u32) -> Result<i32> {
-    let previous = s.change_as(
+/// `keys promote VERSION`: gated on the verifiers' check-ins like `promote`
+/// ([`crate::cmd_fleet::promote_gate`]).
+fn promote(s: &Session, args: &crate::args::PromoteArgs) -> Result<i32> {
+    let version = args.version;
+    let (previous, note, forced) = s.change_as(
         "signing_promote",
         |ring: &mut SigningKeyring, now, record| {
+            let note = crate::cmd_fleet::promote_gate(s, &ring.versions(), args, now, record)?;
             let previous = ring.active_version();
             ring.promote(version, now)?;
             record.versions = previous.into_iter().chain([version]).collect();
-            Ok(previous)
+            Ok((previous, note, record.event.ends_with("_forced")))
         },
     )?;
     if s.global.json {
-        out::json(&json!({ "active_version": version, "previous_version": previous }));
+        out::json(
+            &json!({ "active_version": version, "previous_version": previous, "forced": forced }),
+        );
     } else {
+        if let Some(note) = &note {
+            println!("{}", out::warn(note));
+        }
         let old = previous
             .map(|p| format!("; v{p} verifies only"))
             .unwrap_or_default();

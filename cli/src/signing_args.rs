@@ -27,10 +27,8 @@ pub enum KeysCommand {
     /// secret; nothing is signed with it yet).
     Stage(StageArgs),
     /// Two-phase rotation, step 2: make VERSION the signing version.
-    Promote {
-        /// The pending (or verify-only) version.
-        version: u32,
-    },
+    /// Refused while a live verifier lacks it (`readers_behind`, see `keyroll readers`).
+    Promote(crate::args::PromoteArgs),
     /// Rotate: a new signing version (scheduled, `--if-due`, or `--emergency`).
     Rotate(crate::args::RotateArgs),
     /// Write the public keyset (Ed25519 only): public keys, no secret, safe to ship in apps.

@@ -353,6 +353,7 @@ on_both_stores!(
     stale_readers_are_not_waited_for,
     readers_are_listed,
     health_reports_readers_behind,
+    signing_promote_waits_for_verifiers,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -607,4 +608,34 @@ fn a_secrets_manager_keyring_is_not_changed_without_an_audit_log() {
             "{e}"
         );
     }
+}
+
+/// `keys promote` waits for the verifiers' check-ins the same way, on any store.
+fn signing_promote_waits_for_verifiers(f: &Fleet) {
+    f.cmd()
+        .args(["keys", "create", "--algorithm", "ed25519"])
+        .assert()
+        .success();
+    f.cmd().args(["keys", "stage"]).assert().success();
+    f.check_in("verifier-1", &[1], T);
+    let out = f
+        .cmd()
+        .args(["keys", "promote", "2", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(8), "{}", text(&out));
+    assert_eq!(err_json(&out)["code"], "readers_behind");
+    let out = f
+        .cmd()
+        .args(["keys", "promote", "2", "--force", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(json(&out.stdout)["forced"], true);
+    let last = f.audit().pop().unwrap();
+    assert_eq!(last["event"], "signing_promote_forced");
+    assert_eq!(
+        last["details"]["readers_lacking"][0]["reader"],
+        "verifier-1"
+    );
 }
