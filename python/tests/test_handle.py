@@ -4,10 +4,12 @@ for a freshly staged version, keeps its last good keyring when a reload fails)."
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
 import threading
+import warnings
 from pathlib import Path
 
 import pytest
@@ -199,3 +201,31 @@ def test_the_background_thread_ends_at_once_on_close(tmp_path: Path) -> None:
     handle.close()  # twice is fine
     with keyroll.KeyringHandle.open(str(path), master_key=MASTER, poll_interval=0):
         assert _reload_threads() == before  # no thread without an interval
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_keeps_its_keyring_and_never_polls(tmp_path: Path) -> None:
+    path = _first(tmp_path)
+    handle = keyroll.KeyringHandle.open(str(path), master_key=MASTER, poll_interval=30)
+    token = handle.encrypt(b"x")
+    with warnings.catch_warnings():
+        # 3.12+ warns about fork in a process with threads: the reload thread is one.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: no reload thread, and its inherited locks are never used
+        code = 1
+        try:
+            ok = handle.decrypt(token) == b"x"
+            try:
+                handle.reload()
+                ok = False
+            except keyroll.KeyrollError as e:
+                ok = ok and e.code == "invalid_argument"
+            handle.close()  # does not wait for the parent's thread
+            code = 0 if ok else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert handle.reload() is False  # the parent's handle is unaffected
+    handle.close()

@@ -75,6 +75,10 @@ struct Inner {
     last_immediate: Mutex<Option<Instant>>,
     /// Held for a whole poll, so the thread and the hook never reload at the same time.
     polling: Mutex<()>,
+    /// The process that started the thread. A forked child has no thread and may have
+    /// inherited `polling` locked (fork copies the lock, not its holder), so it never polls:
+    /// it keeps the keyring it was forked with (open a handle after fork in each worker).
+    pid: u32,
 }
 
 /// The stop signal of the background thread: set, and the thread wakes at once.
@@ -129,6 +133,7 @@ impl Reloader {
             min_reload_gap: options.min_reload_gap,
             last_immediate: Mutex::new(None),
             polling: Mutex::new(()),
+            pid: std::process::id(),
         });
         // Weak: the handle outlives a stopped reloader without keeping it alive.
         let weak: Weak<Inner> = Arc::downgrade(&inner);
@@ -167,6 +172,12 @@ impl Reloader {
     /// Polls now (what the thread does every interval): on failure, the handle keeps its
     /// keyring and the failure is recorded and returned.
     pub fn poll_now(&self) -> Result<Polled> {
+        if self.inner.forked() {
+            return Err(keyroll::Error::InvalidArgument(
+                "this handle was opened before fork: open one in this process",
+            )
+            .into());
+        }
         self.inner.poll()
     }
 
@@ -180,8 +191,14 @@ impl Reloader {
             .unwrap_or_else(PoisonError::into_inner) = true;
         self.stop.wake.notify_all();
         if let Some(thread) = self.thread.take() {
-            // A panic in a poll has nothing to report here; the handle is unaffected.
-            let _ = thread.join();
+            if self.inner.forked() {
+                // The thread stayed in the parent: nothing to join here, and detaching a
+                // thread id copied by fork is not defined, so the handle is just forgotten.
+                std::mem::forget(thread);
+            } else {
+                // A panic in a poll has nothing to report here; the handle is unaffected.
+                let _ = thread.join();
+            }
         }
         self.inner.handle.set_on_unknown_version(None);
     }
@@ -231,6 +248,10 @@ fn poll_loop(inner: &Inner, stop: &Stop) {
 }
 
 impl Inner {
+    fn forked(&self) -> bool {
+        std::process::id() != self.pid
+    }
+
     fn poll(&self) -> Result<Polled> {
         let _one_at_a_time = self.polling.lock().unwrap_or_else(PoisonError::into_inner);
         let result = self.reload();
@@ -262,6 +283,9 @@ impl Inner {
     /// The unknown-version hook: one reload now unless one started within the gap, in which
     /// case wait for a reload in progress (it may bring the version) and retry.
     fn reload_for_unknown(&self) -> bool {
+        if self.forked() {
+            return false;
+        }
         let due = {
             let mut last = self
                 .last_immediate
