@@ -341,3 +341,70 @@ fn dropping_a_reloader_with_a_long_interval_returns_at_once() {
     // 30 s is the interval: a drop that waited for it would take that long.
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+/// The same reader over the PostgreSQL store, on the server `scripts/ci/50-cli.sh` starts
+/// (`KEYROLL_TEST_PG_URL`): a writer on another connection stages, the reader decrypts at
+/// once and its check-in lands in the readers table.
+#[cfg(feature = "postgres")]
+mod pg {
+    use super::*;
+    use keyroll_store::fleet::postgres::PgStore;
+
+    fn store(name: &str) -> Arc<PgStore> {
+        let url = std::env::var("KEYROLL_TEST_PG_URL")
+            .expect("KEYROLL_TEST_PG_URL must be set (scripts/ci/50-cli.sh starts the server)");
+        Arc::new(PgStore::connect(&url, name).unwrap())
+    }
+
+    fn unique(test: &str) -> String {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        format!("reload-{test}-{}-{nanos}", std::process::id())
+    }
+
+    #[test]
+    fn a_version_staged_on_another_connection_decrypts_at_once_and_the_reader_checks_in() {
+        let name = unique("staged");
+        let reader_store = store(&name);
+        let doc = Keyring::generate(NOW)
+            .unwrap()
+            .to_document(Protection::MasterKey(&key()))
+            .unwrap();
+        reader_store.compare_and_swap(None, &doc).unwrap();
+        let reloader = Reloader::open(
+            reader_store.clone(),
+            opener(),
+            ReloadOptions {
+                poll_interval: Duration::from_secs(3600),
+                reader: Some(format!("pg-reader:{name}")),
+                ..ReloadOptions::default()
+            },
+        )
+        .unwrap();
+        let handle = reloader.handle().clone();
+
+        let writer_name = name.clone();
+        let token = std::thread::spawn(move || {
+            let writer = store(&writer_name);
+            let v = stage(&*writer);
+            encrypt_under(&*writer, v)
+        })
+        .join()
+        .unwrap();
+        assert_eq!(
+            handle.decrypt(token.as_bytes(), b"ctx", None).unwrap(),
+            b"fresh"
+        );
+        assert_eq!(handle.generation(), 2);
+        let readers = reader_store.readers().unwrap();
+        let me = readers
+            .iter()
+            .find(|r| r.reader == format!("pg-reader:{name}"))
+            .unwrap();
+        assert_eq!((me.generation, me.versions.clone()), (2, vec![1, 2]));
+        assert_eq!(me.last_error, None);
+        assert_eq!(reloader.poll_now().unwrap(), Polled::Current);
+    }
+}
