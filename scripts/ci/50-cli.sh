@@ -41,14 +41,19 @@ if [ "$(id -u)" -eq 0 ]; then chown -R postgres "$TLS"; fi
 export KEYROLL_TEST_PG_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
 export KEYROLL_TEST_PG_CA="$TLS/ca.crt"
 export KEYROLL_TEST_PG_WRONG_CA="$TLS/wrong-ca.crt"
+# moto's server for the Secrets Manager store and KMS key-encryption keys (store/tests/aws.rs,
+# cli/tests/aws.rs): AWS_ENDPOINT_URL on 127.0.0.1, dummy credentials, stopped on exit.
+start_moto
 
 if [ "${1:-}" = "--serve" ]; then
   echo "export KEYROLL_TEST_PG_URL=$KEYROLL_TEST_PG_URL KEYROLL_TEST_PG_CA=$KEYROLL_TEST_PG_CA KEYROLL_TEST_PG_WRONG_CA=$KEYROLL_TEST_PG_WRONG_CA"
+  echo "export AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null"
   while :; do sleep 3600; done
 fi
 
-# The store with its PostgreSQL keyring store (tests/pg_store.rs, pgconn's TLS tests) on this server.
-cargo test --locked -p keyroll-store -p keyroll-cli --features keyroll-store/postgres
+# The store with its PostgreSQL keyring store (tests/pg_store.rs, pgconn's TLS tests) on this server,
+# and its AWS stores (tests/aws.rs) on moto.
+cargo test --locked -p keyroll-store -p keyroll-cli --features keyroll-store/postgres,keyroll-store/aws
 # keyroll.sqlalchemy / keyroll.django on this server (the wheel scripts/ci/20-python.sh installed).
 (venv && cd python && python -m pytest -q -p no:cacheprovider tests/orm -k postgresql)
 # The npm package's TypeORM/Drizzle columns on this server (js/ as scripts/ci/30-js.sh built it).
