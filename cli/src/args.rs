@@ -35,7 +35,7 @@ pub struct Cli {
 /// The path options fall back to their variables through `keyroll_store::env` (the one parser
 /// of the environment contract, so an empty variable is unset here as in every binding), not
 /// through clap's `env`; [`Global::resolve_env`] fills the public fields.
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Clone)]
 pub struct Global {
     /// Where the keyring is: a store URL, `file:PATH` or a plain path, `postgres://…#NAME` or
     /// `aws-sm://NAME` (docs/fleet.md) [env: KEYROLL_KEYRING] [default: keyroll.json].
@@ -63,6 +63,21 @@ pub struct Global {
     /// Answer yes to confirmation prompts (needed for destructive commands without a terminal).
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
+}
+
+/// By hand: the keyring URL may hold a database password, shown here redacted.
+impl std::fmt::Debug for Global {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redact = |url: &str| keyroll_store::fleet::redact_password(url);
+        f.debug_struct("Global")
+            .field("keyring_arg", &self.keyring_arg.as_deref().map(redact))
+            .field("keyring", &redact(&self.keyring))
+            .field("backup_dir", &self.backup_dir)
+            .field("audit_log", &self.audit_log)
+            .field("json", &self.json)
+            .field("yes", &self.yes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Global {
@@ -389,4 +404,25 @@ pub struct DemoArgs {
     /// Keep the demo files in this directory instead of a temporary one.
     #[arg(long)]
     pub dir: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_a_password_from_the_keyring_url() {
+        let mut cli = Cli::try_parse_from([
+            "keyroll",
+            "--keyring",
+            "postgres://app:hunter2@db/k?password=hunter2#r",
+            "info",
+        ])
+        .unwrap();
+        cli.global.resolve_env(&|_| None).unwrap();
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("app:***@db"), "{shown}");
+    }
 }
