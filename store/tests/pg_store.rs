@@ -690,3 +690,76 @@ fn a_server_restart_is_survived() {
     s.compare_and_swap(Some(3), &next).unwrap();
     assert_eq!(s.history().unwrap().len(), 3);
 }
+
+/// The roles `docs/fleet.md` recommends: a reader can load, poll and check in, and cannot
+/// change the keyring or read its history; an operator can do all a CLI does.
+#[test]
+fn the_documented_roles_are_enough_and_a_reader_cannot_write() {
+    let name = unique("role");
+    let role = name.replace('-', "_");
+    let writer = store(&name);
+    created(&writer);
+    let mut db = admin();
+    db.batch_execute(&format!(
+        "CREATE ROLE {role} LOGIN; \
+         GRANT SELECT ON keyroll_keyrings TO {role}; \
+         GRANT SELECT, INSERT, UPDATE ON keyroll_readers TO {role};"
+    ))
+    .unwrap();
+    let url = server_url().replacen("postgres@", &format!("{role}@"), 1);
+    let reader = PgStore::connect(&url, &name).unwrap();
+    let stored = reader.load().unwrap().unwrap();
+    assert_eq!(reader.generation().unwrap(), Some(1));
+    let check_in = ReaderCheckIn {
+        reader: "app:1".into(),
+        generation: 1,
+        versions: vec![1],
+        checked_at: NOW,
+        poll_interval: 30,
+        last_error: None,
+    };
+    reader.check_in(&check_in).unwrap();
+    reader.check_in(&check_in).unwrap();
+    assert_eq!(writer.readers().unwrap(), vec![check_in]);
+    let mut ring = open(&stored.document);
+    ring.rotate(NOW + 1).unwrap();
+    let e = reader.compare_and_swap(Some(1), &seal(&ring)).unwrap_err();
+    assert_eq!(e.code(), "store_unavailable", "{e}");
+    assert!(e.to_string().contains("permission denied"), "{e}");
+    assert_eq!(reader.history().unwrap_err().code(), "store_unavailable");
+    assert_eq!(writer.generation().unwrap(), Some(1));
+    drop(reader);
+
+    // The operator role of the docs: changes, audit, purge, readers.
+    let operator = format!("{role}_op");
+    db.batch_execute(&format!(
+        "CREATE ROLE {operator} LOGIN; \
+         GRANT SELECT, INSERT, UPDATE ON keyroll_keyrings TO {operator}; \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON keyroll_keyring_history TO {operator}; \
+         GRANT SELECT, INSERT ON keyroll_audit TO {operator}; \
+         GRANT SELECT ON keyroll_readers TO {operator}; \
+         GRANT USAGE ON keyroll_keyring_history_id_seq, keyroll_audit_id_seq TO {operator};"
+    ))
+    .unwrap();
+    let url = server_url().replacen("postgres@", &format!("{operator}@"), 1);
+    let op = PgStore::connect(&url, &name).unwrap();
+    op.compare_and_swap(Some(1), &seal(&ring)).unwrap();
+    op.audit(&AuditRecord::new("rotate", NOW + 1)).unwrap();
+    let mut ring = open(&op.load().unwrap().unwrap().document);
+    ring.set_state(1, KeyState::Destroyed, None, NOW + 2)
+        .unwrap();
+    op.compare_and_swap(Some(2), &seal(&ring)).unwrap();
+    let report = op
+        .purge_version(1, Unlock::MasterKey(&key()), NOW + 2)
+        .unwrap();
+    assert_eq!(report.resealed, ["history:1", "history:2"]);
+    assert_eq!(op.readers().unwrap().len(), 1);
+    drop(op);
+    for r in [&role, &operator] {
+        db.batch_execute(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{r}'; \
+             DROP OWNED BY {r}; DROP ROLE {r};"
+        ))
+        .unwrap();
+    }
+}
