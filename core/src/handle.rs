@@ -140,8 +140,10 @@ impl KeyringHandle {
         if to == from {
             return Ok(Offered::Unchanged);
         }
-        // The old keyring is dropped (and its keys wiped) by whoever holds it last.
-        *current = Arc::new(ring);
+        let old = core::mem::replace(&mut *current, Arc::new(ring));
+        drop(current);
+        // Wiped by whoever holds it last, outside the lock (here, if nobody else does).
+        drop(old);
         Ok(Offered::Swapped { from, to })
     }
 
