@@ -393,6 +393,10 @@ fn a_lost_connection_is_replaced_on_the_next_call() {
     })
     .unwrap();
     assert_eq!(s.readers().unwrap().len(), 1);
+    // An audit append after the loss: written once (retried safely: each record has an id).
+    assert_eq!(kill_backends(&mut db, &name), 1);
+    s.audit(&AuditRecord::new("rotate", NOW + 1)).unwrap();
+    assert_eq!(s.audit_records().unwrap().len(), 1);
 
     // Cut off inside the transaction (waiting on the row lock another client holds): nothing
     // was written, the generation is still the base, so it is tried again and wins.

@@ -16,7 +16,8 @@
 //!     -- SET keyroll.allow_delete = 'on'
 //! keyroll_keyring_history (id bigserial PRIMARY KEY, name text, generation bigint,
 //!                          document bytea, replaced_at timestamptz)   -- the replaced documents
-//! keyroll_audit           (id bigserial PRIMARY KEY, name text, time timestamptz, record jsonb)
+//! keyroll_audit           (id bigserial PRIMARY KEY, name text, time timestamptz, record jsonb,
+//!                          uid text UNIQUE)   -- uid: one per append, so a retry is a no-op
 //! keyroll_readers         (name text, reader text, generation bigint, versions integer[],
 //!                          checked_at timestamptz, poll_interval bigint, last_error text,
 //!                          PRIMARY KEY (name, reader))
@@ -63,6 +64,8 @@ CREATE TABLE IF NOT EXISTS keyroll_audit (
     record jsonb NOT NULL
 );
 CREATE INDEX IF NOT EXISTS keyroll_audit_name ON keyroll_audit (name, id);
+ALTER TABLE keyroll_audit ADD COLUMN IF NOT EXISTS uid text;
+CREATE UNIQUE INDEX IF NOT EXISTS keyroll_audit_uid ON keyroll_audit (uid);
 CREATE TABLE IF NOT EXISTS keyroll_readers (
     name text NOT NULL,
     reader text NOT NULL,
@@ -111,7 +114,7 @@ const TRIGGERS: [(&str, &str); 2] = [
 
 /// Everything is in place: one cheap query on every new connection.
 const READY: &str = "SELECT to_regclass('keyroll_readers') IS NOT NULL \
-    AND to_regclass('keyroll_audit') IS NOT NULL \
+    AND to_regclass('keyroll_audit_uid') IS NOT NULL \
     AND to_regclass('keyroll_keyring_history') IS NOT NULL \
     AND (SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass('keyroll_keyrings') \
          AND tgname IN ('keyroll_keyrings_guard', 'keyroll_keyrings_guard_truncate')) = 2";
@@ -560,16 +563,56 @@ fn row_of(r: &postgres::Row) -> Result<Row, Fail> {
     })
 }
 
+/// An id for one append, the same on its retry: what makes an append safe to repeat when
+/// its outcome is unknown. Unique, not secret (process, clock, counter, record).
+fn audit_uid(json: &str) -> String {
+    use sha2::{Digest, Sha256};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut h = Sha256::new();
+    h.update(std::process::id().to_le_bytes());
+    h.update(nanos.to_le_bytes());
+    h.update(
+        COUNTER
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .to_le_bytes(),
+    );
+    h.update(json.as_bytes());
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn insert_audit(c: &mut impl GenericClient, name: &str, record: &AuditRecord) -> Result<(), Fail> {
-    let json = serde_json::to_string(record).map_err(|_| {
+    let json = audit_json(record)?;
+    insert_audit_json(c, name, record.time, &json, &audit_uid(&json))
+}
+
+fn audit_json(record: &AuditRecord) -> Result<String, Fail> {
+    serde_json::to_string(record).map_err(|_| {
         Fail::Other(Error::Keyring(keyroll::Error::KeyringCorrupt(
             "audit record does not serialize",
         )))
-    })?;
-    let time = to_i64(record.time, "audit time out of range")?;
+    })
+}
+
+/// Appends the record once: a second insert with the same `uid` (a retry of one whose
+/// outcome was unknown) does nothing.
+fn insert_audit_json(
+    c: &mut impl GenericClient,
+    name: &str,
+    time: u64,
+    json: &str,
+    uid: &str,
+) -> Result<(), Fail> {
+    let time = to_i64(time, "audit time out of range")?;
     c.execute(
-        "INSERT INTO keyroll_audit (name, time, record) VALUES ($1, to_timestamp($2::bigint), $3::text::jsonb)",
-        &[&name, &time, &json],
+        "INSERT INTO keyroll_audit (name, time, record, uid) \
+         VALUES ($1, to_timestamp($2::bigint), $3::text::jsonb, $4) ON CONFLICT (uid) DO NOTHING",
+        &[&name, &time, &json, &uid],
     )
     .map_err(db)?;
     Ok(())
@@ -696,12 +739,16 @@ impl KeyringStore for PgStore {
     }
 
     fn audit(&self, record: &AuditRecord) -> Result<()> {
-        // Not retried: an append whose outcome is unknown could be written twice.
-        match self.once(&mut |c: &mut Client| insert_audit(c, &self.name, record)) {
-            Ok(()) => Ok(()),
-            Err(Fail::Other(e)) => Err(self.located("append audit record", e)),
-            Err(Fail::Connection(m)) => Err(self.unavailable("append audit record", m)),
-        }
+        // One id for the append and its retry, so a retry after an unknown outcome (the
+        // connection lost around COMMIT) never writes the record twice.
+        let json = audit_json(record).map_err(|f| match f {
+            Fail::Other(e) => e,
+            Fail::Connection(m) => self.unavailable("append audit record", m),
+        })?;
+        let uid = audit_uid(&json);
+        self.retrying("append audit record", |c| {
+            insert_audit_json(c, &self.name, record.time, &json, &uid)
+        })
     }
 
     fn check_in(&self, reader: &ReaderCheckIn) -> Result<()> {
