@@ -138,7 +138,7 @@ pub enum Command {
         note: Option<String>,
     },
     /// Count a column's values per key version straight from their text prefix (no decryption).
-    Report(DbArgs),
+    Report(crate::migrate::report::ReportArgs),
     /// Re-encrypt a column under the active version (dry run unless --apply).
     #[command(after_help = crate::migrate::HELP)]
     Migrate(MigrateArgs),
@@ -314,6 +314,14 @@ pub struct MigrateArgs {
     /// it such rows are refused (counted, left as they are).
     #[arg(long)]
     pub include_compromised: bool,
+    /// Work only shard I of N (0-based) of the table's key range, so N commands on N hosts
+    /// share one table; the ranges are cut once per run and kept in keyroll_migrate_progress
+    /// (see `keyroll report --progress`) [env: JOB_COMPLETION_INDEX with JOB_COMPLETIONS].
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// At most this many rows per second for the whole command (all its workers).
+    #[arg(long, value_name = "R", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_rows_per_second: Option<u64>,
 }
 
 /// `import-fernet`.

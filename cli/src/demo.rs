@@ -160,6 +160,8 @@ pub fn run(global: &Global, rows: usize, dir: Option<&Path>) -> Result<i32> {
         apply: false,
         progress,
         include_compromised: false,
+        shard: None,
+        max_rows_per_second: None,
     };
     step(5, "keyroll migrate (dry run: nothing changes)");
     migrate::run(&session, &margs)?;

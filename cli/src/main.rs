@@ -38,7 +38,7 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
             action,
             note,
         } => cmd_keyring::state::<keyroll::Keyring>(&s, *version, *action, note.as_deref()),
-        Command::Report(a) => migrate::report::run(&s, a),
+        Command::Report(a) => migrate::report::command(&s, a),
         Command::Migrate(a) => migrate::run(&s, a),
         Command::FullRotation(a) => cmd_full_rotation::run(&s, a),
         Command::Backup => cmd_backup::backup(&s),

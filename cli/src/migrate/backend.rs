@@ -4,6 +4,7 @@
 //! once in the engine, so SQLite and PostgreSQL cannot drift apart on what they do.
 
 use super::rows::{Row, RowId, Value};
+use super::shard::KeyRange;
 use crate::error::{CliError, Result};
 
 /// Which rows a read returns, by the active version's marker read in SQL (the text prefix
@@ -89,6 +90,16 @@ pub trait Backend: Sync {
 
     /// Makes every commit before it durable (one synchronous commit flushes the log).
     fn flush(&self, conn: &mut Self::Conn) -> Result<()>;
+
+    /// Confines every later read and count to `range` (a `--shard`'s key range): a read
+    /// with no cursor starts after its lower bound, none goes past its upper bound.
+    fn set_range(&mut self, range: KeyRange);
+
+    /// Rows with a (non-null) id, the whole table (for cutting key ranges).
+    fn key_count(&self, conn: &mut Self::Conn) -> Result<u64>;
+
+    /// The id at `offset` (0-based) in key order, the whole table.
+    fn key_at(&self, conn: &mut Self::Conn, offset: u64) -> Result<Option<RowId>>;
 }
 
 /// The error for an id column that may name several rows (both backends refuse it).

@@ -18,15 +18,45 @@
 use super::backend::{Backend, Filter, Hold, Update};
 use super::progress::Progress;
 use super::rows::{Job, Outcome, Row, RowId, Stats, Value};
+use super::throttle::Pacer;
 use super::{tally, RunResult};
 use crate::args::MigrateArgs;
 use crate::error::{CliError, Result};
 use std::sync::Mutex;
 
+/// Where a sharded command records each committed batch of its main pass (the progress
+/// table): counts `(read, written, skipped)` and, when it moved, the resume cursor.
+pub trait Track: Sync {
+    /// One committed batch.
+    fn batch(&self, counts: (u64, u64, u64), cursor: Option<&RowId>) -> Result<()>;
+}
+
+/// What a sharded or throttled command adds to a run (the backend already holds the range).
+#[derive(Default)]
+pub struct Scale<'a> {
+    /// Start the main pass after this id (a resumed shard's cursor).
+    pub resume: Option<RowId>,
+    /// `--max-rows-per-second`: one pacer for all the command's workers.
+    pub pacer: Option<&'a Pacer>,
+    /// Where committed batches are recorded.
+    pub track: Option<&'a dyn Track>,
+}
+
 /// Runs a migration; on failure returns the error and what was committed before it.
+#[cfg(test)]
 pub fn migrate<B: Backend>(backend: &B, job: &Job<'_>, args: &MigrateArgs) -> RunResult {
+    migrate_scaled(backend, job, args, &Scale::default())
+}
+
+/// [`migrate`] for one shard and/or at a paced rate.
+pub fn migrate_scaled<B: Backend>(
+    backend: &B,
+    job: &Job<'_>,
+    args: &MigrateArgs,
+    scale: &Scale<'_>,
+) -> RunResult {
     let stats = Mutex::new(Stats::default());
-    let result = run(backend, job, args, &stats);
+    let result = run(backend, job, args, &stats, scale);
     if result.is_err() && args.apply && !backend.durable_commits() {
         // The batches committed so far were asynchronous: try to make them durable so the
         // error can say so. If the server cannot be reached they stay unconfirmed, and the
@@ -53,6 +83,8 @@ struct Pass {
     progress: bool,
     /// The sweep meets rows an earlier pass already counted: only what it changes counts.
     sweep: bool,
+    /// The main pass: starts at the resume cursor and moves it.
+    main: bool,
 }
 
 /// What every pass of one run shares: the backend, the rewrap job, the options, the counts
@@ -63,20 +95,33 @@ struct Run<'a, B> {
     args: &'a MigrateArgs,
     stats: &'a Mutex<Stats>,
     progress: &'a Progress,
+    scale: &'a Scale<'a>,
+    /// Per worker of the main pass, the last id of its last committed batch: the resume
+    /// cursor is their minimum (every row up to it was taken by some worker).
+    cursors: Mutex<Vec<Option<RowId>>>,
 }
 
-fn run<B: Backend>(b: &B, job: &Job<'_>, args: &MigrateArgs, stats: &Mutex<Stats>) -> Result<u64> {
+fn run<B: Backend>(
+    b: &B,
+    job: &Job<'_>,
+    args: &MigrateArgs,
+    stats: &Mutex<Stats>,
+    scale: &Scale<'_>,
+) -> Result<u64> {
     let mut main = b.connect(args.apply)?;
     let pending = b.pending(&mut main)?;
     let progress = Progress::new(args.progress, pending, false);
+    let locks = b.row_locks();
+    let slots = if locks { args.workers } else { 1 };
     let r = Run {
         b,
         job,
         args,
         stats,
         progress: &progress,
+        scale,
+        cursors: Mutex::new(vec![scale.resume.clone(); slots]),
     };
-    let locks = b.row_locks();
     let threads = if locks { 1 } else { args.workers };
     // Pass 1: rows with the active marker, unlocked (a row that must move is written by
     // compare-and-swap).
@@ -86,8 +131,9 @@ fn run<B: Backend>(b: &B, job: &Job<'_>, args: &MigrateArgs, stats: &Mutex<Stats
         threads,
         progress: false,
         sweep: false,
+        main: false,
     };
-    batches(&r, &mut main, verify)?;
+    batches(&r, &mut main, verify, 0)?;
     let verify_failed = lock(stats).failed;
     // Pass 2: the rows to move.
     let claim = Pass {
@@ -100,11 +146,31 @@ fn run<B: Backend>(b: &B, job: &Job<'_>, args: &MigrateArgs, stats: &Mutex<Stats
         threads,
         progress: true,
         sweep: false,
+        main: true,
     };
     if locks {
         parallel(&r, claim)?;
     } else {
-        pipelined(&r, claim)?;
+        pipelined(&r, claim, scale.resume.clone())?;
+        if args.apply && scale.resume.is_some() {
+            // Resumed after a cursor: rows before it that are still pending (a conflict, or a
+            // batch committed after the cursor was last saved is not one: those carry the
+            // marker) get one more pass from the range's start.
+            let expected = {
+                let s = lock(stats);
+                s.failed - verify_failed + s.refused()
+            };
+            if b.pending(&mut main)? > expected {
+                pipelined(
+                    &r,
+                    Pass {
+                        main: false,
+                        ..claim
+                    },
+                    None,
+                )?;
+            }
+        }
     }
     if args.apply {
         if locks {
@@ -121,8 +187,9 @@ fn run<B: Backend>(b: &B, job: &Job<'_>, args: &MigrateArgs, stats: &Mutex<Stats
                     threads,
                     progress: false,
                     sweep: true,
+                    main: false,
                 };
-                batches(&r, &mut main, sweep)?;
+                batches(&r, &mut main, sweep, 0)?;
             }
         }
         flush(b, &mut main, stats)?;
@@ -149,12 +216,12 @@ fn parallel<B: Backend>(r: &Run<'_, B>, pass: Pass) -> Result<()> {
     let Run { b, args, .. } = *r;
     let first_error: Mutex<Option<CliError>> = Mutex::new(None);
     std::thread::scope(|scope| {
-        for _ in 0..args.workers {
+        for slot in 0..args.workers {
             let first_error = &first_error;
             scope.spawn(move || {
                 let result = b
                     .connect(args.apply)
-                    .and_then(|mut conn| batches(r, &mut conn, pass));
+                    .and_then(|mut conn| batches(r, &mut conn, pass, slot));
                 if let Err(e) = result {
                     let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
                     slot.get_or_insert(e);
@@ -169,9 +236,13 @@ fn parallel<B: Backend>(r: &Run<'_, B>, pass: Pass) -> Result<()> {
 }
 
 /// Batches on one connection, each read, rewrapped and written in one transaction.
-fn batches<B: Backend>(r: &Run<'_, B>, conn: &mut B::Conn, pass: Pass) -> Result<()> {
+fn batches<B: Backend>(r: &Run<'_, B>, conn: &mut B::Conn, pass: Pass, slot: usize) -> Result<()> {
     let Run { b, job, args, .. } = *r;
-    let mut cursor: Option<RowId> = None;
+    let mut cursor: Option<RowId> = if pass.main {
+        r.scale.resume.clone()
+    } else {
+        None
+    };
     loop {
         if args.apply {
             b.begin(conn)?;
@@ -180,6 +251,9 @@ fn batches<B: Backend>(r: &Run<'_, B>, conn: &mut B::Conn, pass: Pass) -> Result
             let rows = b.read(conn, pass.filter, pass.hold, cursor.as_ref(), args.batch)?;
             if rows.is_empty() {
                 return Ok(None);
+            }
+            if let Some(pacer) = r.scale.pacer {
+                pacer.acquire(rows.len() as u64);
             }
             let mut outcomes = job.process(&rows, pass.threads)?;
             if args.apply {
@@ -203,7 +277,7 @@ fn batches<B: Backend>(r: &Run<'_, B>, conn: &mut B::Conn, pass: Pass) -> Result
             return Ok(());
         };
         cursor = rows.last().map(|row| row.id.clone());
-        committed(r, pass, &rows, outcomes);
+        committed(r, pass, &rows, outcomes, slot)?;
     }
 }
 
@@ -212,14 +286,15 @@ type Batch = Result<(Vec<Row>, Vec<Outcome>)>;
 
 /// Pass 2 without row locks: a reader connection reads and rewraps the next batch (on
 /// `--workers` threads) while a writer connection commits the last one.
-fn pipelined<B: Backend>(r: &Run<'_, B>, pass: Pass) -> Result<()> {
+fn pipelined<B: Backend>(r: &Run<'_, B>, pass: Pass, start: Option<RowId>) -> Result<()> {
     let Run { b, job, args, .. } = *r;
+    let pacer = r.scale.pacer;
     let mut reader = b.connect(false)?;
     let mut writer = b.connect(args.apply)?;
     std::thread::scope(|scope| -> Result<()> {
         let (send, receive) = std::sync::mpsc::sync_channel::<Batch>(2);
         scope.spawn(move || {
-            let mut cursor: Option<RowId> = None;
+            let mut cursor: Option<RowId> = start;
             loop {
                 let batch = b
                     .read(
@@ -230,6 +305,9 @@ fn pipelined<B: Backend>(r: &Run<'_, B>, pass: Pass) -> Result<()> {
                         args.batch,
                     )
                     .and_then(|rows| {
+                        if let (Some(pacer), false) = (pacer, rows.is_empty()) {
+                            pacer.acquire(rows.len() as u64);
+                        }
                         let outcomes = job.process(&rows, pass.threads)?;
                         Ok((rows, outcomes))
                     });
@@ -264,21 +342,49 @@ fn pipelined<B: Backend>(r: &Run<'_, B>, pass: Pass) -> Result<()> {
                 }
                 b.commit(&mut writer)?;
             }
-            committed(r, pass, &rows, outcomes);
+            committed(r, pass, &rows, outcomes, 0)?;
         }
         Ok(())
     })
 }
 
-/// Counts a committed batch and shows it.
-fn committed<B: Backend>(r: &Run<'_, B>, pass: Pass, rows: &[Row], outcomes: Vec<Outcome>) {
+/// Counts a committed batch, shows it and, in the main pass of a sharded run, records it
+/// with the resume cursor (the least last id over the workers).
+fn committed<B: Backend>(
+    r: &Run<'_, B>,
+    pass: Pass,
+    rows: &[Row],
+    outcomes: Vec<Outcome>,
+    slot: usize,
+) -> Result<()> {
     let Run {
         b,
         args,
         stats,
         progress,
         ..
-    } = *r;
+    } = r;
+    if let (Some(track), true) = (r.scale.track, args.apply) {
+        let read = rows.len() as u64;
+        let written = outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Migrated { .. }))
+            .count() as u64;
+        let cursor = if pass.main {
+            let mut cursors = r.cursors.lock().unwrap_or_else(|p| p.into_inner());
+            if let (Some(c), Some(last)) = (cursors.get_mut(slot), rows.last()) {
+                *c = Some(last.id.clone());
+            }
+            if cursors.iter().all(Option::is_some) {
+                cursors.iter().flatten().min().cloned()
+            } else {
+                None
+            }
+        } else {
+            None
+        };
+        track.batch((read, written, read - written), cursor.as_ref())?;
+    }
     {
         let mut s = lock(stats);
         if pass.sweep {
@@ -299,6 +405,7 @@ fn committed<B: Backend>(r: &Run<'_, B>, pass: Pass, rows: &[Row], outcomes: Vec
     if pass.progress {
         progress.batch(rows.len() as u64);
     }
+    Ok(())
 }
 
 /// Writes a batch's new values by compare-and-swap; a migrated row the backend did not write

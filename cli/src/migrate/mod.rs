@@ -5,14 +5,18 @@
 //! per-version census is in `report.rs`.
 
 pub mod backend;
+pub mod chart;
 pub mod engine;
 pub mod pgconn;
 pub mod postgres;
 pub mod progress;
+pub mod progress_table;
 pub mod report;
 pub mod rows;
+pub mod shard;
 pub mod sqlite;
 pub mod target;
+pub mod throttle;
 
 use crate::args::MigrateArgs;
 use crate::error::{exit, CliError, Result};
@@ -98,6 +102,16 @@ pub struct Summary {
     pub duration_seconds: f64,
     /// Rows examined per second.
     pub rows_per_second: f64,
+    /// `I/N` when the command worked one shard (`--shard` or the Job variables).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    /// That shard's key range, `(after, upto]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<String>,
+    /// The sharded run (its plan in `keyroll_migrate_progress`); none for a dry run that
+    /// found no plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
 }
 
 /// Checks a migration's arguments.
@@ -108,7 +122,160 @@ pub(crate) fn validate(args: &MigrateArgs) -> Result<()> {
     if args.workers == 0 || args.workers > 64 {
         return Err(CliError::input("--workers must be 1..=64"));
     }
+    if args.max_rows_per_second == Some(0) {
+        return Err(CliError::input("--max-rows-per-second must be at least 1"));
+    }
+    shard::ShardSpec::resolve(args.shard.as_deref(), &keyroll_store::env::process)?;
     Ok(())
+}
+
+/// The shard a run worked, as the summary reports it.
+#[derive(Default)]
+struct ShardInfo {
+    shard: Option<String>,
+    range: Option<String>,
+    run_id: Option<String>,
+}
+
+/// Runs the engine on `b`, confined to this command's shard if it has one: the plan is read
+/// from (or, by the first worker of the run, written to) the progress table, the shard
+/// resumes after its cursor, every committed batch is recorded, and the shard is marked
+/// `done` or `failed` at the end. A dry run reads an existing plan or cuts one in memory,
+/// and writes nothing.
+fn scaled<B: backend::Backend>(
+    mut b: B,
+    target: &Target,
+    job: &rows::Job<'_>,
+    args: &MigrateArgs,
+    active: u32,
+    info: &mut ShardInfo,
+) -> RunResult {
+    let fail = |e: CliError| Box::new((e, Stats::default()));
+    let pacer = args.max_rows_per_second.map(throttle::Pacer::new);
+    let spec = shard::ShardSpec::resolve(args.shard.as_deref(), &keyroll_store::env::process)
+        .map_err(fail)?;
+    let Some(spec) = spec else {
+        let scale = engine::Scale {
+            pacer: pacer.as_ref(),
+            ..Default::default()
+        };
+        return engine::migrate_scaled(&b, job, args, &scale);
+    };
+    let key = progress_table::RunKey {
+        table: args.db.table.clone(),
+        column: args.db.column.clone(),
+        target_version: active,
+        shard: spec,
+    };
+    let cut = || -> Result<Vec<rows::RowId>> {
+        let mut conn = b.connect(false)?;
+        let n = b.key_count(&mut conn)?;
+        let mut cuts: Vec<rows::RowId> = Vec::new();
+        for offset in shard::boundary_offsets(n, spec.count) {
+            // Fewer rows than shards: the first shards end at the first id (and are empty
+            // but the first), so the ranges still cover every id once.
+            let id = b.key_at(&mut conn, offset.unwrap_or(0))?;
+            match id.or_else(|| cuts.last().cloned()) {
+                Some(id) => cuts.push(id),
+                None => {
+                    return Err(CliError::db(
+                        "empty_table",
+                        "the table has no rows to cut into key ranges",
+                    ))
+                }
+            }
+        }
+        Ok(cuts)
+    };
+    let store = progress_table::Store::open(target).map_err(fail)?;
+    let plan = if args.apply {
+        store.plan(&key, cut)
+    } else {
+        let existing = store.list(&key.table, &key.column).map(|rows| {
+            rows.into_iter().find(|r| {
+                r.target_version == active && r.shard_count == spec.count && r.shard == spec.index
+            })
+        });
+        match existing {
+            Ok(Some(row)) => Ok(row),
+            Ok(None) => cut().map(|cuts| {
+                let range = shard::KeyRange::of(&cuts, spec.index as usize);
+                progress_table::ShardRow {
+                    run_id: String::new(),
+                    table: key.table.clone(),
+                    column: key.column.clone(),
+                    target_version: active,
+                    shard: spec.index,
+                    shard_count: spec.count,
+                    id_kind: match cuts.first() {
+                        Some(rows::RowId::Text(_)) => "text".into(),
+                        _ => "int".into(),
+                    },
+                    range_after: range.after.map(|b| b.to_string()),
+                    range_upto: range.upto.map(|b| b.to_string()),
+                    state: "dry_run".into(),
+                    rows_read: 0,
+                    rows_written: 0,
+                    rows_skipped: 0,
+                    last_id: None,
+                    host: None,
+                    pid: None,
+                    started_at: None,
+                    updated_at: None,
+                }
+            }),
+            Err(e) => Err(e),
+        }
+    };
+    let plan = match plan {
+        Ok(plan) => plan,
+        // An empty table has nothing to share out: a worker of it has nothing to do.
+        Err(e) if e.code == "empty_table" => {
+            info.shard = Some(spec.to_string());
+            return Ok((Stats::default(), 0));
+        }
+        Err(e) => return Err(fail(e)),
+    };
+    let range = plan.range().map_err(fail)?;
+    info.shard = Some(spec.to_string());
+    info.range = Some(range.describe());
+    info.run_id = (!plan.run_id.is_empty()).then(|| plan.run_id.clone());
+    b.set_range(range);
+    let track = StoreTrack {
+        store: &store,
+        key: &key,
+    };
+    let scale = engine::Scale {
+        resume: if args.apply {
+            plan.cursor().map_err(fail)?
+        } else {
+            None
+        },
+        pacer: pacer.as_ref(),
+        track: args.apply.then_some(&track as &dyn engine::Track),
+    };
+    let result = engine::migrate_scaled(&b, job, args, &scale);
+    if args.apply {
+        let state = if result.is_ok() { "done" } else { "failed" };
+        // Best effort after an error (the database may be what failed); after success a
+        // shard that cannot be marked done is an error.
+        if let (Err(e), Ok((stats, _))) = (store.finish(&key, state), &result) {
+            return Err(Box::new((e, stats.clone())));
+        }
+    }
+    result
+}
+
+/// Records a shard's committed batches in the progress table.
+struct StoreTrack<'a> {
+    store: &'a progress_table::Store,
+    key: &'a progress_table::RunKey,
+}
+
+impl engine::Track for StoreTrack<'_> {
+    fn batch(&self, counts: (u64, u64, u64), cursor: Option<&rows::RowId>) -> Result<()> {
+        self.store.batch(self.key, counts, cursor)
+    }
 }
 
 /// `migrate`.
@@ -160,13 +327,14 @@ pub fn execute(
         options: rewrap_options(args),
     };
     let (table, column, id) = (&args.db.table, &args.db.column, &args.id_column);
+    let mut info = ShardInfo::default();
     let result = match &target {
         Target::Sqlite(path) => sqlite::Sqlite::new(path, table, column, id, active)
             .map_err(|e| Box::new((e, Stats::default())))
-            .and_then(|b| engine::migrate(&b, &job, args)),
+            .and_then(|b| scaled(b, &target, &job, args, active, &mut info)),
         Target::Postgres(url) => postgres::Postgres::new(url, table, column, id, active)
             .map_err(|e| Box::new((e, Stats::default())))
-            .and_then(|b| engine::migrate(&b, &job, args)),
+            .and_then(|b| scaled(b, &target, &job, args, active, &mut info)),
     };
     let elapsed = started.elapsed().as_secs_f64();
     let mut record = AuditRecord::new(
@@ -186,7 +354,7 @@ pub fn execute(
             record.details = Some(json!({
                 "database": target.kind(), "target": target.redacted(), "table": args.db.table,
                 "column": args.db.column, "migrated": stats.migrated, "durable": stats.durable,
-                "failed": stats.failed, "error": e.message,
+                "failed": stats.failed, "error": e.message, "shard": info.shard,
             }));
             if audit {
                 s.audit(&record)?;
@@ -223,6 +391,9 @@ pub fn execute(
         } else {
             0.0
         },
+        shard: info.shard,
+        range: info.range,
+        run_id: info.run_id,
     };
     let refused = stats.refused();
     if stats.failed > 0 || refused > 0 {
@@ -236,6 +407,7 @@ pub fn execute(
         "from_compromised": summary.from_compromised,
         "refused_compromised": summary.refused_compromised,
         "duration_seconds": summary.duration_seconds,
+        "shard": summary.shard, "run_id": summary.run_id,
     }));
     if audit {
         s.audit(&record)?;
@@ -338,6 +510,16 @@ pub fn print_summary(s: &Summary) {
     }
     println!("  {:<16} {}", "total", s.total);
     println!("  {:<16} {}", "remaining", s.remaining);
+    if let (Some(shard), Some(range)) = (&s.shard, &s.range) {
+        println!(
+            "  {:<16} {shard}, ids {range}{}",
+            "shard",
+            s.run_id
+                .as_deref()
+                .map(|r| format!(", run {r}"))
+                .unwrap_or_default()
+        );
+    }
     println!(
         "  {:<16} {:.2} s ({:.0} rows/s)",
         "duration", s.duration_seconds, s.rows_per_second

@@ -5,6 +5,7 @@
 
 use super::backend::{text_marker, Backend, Filter, Hold, Update};
 use super::rows::{magic_hex, Row, RowId, Value, VERSION_OFFSET};
+use super::shard::KeyRange;
 use super::target::quote_ident;
 use crate::error::{CliError, Result};
 use keyroll::envelope::MAGIC;
@@ -216,7 +217,8 @@ pub struct Postgres {
     t: Table,
     marked: String,
     update: String,
-    pending: String,
+    /// The key range this command works (`--shard`); reads and counts stay inside it.
+    range: KeyRange,
 }
 
 impl Postgres {
@@ -248,10 +250,47 @@ impl Postgres {
                 "UPDATE {tb} SET {c} = u.v FROM unnest({id_array}, {value_array}, {old_array}) AS u(id, v, old) \
                  WHERE {tb}.{id} = u.id::{id_type}{collate} AND {tb}.{value_sel} = u.old RETURNING {tb}.{id_sel}"
             ),
-            pending: format!("SELECT count(*) FROM {tb} WHERE {c} IS NOT NULL AND NOT {marked}"),
             marked,
+            range: KeyRange::default(),
             t,
         })
+    }
+
+    /// `AND id > $n AND id <= $m` for the parts of `after` (else the range's lower bound) and
+    /// the range's upper bound that are set, numbered from `$first`, with their values: ids
+    /// travel as int8 or text and are cast to the column's type, compared under the key
+    /// index's collation.
+    fn bounds<'a>(
+        &'a self,
+        after: Option<&'a RowId>,
+        first: usize,
+    ) -> (String, Vec<&'a (dyn ToSql + Sync)>) {
+        let t = &self.t;
+        let order = format!("{}{}", t.id, t.id_collate);
+        let cast = |n: usize| {
+            if t.id_kind == Kind::Int {
+                format!("${n}::int8")
+            } else {
+                format!("${n}::text::{}", t.id_type)
+            }
+        };
+        let mut sql = String::new();
+        let mut values: Vec<&(dyn ToSql + Sync)> = Vec::new();
+        let param = |id: &'a RowId| -> &'a (dyn ToSql + Sync) {
+            match id {
+                RowId::Int(i) => i,
+                RowId::Text(s) => s,
+            }
+        };
+        if let Some(a) = after.or(self.range.after.as_ref()) {
+            sql.push_str(&format!(" AND {order} > {}", cast(first + values.len())));
+            values.push(param(a));
+        }
+        if let Some(u) = &self.range.upto {
+            sql.push_str(&format!(" AND {order} <= {}", cast(first + values.len())));
+            values.push(param(u));
+        }
+        (sql, values)
     }
 
     fn row_id(&self, r: &postgres::Row) -> RowId {
@@ -326,29 +365,17 @@ impl Backend for Postgres {
             Hold::Wait => " FOR UPDATE",
         };
         let limit = limit as i64;
-        let head =
-            format!("SELECT {id_sel}, {value_sel} FROM {tb} WHERE {c} IS NOT NULL AND {filter}");
+        let (bounds, mut params) = self.bounds(after, 1);
+        let n = params.len() + 1;
+        params.push(&limit);
         // Keyset pagination in the column's type and the key index's collation: `ORDER BY`
         // and `>` agree, so each page starts exactly after the last id of the one before.
         let order = format!("{id}{}", t.id_collate);
-        let result = match after {
-            None => conn.query(
-                &format!("{head} ORDER BY {order} LIMIT $1{lock}"),
-                &[&limit],
-            )?,
-            Some(after) => {
-                let cursor = if t.id_kind == Kind::Int {
-                    "$1::int8".to_string()
-                } else {
-                    format!("$1::text::{}", t.id_type)
-                };
-                let next = format!("{head} AND {order} > {cursor} ORDER BY {order} LIMIT $2{lock}");
-                match after {
-                    RowId::Int(i) => conn.query(&next, &[i, &limit])?,
-                    RowId::Text(s) => conn.query(&next, &[s, &limit])?,
-                }
-            }
-        };
+        let sql = format!(
+            "SELECT {id_sel}, {value_sel} FROM {tb} WHERE {c} IS NOT NULL AND {filter}{bounds} \
+             ORDER BY {order} LIMIT ${n}{lock}"
+        );
+        let result = conn.query(sql.as_str(), &params)?;
         Ok(result
             .iter()
             .map(|r| Row {
@@ -412,7 +439,35 @@ impl Backend for Postgres {
     }
 
     fn pending(&self, conn: &mut Client) -> Result<u64> {
-        Ok(conn.query_one(self.pending.as_str(), &[])?.get::<_, i64>(0) as u64)
+        let (bounds, params) = self.bounds(None, 1);
+        let sql = format!(
+            "SELECT count(*) FROM {} WHERE {} IS NOT NULL AND NOT {}{bounds}",
+            self.t.table, self.t.column, self.marked
+        );
+        Ok(conn.query_one(sql.as_str(), &params)?.get::<_, i64>(0) as u64)
+    }
+
+    fn set_range(&mut self, range: KeyRange) {
+        self.range = range;
+    }
+
+    fn key_count(&self, conn: &mut Client) -> Result<u64> {
+        let sql = format!("SELECT count(*) FROM {}", self.t.table);
+        Ok(conn.query_one(sql.as_str(), &[])?.get::<_, i64>(0) as u64)
+    }
+
+    fn key_at(&self, conn: &mut Client, offset: u64) -> Result<Option<RowId>> {
+        let t = &self.t;
+        let sql = format!(
+            "SELECT {} FROM {} ORDER BY {}{} LIMIT 1 OFFSET $1",
+            id_sel(t),
+            t.table,
+            t.id,
+            t.id_collate
+        );
+        Ok(conn
+            .query_opt(sql.as_str(), &[&(offset as i64)])?
+            .map(|r| self.row_id(&r)))
     }
 
     /// One durable commit flushes the WAL up to here, and with it every asynchronous commit
@@ -458,6 +513,8 @@ mod tests {
             apply: true,
             progress: ProgressMode::None,
             include_compromised: false,
+            shard: None,
+            max_rows_per_second: None,
         }
     }
 

@@ -4,6 +4,7 @@
 
 use super::backend::{composite_key, not_unique, text_marker, Backend, Filter, Hold, Update};
 use super::rows::{magic_hex, Row, RowId, Value, VERSION_OFFSET};
+use super::shard::KeyRange;
 use super::target::quote_ident;
 use crate::error::{CliError, Result};
 use keyroll::envelope::MAGIC;
@@ -231,10 +232,14 @@ pub struct Sqlite {
     path: std::path::PathBuf,
     /// The file's identity when the run started: a commit into a replaced file is refused.
     original: Option<(u64, u64)>,
-    /// `SELECT … LIMIT ?1` per filter, without and with a cursor (`> ?1 … LIMIT ?2`).
-    select: [[String; 2]; 2],
+    /// Quoted table, column, and the id with the key index's collation.
+    t: String,
+    c: String,
+    order: String,
+    marked: String,
     update: String,
-    pending: String,
+    /// The key range this command works (`--shard`); reads and counts stay inside it.
+    range: KeyRange,
 }
 
 impl Sqlite {
@@ -246,22 +251,42 @@ impl Sqlite {
         // Keyset pagination: `ORDER BY` and `>` under the same collation (the key index's),
         // so each page starts exactly after the last id of the one before.
         let order = format!("{id}{collate}");
-        let select = |filter: &str| {
-            [
-                format!("SELECT {id}, {c} FROM {t} WHERE {c} IS NOT NULL AND {id} IS NOT NULL AND {filter} ORDER BY {order} LIMIT ?1"),
-                format!("SELECT {id}, {c} FROM {t} WHERE {c} IS NOT NULL AND {filter} AND {order} > ?1 ORDER BY {order} LIMIT ?2"),
-            ]
-        };
         Ok(Sqlite {
             path: path.to_path_buf(),
             original: identity(path),
-            select: [select(&format!("NOT {marked}")), select(&marked)],
             // Compare-and-swap: a row the application changed after it was read is left
             // alone (and picked up by the next run), so the migration never overwrites a live
             // write.
             update: format!("UPDATE {t} SET {c} = ?1 WHERE {order} = ?2 AND {c} = ?3"),
-            pending: format!("SELECT count(*) FROM {t} WHERE {c} IS NOT NULL AND NOT {marked}"),
+            t,
+            c,
+            order,
+            marked,
+            range: KeyRange::default(),
         })
+    }
+
+    /// `AND id > ? AND id <= ?` for the parts of `after` (else the range's lower bound) and
+    /// the range's upper bound that are set, with their values.
+    fn bounds(&self, after: Option<&RowId>) -> (String, Vec<rusqlite::types::Value>) {
+        let mut sql = String::new();
+        let mut values = Vec::new();
+        if let Some(a) = after.or(self.range.after.as_ref()) {
+            sql.push_str(&format!(" AND {} > ?", self.order));
+            values.push(sql_id(a));
+        }
+        if let Some(u) = &self.range.upto {
+            sql.push_str(&format!(" AND {} <= ?", self.order));
+            values.push(sql_id(u));
+        }
+        (sql, values)
+    }
+}
+
+fn sql_id(id: &RowId) -> rusqlite::types::Value {
+    match id {
+        RowId::Int(i) => rusqlite::types::Value::Integer(*i),
+        RowId::Text(t) => rusqlite::types::Value::Text(t.clone()),
     }
 }
 
@@ -306,11 +331,16 @@ impl Backend for Sqlite {
         after: Option<&RowId>,
         limit: usize,
     ) -> Result<Vec<Row>> {
-        let [first, next] = &self.select[match filter {
-            Filter::Pending => 0,
-            Filter::Marked => 1,
-        }];
-        let limit = limit as i64;
+        let (t, c, order) = (&self.t, &self.c, &self.order);
+        let filter = match filter {
+            Filter::Pending => format!("NOT {}", self.marked),
+            Filter::Marked => self.marked.clone(),
+        };
+        let (bounds, mut values) = self.bounds(after);
+        values.push(rusqlite::types::Value::Integer(limit as i64));
+        let sql = format!(
+            "SELECT {order}, {c} FROM {t} WHERE {c} IS NOT NULL AND {order} IS NOT NULL AND {filter}{bounds} ORDER BY {order} LIMIT ?"
+        );
         let read = || -> rusqlite::Result<Vec<Row>> {
             let map = |r: &rusqlite::Row<'_>| {
                 Ok(Row {
@@ -318,20 +348,9 @@ impl Backend for Sqlite {
                     value: value(r.get_ref(1)?),
                 })
             };
-            match after {
-                None => conn
-                    .prepare_cached(first)?
-                    .query_map([limit], map)?
-                    .collect(),
-                Some(RowId::Int(i)) => conn
-                    .prepare_cached(next)?
-                    .query_map(rusqlite::params![i, limit], map)?
-                    .collect(),
-                Some(RowId::Text(s)) => conn
-                    .prepare_cached(next)?
-                    .query_map(rusqlite::params![s, limit], map)?
-                    .collect(),
-            }
+            conn.prepare_cached(&sql)?
+                .query_map(rusqlite::params_from_iter(values), map)?
+                .collect()
         };
         read().map_err(|e| match e {
             rusqlite::Error::InvalidColumnType(..) => {
@@ -375,7 +394,46 @@ impl Backend for Sqlite {
     }
 
     fn pending(&self, conn: &mut Connection) -> Result<u64> {
-        Ok(conn.query_row(&self.pending, [], |r| r.get::<_, i64>(0))? as u64)
+        let (bounds, values) = self.bounds(None);
+        let sql = format!(
+            "SELECT count(*) FROM {} WHERE {c} IS NOT NULL AND NOT {}{bounds}",
+            self.t,
+            self.marked,
+            c = self.c
+        );
+        Ok(
+            conn.query_row(&sql, rusqlite::params_from_iter(values), |r| {
+                r.get::<_, i64>(0)
+            })? as u64,
+        )
+    }
+
+    fn set_range(&mut self, range: KeyRange) {
+        self.range = range;
+    }
+
+    fn key_count(&self, conn: &mut Connection) -> Result<u64> {
+        let sql = format!(
+            "SELECT count(*) FROM {} WHERE {} IS NOT NULL",
+            self.t, self.order
+        );
+        Ok(conn.query_row(&sql, [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    fn key_at(&self, conn: &mut Connection, offset: u64) -> Result<Option<RowId>> {
+        let sql = format!(
+            "SELECT {o} FROM {} WHERE {o} IS NOT NULL ORDER BY {o} LIMIT 1 OFFSET ?1",
+            self.t,
+            o = self.order
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let mut rows = stmt.query([offset as i64])?;
+        match rows.next()? {
+            Some(r) => Ok(Some(row_id(r.get_ref(0)?).map_err(|_| {
+                CliError::db("unsupported_id", "the id column must hold integers or text")
+            })?)),
+            None => Ok(None),
+        }
     }
 
     fn flush(&self, _conn: &mut Connection) -> Result<()> {
