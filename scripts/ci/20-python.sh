@@ -16,9 +16,11 @@ pip install -q --force-reinstall --no-deps target/wheels/keyroll-*.whl
 # The suite must import the installed wheel, not the source tree.
 python -c 'import keyroll, sys; assert "site-packages" in keyroll.__file__, keyroll.__file__; print("keyroll", keyroll.__version__, "from", keyroll.__file__, "AEAD:", keyroll.AEAD_BACKEND)'
 
+# moto's server for tests/test_kms.py (boto3 against KMS on 127.0.0.1; stopped on exit).
+start_moto
 (cd python && python -m pytest -q -p no:cacheprovider tests)
 python -m mypy.stubtest keyroll._native
-python -m mypy --strict python/src/keyroll/compat.py python/src/keyroll/errors.py python/src/keyroll/__init__.py python/tests/typecheck_api.py
+python -m mypy --strict python/src/keyroll/compat.py python/src/keyroll/errors.py python/src/keyroll/__init__.py python/src/keyroll/kms.py python/tests/typecheck_api.py
 python -m mypy --strict python/src/keyroll/_orm.py python/src/keyroll/sqlalchemy.py
 # Django ships no type stubs: its classes are Any to mypy.
 python -m mypy --strict --ignore-missing-imports --allow-subclassing-any python/src/keyroll/django

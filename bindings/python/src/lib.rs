@@ -10,6 +10,7 @@ mod env;
 mod error;
 mod handle;
 mod keyring;
+mod kms;
 mod legacy_keys;
 mod signing;
 mod types;
@@ -38,6 +39,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
     blind_index::register(m)?;
     legacy_keys::register(m)?;
+    kms::register(m)?;
     signing::register(m)?;
     m.add(
         "DEFAULT_PBKDF2_ITERATIONS",

@@ -2,7 +2,7 @@
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Literal, NoReturn, TypedDict, final, overload
+from typing import Literal, NoReturn, Protocol, TypedDict, final, overload
 
 from keyroll.errors import KeyrollError
 
@@ -19,6 +19,7 @@ __all__ = [
     "FernetKey",
     "Keyring",
     "KeyringHandle",
+    "KeyWrap",
     "Policy",
     "PolicyStatus",
     "RewrapBatch",
@@ -194,10 +195,38 @@ class BlindIndex:
     @property
     def versions(self) -> list[int]: ...
 
+class _Kms(Protocol):
+    def wrap(self) -> tuple[bytes, KeyWrap]: ...
+    def unwrap(self, wrap: KeyWrap, /) -> bytes: ...
+
+@final
+class KeyWrap:
+    """A key-encryption key wrapped by a key-management service, as a document records it."""
+
+    def __new__(
+        cls, provider: str, key_id: str, context: dict[str, str], wrapped: _Data
+    ) -> KeyWrap: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def key_id(self) -> str: ...
+    @property
+    def context(self) -> dict[str, str]: ...
+    @property
+    def wrapped(self) -> bytes: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    @staticmethod
+    def of_document(document: _Data) -> KeyWrap | None: ...
+
 @final
 class Keyring:
     @staticmethod
     def generate(*, now: int | None = None) -> Keyring: ...
+    @staticmethod
+    def from_document(document: _Data, *, kms: _Kms) -> Keyring:
+        """Opens a document sealed by a key-management service: one ``kms.unwrap(wrap)``."""
+    def to_document(self, *, kms: _Kms) -> bytes:
+        """Seals under the key-encryption key ``kms.wrap()`` returns."""
     @staticmethod
     def load(
         data: _Data, *, passphrase: _Data | None = None, master_key: _Data | None = None
