@@ -135,9 +135,15 @@ fn a_version_staged_by_another_thread_decrypts_at_once_without_waiting_for_the_p
     .join()
     .unwrap();
     assert!(token.starts_with("kr1:v2:"));
+    let started = std::time::Instant::now();
     assert_eq!(
         handle.decrypt(token.as_bytes(), b"ctx", None).unwrap(),
         b"fresh"
+    );
+    // The first decrypt under a fresh key pays one reload: printed for the notes.
+    eprintln!(
+        "file store: decrypt with an immediate reload took {:?}",
+        started.elapsed()
     );
     assert_eq!(handle.generation(), 2);
 
@@ -393,9 +399,14 @@ mod pg {
         })
         .join()
         .unwrap();
+        let started = std::time::Instant::now();
         assert_eq!(
             handle.decrypt(token.as_bytes(), b"ctx", None).unwrap(),
             b"fresh"
+        );
+        eprintln!(
+            "postgres store: decrypt with an immediate reload took {:?}",
+            started.elapsed()
         );
         assert_eq!(handle.generation(), 2);
         let readers = reader_store.readers().unwrap();
