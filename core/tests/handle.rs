@@ -211,3 +211,43 @@ fn a_reader_mid_operation_keeps_its_keyring_while_a_swap_happens() {
     let token = handle.encrypt(b"p", b"c", None).unwrap();
     assert!(token.starts_with("kr1:v2:"));
 }
+
+#[test]
+fn readers_on_many_threads_never_fail_while_offers_swap_generations() {
+    let mut w = Writer::new();
+    let docs: Vec<Vec<u8>> = (0..20)
+        .map(|i| {
+            if i > 0 {
+                w.ring.rotate(NOW + i).unwrap();
+            }
+            w.save()
+        })
+        .collect();
+    let handle = Arc::new(KeyringHandle::new(w.open(&docs[0])));
+    let token = handle.encrypt(b"row", b"ctx", None).unwrap();
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let (handle, token) = (handle.clone(), token.clone());
+            std::thread::spawn(move || {
+                for _ in 0..2_000 {
+                    assert_eq!(
+                        handle.decrypt(token.as_bytes(), b"ctx", None).unwrap(),
+                        b"row"
+                    );
+                    let written = handle.encrypt(b"new", b"ctx", None).unwrap();
+                    assert_eq!(
+                        handle.decrypt(written.as_bytes(), b"ctx", None).unwrap(),
+                        b"new"
+                    );
+                }
+            })
+        })
+        .collect();
+    for doc in &docs[1..] {
+        handle.offer(w.open(doc)).unwrap();
+    }
+    for r in readers {
+        r.join().unwrap();
+    }
+    assert_eq!(handle.generation(), 20);
+}
