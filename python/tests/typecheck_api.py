@@ -25,3 +25,18 @@ def _calls(ring: keyroll.Keyring, tokens: list[str]) -> None:
     assert_type(index.candidates(b"a@b.c"), list[str])
     assert_type(index.active_version, int | None)
     assert_type(keyroll.BlindIndex(ring, "e", bits=32).versions, list[int])
+
+
+def _handle(url: str, tokens: list[str]) -> None:
+    assert_type(keyroll.Keyring.open(url, master_key=b"k" * 32), keyroll.Keyring)
+    with keyroll.KeyringHandle.open(url, passphrase="p", poll_interval=5.0) as handle:
+        assert_type(handle, keyroll.KeyringHandle)
+        assert_type(handle.decrypt(tokens[0], context=b"c"), bytes)
+        assert_type(handle.decrypt_many(tokens), list[bytes])
+        outcomes = handle.decrypt_many(tokens, return_exceptions=True)
+        assert_type(outcomes, list[bytes | keyroll.KeyrollError])
+        assert_type(handle.reload(), bool)
+        assert_type(handle.generation, int)
+        status = handle.status()
+        assert_type(status["last_error"], str | None)
+        assert_type(status["versions"], list[int])
