@@ -56,5 +56,7 @@ fi
 cargo test --locked -p keyroll-store -p keyroll-cli --features keyroll-store/postgres,keyroll-store/aws
 # keyroll.sqlalchemy / keyroll.django on this server (the wheel scripts/ci/20-python.sh installed).
 (venv && cd python && python -m pytest -q -p no:cacheprovider tests/orm -k postgresql)
+# keyroll.KeyringHandle on this server: `keyroll stage` (the CLI built above), a reader decrypts at once.
+(venv && cd python && python -m pytest -q -p no:cacheprovider tests/test_handle_pg.py)
 # The npm package's TypeORM/Drizzle columns on this server (js/ as scripts/ci/30-js.sh built it).
 (cd js && node --test test/pg/*.test.mjs)
