@@ -286,6 +286,22 @@ fn a_store_that_does_not_open_or_has_no_keyring_is_an_error() {
 }
 
 #[test]
+fn a_failed_check_in_is_reported_from_the_first_load_on() {
+    let (dir, fs) = file_store();
+    // Something that is not a directory where the check-ins go.
+    std::fs::write(dir.path().join("k.json.readers"), b"").unwrap();
+    let reloader = Reloader::open(fs, opener(), manual()).unwrap();
+    let status = reloader.handle().status();
+    assert_eq!(status.last_error.unwrap().code, "io_error");
+    assert_eq!(status.generation, 1, "the keyring itself loaded");
+    assert_eq!(reloader.poll_now().unwrap(), Polled::Current);
+    assert_eq!(
+        reloader.handle().status().last_error.unwrap().code,
+        "io_error"
+    );
+}
+
+#[test]
 fn the_background_thread_polls_and_stops_at_once() {
     let (_dir, fs) = file_store();
     let counting = Counting::new(fs.clone());

@@ -112,8 +112,10 @@ impl Reloader {
         let ring = opener(&stored.document)?;
         let handle = Arc::new(KeyringHandle::new(ring));
         let reloader = Reloader::start(store, handle, opener, options);
-        reloader.inner.check_in(unix_now());
-        reloader.inner.handle.record_check(unix_now());
+        let now = unix_now();
+        reloader.inner.handle.record_check(now);
+        // After the good check, so that a failed check-in stays reported.
+        reloader.inner.check_in(now);
         Ok(reloader)
     }
 
