@@ -215,6 +215,31 @@ fn unknown_versions_reload_at_most_once_per_gap() {
 }
 
 #[test]
+fn a_reload_that_brought_a_version_does_not_hold_back_the_next() {
+    let (_dir, fs) = file_store();
+    let reloader = Reloader::open(
+        fs.clone(),
+        opener(),
+        ReloadOptions {
+            min_reload_gap: Duration::from_secs(3600),
+            ..manual()
+        },
+    )
+    .unwrap();
+    let handle = reloader.handle().clone();
+    // Stage then promote-and-write in quick succession: both reach the reader at once.
+    for expected in [2, 3] {
+        let v = stage(&*fs);
+        let token = encrypt_under(&*fs, v);
+        assert_eq!(
+            handle.decrypt(token.as_bytes(), b"ctx", None).unwrap(),
+            b"fresh"
+        );
+        assert_eq!(handle.generation(), expected);
+    }
+}
+
+#[test]
 fn a_corrupt_document_keeps_the_last_good_keyring_and_reports_keyring_corrupt() {
     let (dir, fs) = file_store();
     let reloader = Reloader::open(fs.clone(), opener(), manual()).unwrap();

@@ -8,9 +8,10 @@
 //! holds), so `keyroll promote` can wait until every reader holds a staged key.
 //!
 //! It also answers the handle's unknown-version hook: an envelope under a version the
-//! keyring lacks triggers one immediate reload, at most one per `min_reload_gap` (1 s by
-//! default) so a flood of foreign or forged envelopes cannot turn into a flood of store
-//! reads; a decrypt arriving within the gap waits for a reload in progress instead.
+//! keyring lacks triggers one immediate reload; after one that found nothing new (or failed),
+//! the next waits `min_reload_gap` (1 s by default), so a flood of envelopes naming made-up
+//! versions cannot turn into a flood of store reads; a decrypt arriving within the gap waits
+//! for a reload in progress instead.
 //!
 //! A failed reload (store unreachable, document corrupt, wrong credentials, a lower
 //! generation) keeps the last good keyring and is recorded in the handle's status and the
@@ -34,7 +35,8 @@ pub struct ReloadOptions {
     /// background thread: polls happen only through [`Reloader::poll_now`] and the
     /// unknown-version hook.
     pub poll_interval: Duration,
-    /// The least time between two reloads triggered by unknown versions.
+    /// After an unknown-version reload that found nothing new (or failed), how long the next
+    /// such reload waits.
     pub min_reload_gap: Duration,
     /// The reader id recorded in check-ins (default `host:pid:random-tag`).
     pub reader: Option<String>,
@@ -71,8 +73,8 @@ struct Inner {
     reader: String,
     poll_interval: Duration,
     min_reload_gap: Duration,
-    /// When the last unknown-version reload started.
-    last_immediate: Mutex<Option<Instant>>,
+    /// When the last unknown-version reload that brought nothing new (or failed) ended.
+    last_empty: Mutex<Option<Instant>>,
     /// Held for a whole poll, so the thread and the hook never reload at the same time.
     polling: Mutex<()>,
     /// The process that started the thread. A forked child has no thread and may have
@@ -133,7 +135,7 @@ impl Reloader {
             reader: options.reader.unwrap_or_else(default_reader_id),
             poll_interval: options.poll_interval,
             min_reload_gap: options.min_reload_gap,
-            last_immediate: Mutex::new(None),
+            last_empty: Mutex::new(None),
             polling: Mutex::new(()),
             pid: std::process::id(),
         });
@@ -282,32 +284,32 @@ impl Inner {
         })
     }
 
-    /// The unknown-version hook: one reload now unless one started within the gap, in which
-    /// case wait for a reload in progress (it may bring the version) and retry.
+    /// The unknown-version hook: one reload now, unless one found nothing new (or failed)
+    /// within the gap — envelopes naming made-up versions, or a store that is down — in
+    /// which case wait for a reload in progress (it may bring the version) and retry. A
+    /// reload that brought a new generation does not hold back the next one (a stage and a
+    /// promote in quick succession). Always says retry: it costs one lookup, and a reload
+    /// by another thread may have brought the version meanwhile.
     fn reload_for_unknown(&self) -> bool {
         if self.forked() {
             return false;
         }
-        let due = {
-            let mut last = self
-                .last_immediate
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            let due = match *last {
-                Some(t) => t.elapsed() >= self.min_reload_gap,
-                None => true,
-            };
-            if due {
-                *last = Some(Instant::now());
-            }
-            due
-        };
-        if due {
-            matches!(self.poll(), Ok(Polled::Reloaded { .. }))
-        } else {
+        let limited = self
+            .last_empty
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(|t| t.elapsed() < self.min_reload_gap);
+        if limited {
             drop(self.polling.lock().unwrap_or_else(PoisonError::into_inner));
-            true
+            return true;
         }
+        if !matches!(self.poll(), Ok(Polled::Reloaded { .. })) {
+            *self
+                .last_empty
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        }
+        true
     }
 
     fn check_in(&self, now: u64) {
