@@ -251,6 +251,10 @@ pub fn command(s: &Session, report: &ReportArgs) -> Result<i32> {
 /// `report`'s census: rows per version as a chart, or JSON.
 pub fn run(s: &Session, args: &DbArgs) -> Result<i32> {
     let target = Target::parse(&args.db)?;
+    if !chart::colour_wanted() {
+        // NO_COLOR also for the headings (`console` lets CLICOLOR_FORCE win over it).
+        console::set_colors_enabled(false);
+    }
     // The keyring is optional here: with it, the report names the active version and the
     // state of each version (and attributes raw-GCM blobs); without it, counts only.
     let ring = if s.store.exists() {
