@@ -27,6 +27,7 @@ export type Binding = Pick<
   | 'checkSuccessor'
   | 'defaultPbkdf2Iterations'
   | 'documentGeneration'
+  | 'documentKeyWrapJson'
   | 'errorCodes'
   | 'generateFernetKey'
   | 'inspectJson'
@@ -49,6 +50,7 @@ export let checkNotRolledBack: Binding['checkNotRolledBack'];
 export let checkSuccessor: Binding['checkSuccessor'];
 export let defaultPbkdf2Iterations: Binding['defaultPbkdf2Iterations'];
 export let documentGeneration: Binding['documentGeneration'];
+export let documentKeyWrapJson: Binding['documentKeyWrapJson'];
 export let errorCodes: Binding['errorCodes'];
 export let generateFernetKey: Binding['generateFernetKey'];
 export let inspectJson: Binding['inspectJson'];
@@ -67,6 +69,7 @@ export function useBinding(binding: Binding, name: BackendName): void {
     checkSuccessor,
     defaultPbkdf2Iterations,
     documentGeneration,
+    documentKeyWrapJson,
     errorCodes,
     generateFernetKey,
     inspectJson,

@@ -6,6 +6,7 @@ import { type ErrorCode, KeyrollError } from './errors.js';
 import { type OffloadReply, getRunner } from './offload.js';
 import { type BlindIndex, type BlindIndexOptions, blindIndexOf } from './blind-index.js';
 import type { KeyState, Policy, PolicyStatus, Verified, VersionInfo } from './types.js';
+import type { KeyWrap } from './kms.js';
 
 /** How to open a keyring document. */
 export type LoadOptions = { passphrase: Bytes } | { masterKey: Uint8Array };
@@ -167,6 +168,17 @@ export class Keyring {
   /** Refuses (`keyring_rollback`) a document older than `highestSeen`; returns its generation. */
   static checkNotRolledBack(document: Bytes, highestSeen: number): number {
     return checkNotRolledBack(bytes(document), highestSeen);
+  }
+
+  /** @internal `openDocument` (keyroll/kms): opens with the KEK a key-management service unwrapped. */
+  static loadUnwrapped(document: Bytes, kek: Uint8Array): Keyring {
+    return new Keyring(WasmKeyring.fromDocumentUnwrapped(bytes(document), kek));
+  }
+
+  /** @internal `sealDocument` (keyroll/kms): seals under a KEK and the service's wrap of it. */
+  dumpWrapped(kek: Uint8Array, wrap: KeyWrap): string {
+    const context = JSON.stringify(wrap.context);
+    return utf8(this.#ring.toDocumentWrapped(kek, wrap.provider, wrap.keyId, context, wrap.wrapped));
   }
 
   /** Seals this keyring into a JSON document under a passphrase or a 32-byte master key. */

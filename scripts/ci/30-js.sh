@@ -11,6 +11,8 @@ bash js/scripts/build.sh
 # The Node-API addon into its platform package (linux-x64-gnu; release core reused from 20-python).
 bash js/scripts/build-native.sh
 cargo clippy -q -p keyroll-wasm --target wasm32-unknown-unknown --locked -- -D warnings
+# moto's server for test/kms.test.mjs (@aws-sdk/client-kms against KMS on 127.0.0.1; stopped on exit).
+start_moto
 # Node runs the whole suite on the addon (KEYROLL_BACKEND=native: a broken addon fails here
 # rather than falling back), then the Node suites again on the WebAssembly fallback (Chromium
 # and the packed-browser test run wasm in the first pass already).

@@ -103,7 +103,7 @@ fn into_scratch(
 }
 
 impl Keyring {
-    fn wrap(inner: keyroll::Keyring) -> Self {
+    pub(crate) fn wrap(inner: keyroll::Keyring) -> Self {
         Keyring { inner: Some(inner) }
     }
 

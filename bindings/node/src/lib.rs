@@ -18,6 +18,7 @@
 // and an `impl` block expanded before the struct (`blind_index` adds a method) would register
 // the Rust name instead.
 mod keyring;
+mod kms;
 
 mod blind_index;
 mod bytes;
@@ -32,6 +33,7 @@ pub use bytes::{Bytes, Text, TextArg};
 pub use error::{error_codes, set_error_factory};
 pub use handle::KeyringHandle;
 pub use keyring::{Keyring, Rewrapped, Verified};
+pub use kms::document_key_wrap_json;
 pub use legacy::{
     check_not_rolled_back, check_successor, document_generation, generate_fernet_key, inspect,
 };

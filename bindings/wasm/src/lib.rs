@@ -11,6 +11,7 @@ mod convert;
 mod error;
 mod handle;
 mod keyring;
+mod kms;
 mod legacy;
 mod signing;
 
@@ -18,6 +19,7 @@ pub use blind_index::BlindIndex;
 pub use error::{error_codes, set_error_factory};
 pub use handle::Handle as KeyringHandle;
 pub use keyring::Keyring;
+pub use kms::document_key_wrap_json;
 pub use legacy::{generate_fernet_key, inspect};
 pub use signing::SigningKeyring;
 
