@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Migration benchmark: `keyroll migrate` vs a Python MultiFernet.rotate script over the same
-# SQLite table (ROWS rows of 100-byte secrets, default 1,000,000), in the same run, plus
-# `keyroll migrate` on a throwaway local PostgreSQL. Prints a Markdown table with ratios.
+# SQLite table (ROWS rows of 100-byte secrets, default 1,000,000), in the same run; a raw
+# AES-GCM table (a home-made manager's blobs, written by pyca) imported with `import-raw-gcm`
+# and migrated, against the manager's own re-encryption in Python; and `keyroll migrate` on a
+# throwaway local PostgreSQL, as one command (2 workers) and as two `--shard` processes at once.
+# Prints a Markdown table with ratios.
 # Not part of CI. Usage: bash cli/benches/migrate.sh   (ROWS=200000 for a quick run)
 source "$(dirname "$0")/../../scripts/lib.sh"
 cd "$ROOT"
@@ -54,6 +57,22 @@ echo "keyroll migrate: v1 -> v2 ..." >&2
 run "$K" migrate --db "$W/kr.db" --table secrets --column value --apply --json
 KR_RPS=$(field "$(cat "$W/last.json")" rows_per_second); KR_RSS=$(field "$(cat "$W/last.rss")" peak_rss_mb)
 
+# Raw AES-GCM (the seeds' home-made manager): PBKDF2 per version byte 1-20, blobs by pyca.
+export RAW_GCM_PASSWORD="bench raw-gcm master password"
+echo "generating $ROWS raw AES-GCM rows (pyca) ..." >&2
+python cli/benches/raw_gcm_table.py "$W/rawbase.db" "$ROWS"
+cp "$W/rawbase.db" "$W/raw_py.db"; cp "$W/rawbase.db" "$W/raw_kr.db"
+echo "python AESGCM re-encryption (the manager's own rotation) ..." >&2
+run python cli/benches/raw_gcm_rotate.py "$W/raw_py.db"
+RP_RPS=$(field "$(cat "$W/last.json")" rows_per_second); RP_RSS=$(field "$(cat "$W/last.rss")" peak_rss_mb)
+"$K" import-raw-gcm --versions 1-20 --salt-pattern 'app-{version}' --iterations 1000 >/dev/null
+echo "keyroll migrate: raw AES-GCM -> kr1 ..." >&2
+run "$K" migrate --db "$W/raw_kr.db" --table secrets --column value --apply --json
+RK_RPS=$(field "$(cat "$W/last.json")" rows_per_second); RK_RSS=$(field "$(cat "$W/last.rss")" peak_rss_mb)
+RK_REMAINING=$(field "$(cat "$W/last.json")" remaining)
+[ "$RK_REMAINING" = "0" ] || { echo "raw-GCM migration left $RK_REMAINING rows" >&2; exit 1; }
+unset RAW_GCM_PASSWORD
+
 # PostgreSQL: the same rows (now kr1 v2) in a throwaway local cluster, rotated to v3.
 apt_install postgresql
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
@@ -75,15 +94,27 @@ run "$K" migrate --db "$PG" --table secrets --column value --apply --workers 2 -
 PG_RPS=$(field "$(cat "$W/last.json")" rows_per_second); PG_RSS=$(field "$(cat "$W/last.rss")" peak_rss_mb)
 PG_REMAINING=$(field "$(cat "$W/last.json")" remaining)
 [ "$PG_REMAINING" = "0" ] || { echo "PostgreSQL migration left $PG_REMAINING rows" >&2; exit 1; }
+"$PGBIN/psql" -q "$PG" -c "VACUUM ANALYZE secrets"
+"$K" rotate >/dev/null
+echo "keyroll migrate on PostgreSQL: two --shard processes at once ..." >&2
+SH="$K migrate --db $PG --table secrets --column value --apply --json"
+python cli/benches/measure_parallel.py "$SH --shard 0/2" "$SH --shard 1/2" > "$W/last.json"
+S2_RPS=$(field "$(cat "$W/last.json")" rows_per_second); S2_RSS=$(field "$(cat "$W/last.json")" peak_rss_mb)
+S2_REMAINING=$(field "$(cat "$W/last.json")" remaining)
+[ "$S2_REMAINING" = "0" ] || { echo "sharded migration left $S2_REMAINING rows" >&2; exit 1; }
 
-python - "$ROWS" "$PY_RPS" "$PY_RSS" "$KF_RPS" "$KF_RSS" "$KR_RPS" "$KR_RSS" "$PG_RPS" "$PG_RSS" <<'PY'
+python - "$ROWS" "$PY_RPS" "$PY_RSS" "$KF_RPS" "$KF_RSS" "$KR_RPS" "$KR_RSS" "$RP_RPS" "$RP_RSS" \
+  "$RK_RPS" "$RK_RSS" "$PG_RPS" "$PG_RSS" "$S2_RPS" "$S2_RSS" <<'PY'
 import sys
 rows = int(sys.argv[1])
-py, py_rss, kf, kf_rss, kr, kr_rss, pg, pg_rss = map(float, sys.argv[2:])
+py, py_rss, kf, kf_rss, kr, kr_rss, rp, rp_rss, rk, rk_rss, pg, pg_rss, s2, s2_rss = map(float, sys.argv[2:])
 print(f"| {rows:,} rows, 100-byte secrets | rows/s | vs Python | peak RSS |")
 print("|---|---:|---:|---:|")
 print(f"| Python `MultiFernet.rotate` (cryptography), SQLite | {py:,.0f} | 1.0x | {py_rss:.0f} MB |")
 print(f"| `keyroll migrate`, SQLite, Fernet -> kr1 | {kf:,.0f} | {kf/py:.1f}x | {kf_rss:.0f} MB |")
 print(f"| `keyroll migrate`, SQLite, kr1 v1 -> v2 | {kr:,.0f} | {kr/py:.1f}x | {kr_rss:.0f} MB |")
+print(f"| Python AESGCM re-encryption (cryptography), SQLite, raw AES-GCM | {rp:,.0f} | 1.0x (raw-GCM peer) | {rp_rss:.0f} MB |")
+print(f"| `keyroll migrate`, SQLite, raw AES-GCM -> kr1 | {rk:,.0f} | {rk/rp:.1f}x raw-GCM peer | {rk_rss:.0f} MB |")
 print(f"| `keyroll migrate --workers 2`, PostgreSQL 15, v2 -> v3 | {pg:,.0f} | {pg/py:.1f}x | {pg_rss:.0f} MB |")
+print(f"| 2 x `keyroll migrate --shard I/2` at once, PostgreSQL 15, kr1 -> next version | {s2:,.0f} | {s2/py:.1f}x | {s2_rss:.0f} MB each (max) |")
 PY

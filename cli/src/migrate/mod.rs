@@ -58,7 +58,13 @@ still works but is warned about.
 Durable means committed and known to be on disk. SQLite syncs every batch. PostgreSQL batches
 commit asynchronously and the run ends with one synchronous commit; after an error the message
 and the audit record say how many rows are durable and how many committed but unconfirmed
-(a server crash may undo those; their old values still decrypt). More: cli/README.md";
+(a server crash may undo those; their old values still decrypt).
+
+Scale-out: --shard I/N (or JOB_COMPLETION_INDEX/JOB_COMPLETIONS) works one of N key ranges.
+The first worker of a run cuts the ranges from the table's ids and stores them in the table
+keyroll_migrate_progress; later workers, anywhere, use them; a restarted shard resumes after
+its cursor. `keyroll report --progress` shows every worker. --max-rows-per-second R caps the
+whole command. More: cli/README.md";
 
 /// Most failing rows listed in a summary (the counts are always complete).
 pub const MAX_LISTED_FAILURES: usize = 100;
