@@ -559,7 +559,13 @@ pub(crate) fn tally(stats: &mut Stats, batch: &[rows::Row], outcomes: &[Outcome]
                 ..
             } => {
                 stats.migrated += 1;
-                *stats.by_source.entry(rows::source(&row.value)).or_default() += 1;
+                // A value of no known prefix that a version opened (raw AES-GCM blobs after
+                // `import-raw-gcm`) counts under that version, not as `other`.
+                let source = match rows::source(&row.value) {
+                    rows::Source::Other => rows::Source::Version(*from_version),
+                    known => known,
+                };
+                *stats.by_source.entry(source).or_default() += 1;
                 if *from_compromised {
                     *stats.from_compromised.entry(*from_version).or_default() += 1;
                 }
