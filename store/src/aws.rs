@@ -40,10 +40,21 @@ pub(crate) fn block_on<F: Future>(location: &str, future: F) -> Result<F::Output
 
 /// The SDK configuration from the environment (see the module docs). Credentials are
 /// resolved lazily, on the first request.
+///
+/// Every request gives up after 10 s per attempt and 30 s in all (the SDK's own retries
+/// included), so a partitioned endpoint fails a reload or a command with `store_unavailable`
+/// instead of hanging it.
 pub(crate) fn sdk_config(location: &str) -> Result<aws_config::SdkConfig> {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .operation_attempt_timeout(std::time::Duration::from_secs(10))
+        .operation_timeout(std::time::Duration::from_secs(30))
+        .build();
     block_on(
         location,
-        aws_config::defaults(BehaviorVersion::latest()).load(),
+        aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(timeouts)
+            .load(),
     )
 }
 
