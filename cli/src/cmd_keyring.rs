@@ -90,6 +90,7 @@ pub fn info(s: &Session) -> Result<i32> {
         out::json(&json!({
             "keyring": s.store.location(),
             "keyring_id": ring.id().to_hex(),
+            "generation": ring.generation(),
             "protection": document_protection(&document),
             "read_only": ring.is_read_only(),
             "active_version": ring.active_version(),

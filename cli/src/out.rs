@@ -3,10 +3,14 @@
 use console::style;
 use serde::Serialize;
 
-/// Prints a value as pretty JSON on stdout.
+/// Prints a value as pretty JSON on stdout. A closed stdout (`keyroll info --json | head`)
+/// ends the output quietly instead of panicking: the command's work is done either way.
 pub fn json<T: Serialize>(value: &T) {
+    use std::io::Write;
     match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
+        Ok(text) => {
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+        }
         Err(e) => eprintln!("keyroll: cannot encode JSON: {e}"),
     }
 }

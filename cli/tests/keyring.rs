@@ -1452,3 +1452,38 @@ fn deleting_the_keyring_and_putting_an_old_copy_back_is_refused() {
     assert_eq!(json(&out.stdout)["generation"], 5);
     assert_eq!(env.ring().active_version(), Some(2));
 }
+
+#[test]
+fn info_json_shows_the_generation_each_change_raises() {
+    let env = Env::new();
+    assert_success(&env.cmd().arg("init").output().unwrap());
+    let generation = |env: &Env| {
+        let out = env.cmd().args(["info", "--json"]).output().unwrap();
+        assert_success(&out);
+        json(&out.stdout)["generation"].as_u64().unwrap()
+    };
+    assert_eq!(generation(&env), 1);
+    assert_success(&env.cmd().arg("rotate").output().unwrap());
+    assert_success(&env.cmd().arg("stage").output().unwrap());
+    assert_eq!(generation(&env), 3);
+}
+
+#[test]
+fn a_closed_stdout_ends_json_output_without_a_panic() {
+    use std::process::Stdio;
+    let env = Env::new();
+    assert_success(&env.cmd().arg("init").output().unwrap());
+    // As `keyroll info --json | head -0`: the reader is gone before anything is written.
+    let mut child = env
+        .process()
+        .args(["info", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

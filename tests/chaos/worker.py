@@ -33,7 +33,6 @@ def main() -> None:
     role, name, store_url, db_url, out_dir = sys.argv[1:6]
     handle = keyroll.KeyringHandle.open(
         store_url,
-        master_key=os.environ["KEYROLL_MASTER_KEY"],
         poll_interval=float(os.environ.get("CHAOS_POLL_INTERVAL", "1.0")),
         reader=name,
     )

@@ -10,9 +10,13 @@ import pg from 'pg';
 import { KeyringHandle, KeyrollError } from 'keyroll';
 
 const [role, name, storeUrl, dbUrl, outDir] = process.argv.slice(2);
+// KEYROLL_MASTER_KEY as operators write it: 64 hex digits or base64 (url-safe or not).
+const masterKey = (text) => new Uint8Array(/^[0-9a-fA-F]{64}$/.test(text)
+  ? Buffer.from(text, 'hex')
+  : Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64'));
 const CONTEXT = Buffer.from('chaos:rows');
 const handle = KeyringHandle.open(storeUrl, {
-  masterKey: process.env.KEYROLL_MASTER_KEY,
+  masterKey: masterKey(process.env.KEYROLL_MASTER_KEY),
   pollInterval: Number(process.env.CHAOS_POLL_INTERVAL ?? '1'),
   reader: name,
 });
