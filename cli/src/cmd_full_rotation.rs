@@ -63,6 +63,19 @@ struct Rotation {
 /// `full-rotation`.
 pub fn run(s: &Session, args: &FullRotationArgs) -> Result<i32> {
     let m = &args.migrate;
+    // N shards of an Indexed Job would each rotate the keyring: the rotation is once per
+    // fleet, the migration per shard. Refused before anything is read.
+    if migrate::shard::ShardSpec::resolve(m.shard.as_deref(), &keyroll_store::env::process)?
+        .is_some()
+    {
+        return Err(CliError::new(
+            "invalid_shard",
+            exit::INPUT,
+            "full-rotation rotates the keyring, once: rotate in one place (`keyroll rotate \
+             --if-due`), then run `keyroll migrate --apply --shard I/N` (or the Indexed Job) on \
+             each worker",
+        ));
+    }
     migrate::validate(m)?;
     let mut ring = s.open()?;
     let now = now()?;

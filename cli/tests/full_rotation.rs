@@ -240,3 +240,36 @@ fn help_says_dry_run_by_default_and_how_to_resume() {
         assert!(text.contains(needle), "{needle:?} missing:\n{text}");
     }
 }
+
+#[test]
+fn shards_are_refused_before_anything_changes() {
+    // Each of N shard workers would rotate the keyring: rotation is once per fleet.
+    let (env, url) = setup();
+    let before = snapshot(env.dir.path());
+    let out = full_rotation(&env, &url, T0 + 100 * DAY, &["--apply", "--shard", "0/2"]);
+    assert_eq!(out.status.code(), Some(8), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("invalid_shard") && stderr.contains("migrate"),
+        "{stderr}"
+    );
+    let out = env
+        .cmd()
+        .env("KEYROLL_NOW", (T0 + 100 * DAY).to_string())
+        .env("JOB_COMPLETION_INDEX", "1")
+        .env("JOB_COMPLETIONS", "3")
+        .args([
+            "full-rotation",
+            "--db",
+            &url,
+            "--table",
+            "users",
+            "--column",
+            "secret",
+        ])
+        .args(["--context-template", TEMPLATE, "--apply"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(8), "{out:?}");
+    assert_eq!(snapshot(env.dir.path()), before, "nothing changed");
+}

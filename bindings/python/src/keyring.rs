@@ -204,7 +204,9 @@ impl Keyring {
         passphrase: Option<&Bound<'_, PyAny>>,
         master_key: Option<&Bound<'_, PyAny>>,
     ) -> Result<Self> {
-        Ok(Self::wrap(crate::handle::open_keyring(py, url, passphrase, master_key)?))
+        Ok(Self::wrap(crate::handle::open_keyring(
+            py, url, passphrase, master_key,
+        )?))
     }
 
     /// A keyring made from a Fernet key list, primary first (as `MultiFernet` takes it).
