@@ -60,3 +60,9 @@ cargo test --locked -p keyroll-store -p keyroll-cli --features keyroll-store/pos
 (venv && cd python && python -m pytest -q -p no:cacheprovider tests/test_handle_pg.py)
 # The npm package's TypeORM/Drizzle columns on this server (js/ as scripts/ci/30-js.sh built it).
 (cd js && node --test test/pg/*.test.mjs)
+# The fleet chaos test (issue 10, tests/chaos/run.py): 4 Python and 2 Node readers, 2 writers, the
+# CLI staging, promoting and emergency-rotating on this server's keyring store while a reader is
+# SIGKILLed and the server restarted; bounded (CHAOS_MAX_SECONDS); prints its figures as JSON.
+(venv && KEYROLL_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/keyroll" \
+  CHAOS_PG_RESTART="${AS_PG[*]} $PGBIN/pg_ctl -D $PGTMP/data -l $PGTMP/log -m fast -w restart" \
+  python tests/chaos/run.py)

@@ -41,6 +41,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[2]
 KEYROLL = os.environ.get("KEYROLL_BIN", str(ROOT / "target" / "debug" / "keyroll"))
 POLL = float(os.environ.get("CHAOS_POLL_INTERVAL", "1.0"))
+PHASE_ROWS = int(os.environ.get("CHAOS_PHASE_ROWS", "3000"))
 DEADLINE = time.monotonic() + float(os.environ.get("CHAOS_MAX_SECONDS", "240"))
 
 
@@ -137,6 +138,12 @@ def main() -> int:
     def written() -> int:
         return sum(c.get("written", 0) for c in counters().values())
 
+    def phase(what: str, rows: int = PHASE_ROWS) -> None:
+        """Lets the fleet work for `rows` more rows and at least two poll intervals."""
+        mark, start = written(), time.monotonic()
+        wait_for(what, lambda: written() >= mark + rows
+                 and time.monotonic() - start >= 2 * POLL, 90)
+
     def holding(gen: int, who=None):
         """Time by which every current process had seen generation >= gen, or None."""
         cs = counters()
@@ -159,7 +166,7 @@ def main() -> int:
     try:
         wait_for("every process to hold the keyring", lambda: holding(1), 90)
         wait_for("every process to check in", lambda: len(readers_live()) >= len(names), 30)
-        wait_for("the first 500 rows", lambda: written() >= 500, 60)
+        phase("the first rows")
 
         # Two operators race policy changes: compare-and-swap, none lost.
         race_errors: list[str] = []
@@ -186,9 +193,7 @@ def main() -> int:
 
         # Scheduled two-phase rotation.
         t_stage = time.time()
-        change("stage")
-        info = json.loads(cli("info", "--json").stdout)
-        pending = max(v["version"] for v in info["versions"] if v["state"] == "pending")
+        pending = json.loads(change("stage", "--json").stdout)["staged_version"]
         refused = 0
         while True:
             r = cli("promote", str(pending), check=False)
@@ -224,23 +229,20 @@ def main() -> int:
         (work / f"{victim}.json").rename(work / f"{victim}-killed.json.done")
         spawn("reader", victim + "-restarted", "python")
         names.append(victim + "-restarted")
-        mark = written()
-        wait_for("rows after the kill", lambda: written() >= mark + 300, 60)
+        phase("rows after the kill")
         if restart_cmd:
             log("restarting PostgreSQL")
             subprocess.run(restart_cmd, shell=True, check=True, timeout=60)
             results["postgres_restarted"] = True
-        mark = written()
-        wait_for("rows after the restart", lambda: written() >= mark + 300, 90)
+        phase("rows after the restart")
 
         # Emergency: the active key is compromised now.
         t_emergency = time.time()
-        change("rotate", "--emergency", "--reason", "chaos test")
+        change("rotate", "--emergency", "--reason", "chaos test", "--yes")
         g_emergency = generation()
         t_all = wait_for("every process to hold the emergency keyring", lambda: holding(g_emergency), 60)
         results["emergency_to_every_process_holding_it_s"] = round(max(0.0, t_all - t_emergency), 3)
-        mark = written()
-        wait_for("rows after the emergency", lambda: written() >= mark + 300, 60)
+        phase("rows after the emergency")
 
         # Stop writing, re-encrypt what the compromised key wrote, let readers finish.
         (work / "stop-writers").touch()
@@ -250,7 +252,7 @@ def main() -> int:
         # were written by our own writers). A migration changes rows, not the keyring.
         m = cli("migrate", "--db", db_url, "--table", "chaos_rows", "--column", "envelope",
                 "--context-template", "chaos:rows", "--include-compromised", "--apply",
-                "--progress", "never", "--json")
+                "--progress", "none", "--json")
         results["migrate"] = json.loads(m.stdout)
         with psycopg.connect(db_url, autocommit=True) as c:
             top = c.execute("SELECT coalesce(max(id), 0) FROM chaos_rows").fetchone()[0]
@@ -267,7 +269,8 @@ def main() -> int:
 
     cs = counters()
     total = {k: sum(c.get(k, 0) for c in cs.values()) for k in
-             ("written", "decrypted", "decrypt_errors", "refused_compromised", "db_retries")}
+             ("written", "decrypted", "decrypt_errors", "refused_compromised", "db_retries",
+              "open_retries")}
     for f in work.glob("*-killed.json.done"):
         c = json.loads(f.read_text())
         for k in total:
@@ -275,7 +278,9 @@ def main() -> int:
     with psycopg.connect(db_url, autocommit=True) as c:
         rows = c.execute("SELECT count(*) FROM chaos_rows").fetchone()[0]
     final_generation = generation()
-    lost = (1 + changes_ok) - final_generation  # init is generation 1
+    # Every change that reported success (init included, as generation 1) raised the
+    # generation by exactly one: a lost change would leave it lower.
+    lost = changes_ok - final_generation
     results.update(total)
     results["rows_in_table"] = rows
     results["final_generation"] = final_generation

@@ -31,11 +31,23 @@ CONTEXT = b"chaos:rows"
 
 def main() -> None:
     role, name, store_url, db_url, out_dir = sys.argv[1:6]
-    handle = keyroll.KeyringHandle.open(
-        store_url,
-        poll_interval=float(os.environ.get("CHAOS_POLL_INTERVAL", "1.0")),
-        reader=name,
-    )
+    # A process that starts while the store is down fails to open (there is no keyring to
+    # serve with yet); its supervisor starts it again: here, a retry for up to 60 s.
+    give_up = time.monotonic() + 60
+    open_retries = 0
+    while True:
+        try:
+            handle = keyroll.KeyringHandle.open(
+                store_url,
+                poll_interval=float(os.environ.get("CHAOS_POLL_INTERVAL", "1.0")),
+                reader=name,
+            )
+            break
+        except keyroll.KeyrollError as e:
+            if e.code != "store_unavailable" or time.monotonic() > give_up:
+                raise
+            open_retries += 1
+            time.sleep(0.1)
     counts = {
         "name": name,
         "role": role,
@@ -46,6 +58,7 @@ def main() -> None:
         "decrypt_errors": 0,
         "refused_compromised": 0,
         "db_retries": 0,
+        "open_retries": open_retries,
         "errors_sample": [],
         "generations": {},
     }

@@ -15,14 +15,26 @@ const masterKey = (text) => new Uint8Array(/^[0-9a-fA-F]{64}$/.test(text)
   ? Buffer.from(text, 'hex')
   : Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64'));
 const CONTEXT = Buffer.from('chaos:rows');
-const handle = KeyringHandle.open(storeUrl, {
-  masterKey: masterKey(process.env.KEYROLL_MASTER_KEY),
-  pollInterval: Number(process.env.CHAOS_POLL_INTERVAL ?? '1'),
-  reader: name,
-});
+// Opening while the store is down fails; a supervisor would start the process again: retry.
+let handle;
+let openRetries = 0;
+for (const giveUp = Date.now() + 60_000; ;) {
+  try {
+    handle = KeyringHandle.open(storeUrl, {
+      masterKey: masterKey(process.env.KEYROLL_MASTER_KEY),
+      pollInterval: Number(process.env.CHAOS_POLL_INTERVAL ?? '1'),
+      reader: name,
+    });
+    break;
+  } catch (e) {
+    if (!(e instanceof KeyrollError) || e.code !== 'store_unavailable' || Date.now() > giveUp) throw e;
+    openRetries += 1;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 const counts = {
   name, role, lang: 'node', pid: process.pid, written: 0, decrypted: 0, decrypt_errors: 0,
-  refused_compromised: 0, db_retries: 0, errors_sample: [], generations: {},
+  refused_compromised: 0, db_retries: 0, open_retries: openRetries, errors_sample: [], generations: {},
 };
 const stop = join(outDir, 'stop');
 const out = join(outDir, `${name}.json`);
