@@ -4,8 +4,8 @@
  * versions and field names, never key material or plaintext.
  */
 
-/** Every code keyroll can report. */
-export type ErrorCode =
+/** Every code keyroll's core can report (the same list as `errorCodes()`). */
+export type CoreErrorCode =
   | 'malformed'
   | 'unsupported_format'
   | 'unknown_key_version'
@@ -31,6 +31,27 @@ export type ErrorCode =
   | 'algorithm_mismatch'
   | 'claim_invalid'
   | 'wrong_keyring_kind';
+
+/**
+ * The codes of keyring stores (store URLs: `KeyringHandle.open` on the Node-API addon), as the
+ * store crate's `Error::code` gives them (its `keyring_rollback` is core's).
+ */
+export type StoreErrorCode =
+  | 'io_error'
+  | 'keyring_not_found'
+  | 'keyring_exists'
+  | 'keyring_locked'
+  | 'backup_not_found'
+  | 'backup_corrupt'
+  | 'audit_corrupt'
+  | 'symlink_refused'
+  | 'unsafe_directory'
+  | 'invalid_store_url'
+  | 'store_unsupported'
+  | 'store_unavailable';
+
+/** Every code keyroll can report. */
+export type ErrorCode = CoreErrorCode | StoreErrorCode;
 
 /** Thrown by every keyroll operation that fails; `code` is stable across languages. */
 export class KeyrollError extends Error {

@@ -207,10 +207,18 @@ test('Fernet keys: compat keyring shared between processes, import into a keyrin
   throwsCode(() => Keyring.fromFernetKeys([], T0), 'invalid_argument');
 });
 
-test('error codes: the TypeScript union lists exactly core\'s codes', () => {
+test('error codes: the TypeScript unions list exactly core\'s codes and the store\'s', () => {
   const src = readFileSync(new URL('../src/errors.ts', import.meta.url), 'utf8');
-  const union = [...src.matchAll(/\| '([a-z_]+)'/g)].map((m) => m[1]);
+  const codes = (text) => [...text.matchAll(/\| '([a-z_]+)'/g)].map((m) => m[1]);
+  const [core, store] = src.split('export type StoreErrorCode');
+  const union = codes(core);
   assert.deepEqual(union, keyroll.errorCodes());
+  // The store crate's codes, read from its one `code()` (core's own codes pass through it).
+  const rust = readFileSync(new URL('../../store/src/error.rs', import.meta.url), 'utf8');
+  const fromRust = [...rust.slice(rust.indexOf('pub fn code')).matchAll(/=> "([a-z_]+)"/g)]
+    .map((m) => m[1])
+    .filter((c) => !union.includes(c));
+  assert.deepEqual(codes(store.split(';')[0]), [...new Set(fromRust)]);
   assert.ok(union.includes('keyring_conflict') && union.includes('keyring_rollback'));
   const e = new KeyrollError('expired', 'token expired');
   assert.equal(String(e), 'KeyrollError: token expired');
