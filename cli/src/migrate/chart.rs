@@ -36,7 +36,7 @@ const FULL: char = '█';
 fn blocks(fraction: f64, width: usize, nonzero: bool) -> String {
     let eighths = (fraction.clamp(0.0, 1.0) * width as f64 * 8.0).round() as usize;
     let eighths = if nonzero { eighths.max(1) } else { eighths };
-    let mut bar: String = std::iter::repeat(FULL).take(eighths / 8).collect();
+    let mut bar: String = std::iter::repeat_n(FULL, eighths / 8).collect();
     if eighths % 8 > 0 {
         bar.push(PARTIAL[eighths % 8 - 1]);
     }
