@@ -2,14 +2,14 @@
 //! the store crate's reload thread (pure Rust: it never takes the GIL). `Keyring.open(url)`
 //! is here too: one load from a store URL.
 
-use crate::convert::{bytes_arg, context_arg, maybe_detach, now_or_clock};
 use crate::error::Result;
-use crate::keyring::{in_chunks, push_outcome, ttl_arg, Secret};
+use crate::keyring::Secret;
+use crate::ops;
 use crate::types::Verified;
 use keyroll_store::fleet::reload::{Opener, Polled, ReloadOptions, Reloader};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use pyo3::types::{PyBytes, PyDict, PyList};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use zeroize::Zeroizing;
@@ -65,27 +65,6 @@ pub struct KeyringHandle {
     reloader: Mutex<Option<Reloader>>,
     location: String,
     reader: String,
-}
-
-impl KeyringHandle {
-    /// Runs a read on the current keyring (GIL released for large inputs); a version it lacks
-    /// reloads (GIL released: it reads the store) and retries once.
-    fn read<T: Send>(
-        &self,
-        py: Python<'_>,
-        len: usize,
-        mut op: impl FnMut(&keyroll::Keyring) -> keyroll::Result<T> + Send,
-    ) -> Result<T> {
-        match maybe_detach(py, len, || {
-            let first = op(&self.handle.current());
-            (first, op)
-        }) {
-            (Err(keyroll::Error::UnknownKeyVersion(_)), op) => {
-                Ok(py.detach(|| self.handle.read(op))?)
-            }
-            (first, _) => Ok(first?),
-        }
-    }
 }
 
 #[pymethods]
@@ -196,11 +175,7 @@ impl KeyringHandle {
         now: Option<u64>,
         timestamp: bool,
     ) -> Result<String> {
-        let (data, context) = (bytes_arg(data, "data")?, context_arg(context)?);
-        let issued_at = timestamp.then(|| now_or_clock(now));
-        Ok(maybe_detach(py, data.len(), || {
-            self.handle.encrypt(&data, &context, issued_at)
-        })?)
+        ops::encrypt(&*self.handle, py, data, context, now, timestamp)
     }
 
     /// `Keyring.encrypt_binary` with the current keyring.
@@ -213,12 +188,7 @@ impl KeyringHandle {
         now: Option<u64>,
         timestamp: bool,
     ) -> Result<Bound<'py, PyBytes>> {
-        let (data, context) = (bytes_arg(data, "data")?, context_arg(context)?);
-        let issued_at = timestamp.then(|| now_or_clock(now));
-        let out = maybe_detach(py, data.len(), || {
-            self.handle.encrypt_binary(&data, &context, issued_at)
-        })?;
-        Ok(PyBytes::new(py, &out))
+        ops::encrypt_binary(&*self.handle, py, data, context, now, timestamp)
     }
 
     /// `Keyring.decrypt`; a token under a version not held yet reloads once first.
@@ -231,10 +201,7 @@ impl KeyringHandle {
         ttl: Option<u64>,
         now: Option<u64>,
     ) -> Result<Bound<'py, PyBytes>> {
-        let (token, context) = (bytes_arg(token, "token")?, context_arg(context)?);
-        let ttl = ttl_arg(ttl, now);
-        let plaintext = self.read(py, token.len(), |k| k.decrypt(&token, &context, ttl))?;
-        Ok(PyBytes::new(py, &plaintext))
+        ops::decrypt(&*self.handle, py, token, context, ttl, now)
     }
 
     /// `Keyring.verify`; a token under a version not held yet reloads once first.
@@ -247,11 +214,7 @@ impl KeyringHandle {
         ttl: Option<u64>,
         now: Option<u64>,
     ) -> Result<Verified> {
-        let (token, context) = (bytes_arg(token, "token")?, context_arg(context)?);
-        let ttl = ttl_arg(ttl, now);
-        Ok(self
-            .read(py, token.len(), |k| k.verify(&token, &context, ttl))?
-            .into())
+        ops::verify(&*self.handle, py, token, context, ttl, now)
     }
 
     /// `Keyring.rewrap` (compromised versions refused); unknown versions reload once first.
@@ -262,8 +225,7 @@ impl KeyringHandle {
         token: &Bound<'_, PyAny>,
         context: Option<&Bound<'_, PyAny>>,
     ) -> Result<String> {
-        let (token, context) = (bytes_arg(token, "token")?, context_arg(context)?);
-        self.read(py, token.len(), |k| k.rewrap(&token, &context))
+        ops::rewrap(&*self.handle, py, token, context, false)
     }
 
     /// `Keyring.encrypt_many` with the current keyring.
@@ -276,22 +238,7 @@ impl KeyringHandle {
         now: Option<u64>,
         timestamp: bool,
     ) -> Result<Bound<'py, PyList>> {
-        let context = context_arg(context)?;
-        let issued_at = timestamp.then(|| now_or_clock(now));
-        let out = PyList::empty(py);
-        in_chunks(
-            py,
-            items,
-            "items",
-            |chunk| self.handle.encrypt_many(chunk, &context, issued_at),
-            |tokens| {
-                for token in &tokens? {
-                    out.append(PyString::new(py, token))?;
-                }
-                Ok(())
-            },
-        )?;
-        Ok(out)
+        ops::encrypt_many(&*self.handle, py, items, context, now, timestamp)
     }
 
     /// `Keyring.decrypt_many`; unknown versions reload once per chunk.
@@ -305,23 +252,14 @@ impl KeyringHandle {
         now: Option<u64>,
         return_exceptions: bool,
     ) -> Result<Bound<'py, PyList>> {
-        let context = context_arg(context)?;
-        let ttl = ttl_arg(ttl, now);
-        let out = PyList::empty(py);
-        in_chunks(
+        ops::decrypt_many(
+            &*self.handle,
             py,
             tokens,
-            "tokens",
-            |chunk| self.handle.decrypt_many(chunk, &context, ttl),
-            |results| {
-                for result in results {
-                    push_outcome(&out, result, return_exceptions, |p| {
-                        PyBytes::new(py, &p).into_any()
-                    })?;
-                }
-                Ok(())
-            },
-        )?;
-        Ok(out)
+            context,
+            ttl,
+            now,
+            return_exceptions,
+        )
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::convert::{bytes_arg, context_arg, maybe_detach, next_chunk, now_or_clock, Item, CHUNK};
 use crate::error::{Error, Result};
+use crate::ops;
 use crate::types::{FernetKey, Policy, PolicyStatus, RewrapBatch, Verified, VersionInfo};
 use keyroll::{Protection, RewrapOptions, Ttl, Unlock};
 use pyo3::exceptions::PyTypeError;
@@ -308,12 +309,7 @@ impl Keyring {
         now: Option<u64>,
         timestamp: bool,
     ) -> Result<String> {
-        let data = bytes_arg(data, "data")?;
-        let context = context_arg(context)?;
-        let issued_at = timestamp.then(|| now_or_clock(now));
-        Ok(maybe_detach(py, data.len(), || {
-            self.read().encrypt(&data, &context, issued_at)
-        })?)
+        ops::encrypt(self, py, data, context, now, timestamp)
     }
 
     /// Encrypts to the binary form (for large payloads and binary columns).
@@ -326,19 +322,7 @@ impl Keyring {
         now: Option<u64>,
         timestamp: bool,
     ) -> Result<Bound<'py, PyBytes>> {
-        let data = bytes_arg(data, "data")?;
-        let context = context_arg(context)?;
-        let issued_at = timestamp.then(|| now_or_clock(now));
-        // Sealed straight into the new `bytes` object: the plaintext is copied once.
-        let len = keyroll::Keyring::sealed_len(data.len(), issued_at.is_some());
-        Ok(PyBytes::new_with(py, len, |out| {
-            maybe_detach(py, len, || {
-                self.read()
-                    .encrypt_binary_into(&data, &context, issued_at, out)
-            })
-            .map_err(Error::from)?;
-            Ok(())
-        })?)
+        ops::encrypt_binary(self, py, data, context, now, timestamp)
     }
 
     /// Decrypts a token of either form, or a legacy token under an imported key. With `ttl`
@@ -352,27 +336,7 @@ impl Keyring {
         ttl: Option<u64>,
         now: Option<u64>,
     ) -> Result<Bound<'py, PyBytes>> {
-        let token = bytes_arg(token, "token")?;
-        let context = context_arg(context)?;
-        let ttl = ttl_arg(ttl, now);
-        // The plaintext is handed to Python as `bytes` (which nobody can wipe), so wiping this
-        // transient copy would add a byte-by-byte pass (a third of the time at 64 KiB) and
-        // protect nothing.
-        let Some(len) = keyroll::Keyring::plaintext_len(&token) else {
-            // Legacy tokens: their length is known only once decrypted.
-            let plaintext = maybe_detach(py, token.len(), || {
-                self.read().decrypt(&token, &context, ttl)
-            })?;
-            return Ok(PyBytes::new(py, &plaintext));
-        };
-        // v1 envelopes open straight into the new `bytes` object (wiped if they fail).
-        Ok(PyBytes::new_with(py, len, |out| {
-            maybe_detach(py, token.len(), || {
-                self.read().decrypt_into(&token, &context, ttl, out)
-            })
-            .map_err(Error::from)?;
-            Ok(())
-        })?)
+        ops::decrypt(self, py, token, context, ttl, now)
     }
 
     /// Authenticates a token without returning its plaintext: which version opened it and
@@ -386,13 +350,7 @@ impl Keyring {
         ttl: Option<u64>,
         now: Option<u64>,
     ) -> Result<Verified> {
-        let token = bytes_arg(token, "token")?;
-        let context = context_arg(context)?;
-        let ttl = ttl_arg(ttl, now);
-        Ok(maybe_detach(py, token.len(), || {
-            self.read().verify(&token, &context, ttl)
-        })?
-        .into())
+        ops::verify(self, py, token, context, ttl, now)
     }
 
     /// Re-encrypts any token `decrypt` reads under the active version (text form), keeping its
@@ -407,14 +365,7 @@ impl Keyring {
         context: Option<&Bound<'_, PyAny>>,
         allow_compromised: bool,
     ) -> Result<String> {
-        let token = bytes_arg(token, "token")?;
-        let context = context_arg(context)?;
-        let options = RewrapOptions { allow_compromised };
-        Ok(maybe_detach(py, token.len(), || {
-            self.read()
-                .rewrap_to_context_with(&token, &context, &context, options)
-        })?
-        .token)
+        ops::rewrap(self, py, token, context, allow_compromised)
     }
 
     /// `rewrap` to the binary form.
@@ -452,22 +403,7 @@ impl Keyring {
         now: Option<u64>,
         timestamp: bool,
     ) -> Result<Bound<'py, PyList>> {
-        let context = context_arg(context)?;
-        let issued_at = timestamp.then(|| now_or_clock(now));
-        let out = PyList::empty(py);
-        in_chunks(
-            py,
-            items,
-            "items",
-            |chunk| self.read().encrypt_many(chunk, &context, issued_at),
-            |tokens| {
-                for token in &tokens? {
-                    out.append(PyString::new(py, token))?;
-                }
-                Ok(())
-            },
-        )?;
-        Ok(out)
+        ops::encrypt_many(self, py, items, context, now, timestamp)
     }
 
     /// `encrypt_many` to the binary form.
@@ -516,24 +452,7 @@ impl Keyring {
         now: Option<u64>,
         return_exceptions: bool,
     ) -> Result<Bound<'py, PyList>> {
-        let context = context_arg(context)?;
-        let ttl = ttl_arg(ttl, now);
-        let out = PyList::empty(py);
-        in_chunks(
-            py,
-            tokens,
-            "tokens",
-            |chunk| self.read().decrypt_many(chunk, &context, ttl),
-            |results| {
-                for result in results {
-                    push_outcome(&out, result, return_exceptions, |p| {
-                        PyBytes::new(py, &p).into_any()
-                    })?;
-                }
-                Ok(())
-            },
-        )?;
-        Ok(out)
+        ops::decrypt_many(self, py, tokens, context, ttl, now, return_exceptions)
     }
 
     /// Rewraps every token (text form), with the GIL released; failures as in `decrypt_many`.

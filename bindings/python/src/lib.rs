@@ -12,6 +12,7 @@ mod handle;
 mod keyring;
 mod kms;
 mod legacy_keys;
+mod ops;
 mod signing;
 mod types;
 

@@ -1,0 +1,250 @@
+//! The read operations `Keyring` and `KeyringHandle` share (encrypt, decrypt, verify, rewrap
+//! and their batches), written once over [`Ring`]: the two classes differ only in how they
+//! reach a keyring, so each of their methods is one line calling in here.
+
+use crate::convert::{bytes_arg, context_arg, maybe_detach, now_or_clock, Item};
+use crate::error::{Error, Result};
+use crate::keyring::{in_chunks, push_outcome, ttl_arg};
+use crate::types::Verified;
+use keyroll::RewrapOptions;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString};
+
+/// How a binding class reaches its keyring: the one thing `Keyring` (a lock around one
+/// keyring) and `KeyringHandle` (core's handle, which reloads on a version it lacks) do
+/// differently.
+pub(crate) trait Ring: Sync {
+    /// Runs `op` on the keyring held now (writes: nothing to retry).
+    fn with_current<T>(&self, op: impl FnOnce(&keyroll::Keyring) -> T) -> T;
+
+    /// Runs a read of an input of `len` bytes (GIL released for large inputs); a handle
+    /// reloads once and retries on a version it lacks.
+    fn read_op<T: Send>(
+        &self,
+        py: Python<'_>,
+        len: usize,
+        op: impl FnMut(&keyroll::Keyring) -> keyroll::Result<T> + Send,
+    ) -> Result<T>;
+
+    /// `Keyring::decrypt_many` on one chunk (a handle retries the unknown versions after one
+    /// reload for the whole chunk).
+    fn decrypt_many(
+        &self,
+        chunk: &[Item],
+        context: &[u8],
+        ttl: Option<keyroll::Ttl>,
+    ) -> Vec<keyroll::Result<Vec<u8>>>;
+}
+
+impl Ring for crate::keyring::Keyring {
+    fn with_current<T>(&self, op: impl FnOnce(&keyroll::Keyring) -> T) -> T {
+        op(&self.read())
+    }
+
+    fn read_op<T: Send>(
+        &self,
+        py: Python<'_>,
+        len: usize,
+        mut op: impl FnMut(&keyroll::Keyring) -> keyroll::Result<T> + Send,
+    ) -> Result<T> {
+        Ok(maybe_detach(py, len, || op(&self.read()))?)
+    }
+
+    fn decrypt_many(
+        &self,
+        chunk: &[Item],
+        context: &[u8],
+        ttl: Option<keyroll::Ttl>,
+    ) -> Vec<keyroll::Result<Vec<u8>>> {
+        self.read().decrypt_many(chunk, context, ttl)
+    }
+}
+
+impl Ring for keyroll::KeyringHandle {
+    fn with_current<T>(&self, op: impl FnOnce(&keyroll::Keyring) -> T) -> T {
+        op(&self.current())
+    }
+
+    fn read_op<T: Send>(
+        &self,
+        py: Python<'_>,
+        len: usize,
+        mut op: impl FnMut(&keyroll::Keyring) -> keyroll::Result<T> + Send,
+    ) -> Result<T> {
+        // The retry reads the store: always without the GIL.
+        match maybe_detach(py, len, || {
+            let first = op(&self.current());
+            (first, op)
+        }) {
+            (Err(keyroll::Error::UnknownKeyVersion(_)), op) => Ok(py.detach(|| self.read(op))?),
+            (first, _) => Ok(first?),
+        }
+    }
+
+    fn decrypt_many(
+        &self,
+        chunk: &[Item],
+        context: &[u8],
+        ttl: Option<keyroll::Ttl>,
+    ) -> Vec<keyroll::Result<Vec<u8>>> {
+        keyroll::KeyringHandle::decrypt_many(self, chunk, context, ttl)
+    }
+}
+
+/// Encrypts to the text form; `now`/`timestamp` as `Keyring.encrypt` documents.
+pub(crate) fn encrypt(
+    ring: &impl Ring,
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    context: Option<&Bound<'_, PyAny>>,
+    now: Option<u64>,
+    timestamp: bool,
+) -> Result<String> {
+    let (data, context) = (bytes_arg(data, "data")?, context_arg(context)?);
+    let issued_at = timestamp.then(|| now_or_clock(now));
+    Ok(maybe_detach(py, data.len(), || {
+        ring.with_current(|k| k.encrypt(&data, &context, issued_at))
+    })?)
+}
+
+/// Encrypts to the binary form, sealed straight into the new `bytes` object (the plaintext is
+/// copied once).
+pub(crate) fn encrypt_binary<'py>(
+    ring: &impl Ring,
+    py: Python<'py>,
+    data: &Bound<'_, PyAny>,
+    context: Option<&Bound<'_, PyAny>>,
+    now: Option<u64>,
+    timestamp: bool,
+) -> Result<Bound<'py, PyBytes>> {
+    let (data, context) = (bytes_arg(data, "data")?, context_arg(context)?);
+    let issued_at = timestamp.then(|| now_or_clock(now));
+    let len = keyroll::Keyring::sealed_len(data.len(), issued_at.is_some());
+    Ok(PyBytes::new_with(py, len, |out| {
+        maybe_detach(py, len, || {
+            ring.with_current(|k| k.encrypt_binary_into(&data, &context, issued_at, out))
+        })
+        .map_err(Error::from)?;
+        Ok(())
+    })?)
+}
+
+/// Decrypts a token of either form (or a legacy one); `ttl` checks its age at `now`.
+pub(crate) fn decrypt<'py>(
+    ring: &impl Ring,
+    py: Python<'py>,
+    token: &Bound<'_, PyAny>,
+    context: Option<&Bound<'_, PyAny>>,
+    ttl: Option<u64>,
+    now: Option<u64>,
+) -> Result<Bound<'py, PyBytes>> {
+    let (token, context) = (bytes_arg(token, "token")?, context_arg(context)?);
+    let ttl = ttl_arg(ttl, now);
+    // The plaintext is handed to Python as `bytes` (which nobody can wipe), so wiping this
+    // transient copy would add a byte-by-byte pass (a third of the time at 64 KiB) and
+    // protect nothing.
+    let Some(len) = keyroll::Keyring::plaintext_len(&token) else {
+        // Legacy tokens: their length is known only once decrypted.
+        let plaintext = ring.read_op(py, token.len(), |k| k.decrypt(&token, &context, ttl))?;
+        return Ok(PyBytes::new(py, &plaintext));
+    };
+    // v1 envelopes open straight into the new `bytes` object (wiped if they fail).
+    Ok(PyBytes::new_with(py, len, |out| {
+        ring.read_op(py, token.len(), |k| {
+            k.decrypt_into(&token, &context, ttl, out)
+        })?;
+        Ok(())
+    })?)
+}
+
+/// Authenticates a token without returning its plaintext.
+pub(crate) fn verify(
+    ring: &impl Ring,
+    py: Python<'_>,
+    token: &Bound<'_, PyAny>,
+    context: Option<&Bound<'_, PyAny>>,
+    ttl: Option<u64>,
+    now: Option<u64>,
+) -> Result<Verified> {
+    let (token, context) = (bytes_arg(token, "token")?, context_arg(context)?);
+    let ttl = ttl_arg(ttl, now);
+    Ok(ring
+        .read_op(py, token.len(), |k| k.verify(&token, &context, ttl))?
+        .into())
+}
+
+/// Re-encrypts a token under the active version (text form); compromised versions refused
+/// unless `allow_compromised`.
+pub(crate) fn rewrap(
+    ring: &impl Ring,
+    py: Python<'_>,
+    token: &Bound<'_, PyAny>,
+    context: Option<&Bound<'_, PyAny>>,
+    allow_compromised: bool,
+) -> Result<String> {
+    let (token, context) = (bytes_arg(token, "token")?, context_arg(context)?);
+    let options = RewrapOptions { allow_compromised };
+    Ok(ring
+        .read_op(py, token.len(), |k| {
+            k.rewrap_to_context_with(&token, &context, &context, options)
+        })?
+        .token)
+}
+
+/// Encrypts every item (text form), with the GIL released; one issue time for the batch.
+pub(crate) fn encrypt_many<'py>(
+    ring: &impl Ring,
+    py: Python<'py>,
+    items: &Bound<'py, PyAny>,
+    context: Option<&Bound<'_, PyAny>>,
+    now: Option<u64>,
+    timestamp: bool,
+) -> Result<Bound<'py, PyList>> {
+    let context = context_arg(context)?;
+    let issued_at = timestamp.then(|| now_or_clock(now));
+    let out = PyList::empty(py);
+    in_chunks(
+        py,
+        items,
+        "items",
+        |chunk| ring.with_current(|k| k.encrypt_many(chunk, &context, issued_at)),
+        |tokens| {
+            for token in &tokens? {
+                out.append(PyString::new(py, token))?;
+            }
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+/// Decrypts every token, with the GIL released; the first failure raises unless
+/// `return_exceptions`.
+pub(crate) fn decrypt_many<'py>(
+    ring: &impl Ring,
+    py: Python<'py>,
+    tokens: &Bound<'py, PyAny>,
+    context: Option<&Bound<'_, PyAny>>,
+    ttl: Option<u64>,
+    now: Option<u64>,
+    return_exceptions: bool,
+) -> Result<Bound<'py, PyList>> {
+    let context = context_arg(context)?;
+    let ttl = ttl_arg(ttl, now);
+    let out = PyList::empty(py);
+    in_chunks(
+        py,
+        tokens,
+        "tokens",
+        |chunk| ring.decrypt_many(chunk, &context, ttl),
+        |results| {
+            for result in results {
+                push_outcome(&out, result, return_exceptions, |p| {
+                    PyBytes::new(py, &p).into_any()
+                })?;
+            }
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
