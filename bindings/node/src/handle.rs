@@ -3,9 +3,10 @@
 //! store URLs (`open`): the store crate's reload thread then polls the store and reloads at
 //! once on an unknown version, in Rust, never touching JavaScript (`reload`, `close` too).
 
-use crate::bytes::{ascii, copied, Bytes, Text};
-use crate::convert::{opt_secs, secs, ttl};
+use crate::bytes::{Bytes, Text};
+use crate::convert::secs;
 use crate::error::{coded_value, run};
+use crate::ops;
 use keyroll::{KeyringHandle as Core, Offered, SecretKey, Unlock};
 use keyroll_store::fleet::reload::{Opener, Polled, ReloadOptions, Reloader};
 use napi::Env;
@@ -193,11 +194,7 @@ impl KeyringHandle {
         context: &[u8],
         issued_at: Option<f64>,
     ) -> napi::Result<Text> {
-        let token = run(&env, || {
-            self.core()?
-                .encrypt(plaintext, context, opt_secs(issued_at)?)
-        })?;
-        ascii(&env, &token)
+        ops::encrypt(&env, || self.core(), plaintext, context, issued_at)
     }
 
     /// Encrypts to the binary form with the current keyring.
@@ -209,11 +206,7 @@ impl KeyringHandle {
         context: &[u8],
         issued_at: Option<f64>,
     ) -> napi::Result<Bytes> {
-        let out = run(&env, || {
-            self.core()?
-                .encrypt_binary(plaintext, context, opt_secs(issued_at)?)
-        })?;
-        copied(&env, &out)
+        ops::encrypt_binary(&env, || self.core(), plaintext, context, issued_at)
     }
 
     /// Decrypts; a token under a version not held yet reloads once (opened handles).
@@ -226,10 +219,7 @@ impl KeyringHandle {
         ttl_seconds: Option<f64>,
         now: f64,
     ) -> napi::Result<Bytes> {
-        let plaintext = Zeroizing::new(run(&env, || {
-            self.core()?.decrypt(token, context, ttl(ttl_seconds, now)?)
-        })?);
-        copied(&env, &plaintext)
+        ops::decrypt(&env, || self.core(), token, context, ttl_seconds, now)
     }
 
     /// Stops reloading and wipes the keys this object holds; safe to call twice.

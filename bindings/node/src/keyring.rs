@@ -5,9 +5,10 @@
 //! lock is needed. `free()` or garbage collection (napi's finalizer) drops it, which wipes every
 //! key in core's zeroizing types.
 
-use crate::bytes::{ascii, copied, filled, Bytes, OutArg, Text, TextArg};
+use crate::bytes::{ascii, copied, Bytes, OutArg, Text, TextArg};
 use crate::convert::{json, maybe, opt_secs, opt_u64, secs, ttl, Maybe};
 use crate::error::{error_value, run, to_js};
+use crate::ops;
 use keyroll::{
     Error, FernetKey, KeyState, Policy, Protection, RawGcmImport, RawGcmKey, RewrapOptions,
     SecretKey, Unlock,
@@ -54,29 +55,11 @@ fn fernet_keys(keys: Vec<String>) -> keyroll::Result<Vec<FernetKey>> {
 }
 
 /// Core's result written straight into a new `Uint8Array`, or its error thrown.
-fn into_js(env: &Env, result: napi::Result<keyroll::Result<Bytes>>) -> napi::Result<Bytes> {
-    result?.map_err(|e| to_js(env, &e))
-}
-
-/// Decrypts into a new `Uint8Array`: a v1 envelope opens straight into it (its length is in
-/// its framing); a legacy token, whose length is known only once decrypted, is copied.
-pub(crate) fn open(
+pub(crate) fn into_js(
     env: &Env,
-    ring: &keyroll::Keyring,
-    token: &[u8],
-    context: &[u8],
-    ttl: Option<keyroll::Ttl>,
+    result: napi::Result<keyroll::Result<Bytes>>,
 ) -> napi::Result<Bytes> {
-    match keyroll::Keyring::plaintext_len(token) {
-        Some(len) => into_js(
-            env,
-            filled(env, len, |out| ring.decrypt_into(token, context, ttl, out)),
-        ),
-        None => {
-            let plaintext = Zeroizing::new(run(env, || ring.decrypt(token, context, ttl))?);
-            copied(env, &plaintext)
-        }
-    }
+    result?.map_err(|e| to_js(env, &e))
 }
 
 /// The body of `decryptInto`: -1 when the plaintext does not fit in `out` (or its length is
@@ -379,11 +362,7 @@ impl Keyring {
         context: &[u8],
         issued_at: Option<f64>,
     ) -> napi::Result<Text> {
-        let token = run(&env, || {
-            self.ring()?
-                .encrypt(plaintext, context, opt_secs(issued_at)?)
-        })?;
-        ascii(&env, &token)
+        ops::encrypt(&env, || self.ring(), plaintext, context, issued_at)
     }
 
     /// Encrypts to the binary form, sealed in place in the returned `Uint8Array`.
@@ -395,14 +374,7 @@ impl Keyring {
         context: &[u8],
         issued_at: Option<f64>,
     ) -> napi::Result<Bytes> {
-        let (ring, issued_at) = run(&env, || Ok((self.ring()?, opt_secs(issued_at)?)))?;
-        let len = keyroll::Keyring::sealed_len(plaintext.len(), issued_at.is_some());
-        into_js(
-            &env,
-            filled(&env, len, |out| {
-                ring.encrypt_binary_into(plaintext, context, issued_at, out)
-            }),
-        )
+        ops::encrypt_binary(&env, || self.ring(), plaintext, context, issued_at)
     }
 
     /// Decrypts any token this keyring reads (text or binary v1, legacy Fernet or raw GCM).
@@ -415,8 +387,7 @@ impl Keyring {
         ttl_seconds: Option<f64>,
         now: f64,
     ) -> napi::Result<Bytes> {
-        let (ring, ttl) = run(&env, || Ok((self.ring()?, ttl(ttl_seconds, now)?)))?;
-        open(&env, ring, token, context, ttl)
+        ops::decrypt(&env, || self.ring(), token, context, ttl_seconds, now)
     }
 
     /// [`Keyring::decrypt`] for a token given as a string.
@@ -429,8 +400,7 @@ impl Keyring {
         ttl_seconds: Option<f64>,
         now: f64,
     ) -> napi::Result<Bytes> {
-        let (ring, ttl) = run(&env, || Ok((self.ring()?, ttl(ttl_seconds, now)?)))?;
-        open(&env, ring, &token.0, context, ttl)
+        ops::decrypt(&env, || self.ring(), &token.0, context, ttl_seconds, now)
     }
 
     /// [`Keyring::decrypt`] into `out` when the plaintext fits (returns its length), else -1

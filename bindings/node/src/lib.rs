@@ -26,6 +26,7 @@ mod convert;
 mod error;
 mod handle;
 mod legacy;
+mod ops;
 mod signing;
 
 pub use blind_index::BlindIndex;
