@@ -1,6 +1,6 @@
 //! `keyroll.Keyring`: one core keyring behind a read-write lock, shared safely by threads.
 
-use crate::convert::{bytes_arg, context_arg, maybe_detach, next_chunk, now_or_clock, Item, CHUNK};
+use crate::convert::{bytes_arg, context_arg, next_chunk, now_or_clock, Item, CHUNK};
 use crate::error::{Error, Result};
 use crate::ops;
 use crate::types::{FernetKey, Policy, PolicyStatus, RewrapBatch, Verified, VersionInfo};
@@ -377,14 +377,7 @@ impl Keyring {
         context: Option<&Bound<'_, PyAny>>,
         allow_compromised: bool,
     ) -> Result<Bound<'py, PyBytes>> {
-        let token = bytes_arg(token, "token")?;
-        let context = context_arg(context)?;
-        let options = RewrapOptions { allow_compromised };
-        let out = maybe_detach(py, token.len(), || {
-            self.read()
-                .rewrap_binary_to_context_with(&token, &context, &context, options)
-        })?;
-        Ok(PyBytes::new(py, &out.token))
+        ops::rewrap_binary(self, py, token, context, allow_compromised)
     }
 
     /// Whether `rewrap` would change this token (reads the header only).
@@ -416,28 +409,7 @@ impl Keyring {
         now: Option<u64>,
         timestamp: bool,
     ) -> Result<Bound<'py, PyList>> {
-        let context = context_arg(context)?;
-        let issued_at = timestamp.then(|| now_or_clock(now));
-        let out = PyList::empty(py);
-        in_chunks(
-            py,
-            items,
-            "items",
-            |chunk| {
-                let ring = self.read();
-                chunk
-                    .iter()
-                    .map(|item| ring.encrypt_binary(item.as_ref(), &context, issued_at))
-                    .collect::<keyroll::Result<Vec<_>>>()
-            },
-            |tokens| {
-                for token in &tokens? {
-                    out.append(PyBytes::new(py, token))?;
-                }
-                Ok(())
-            },
-        )?;
-        Ok(out)
+        ops::encrypt_many_binary(self, py, items, context, now, timestamp)
     }
 
     /// Decrypts every token, with the GIL released. The first failure raises, unless

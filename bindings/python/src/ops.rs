@@ -6,7 +6,7 @@ use crate::convert::{bytes_arg, context_arg, maybe_detach, now_or_clock, Item};
 use crate::error::{Error, Result};
 use crate::keyring::{in_chunks, push_outcome, ttl_arg};
 use crate::types::Verified;
-use keyroll::RewrapOptions;
+use keyroll::{RewrapOptions, Rewrapped};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
 
@@ -182,12 +182,38 @@ pub(crate) fn rewrap(
     context: Option<&Bound<'_, PyAny>>,
     allow_compromised: bool,
 ) -> Result<String> {
+    rewrap_one(ring, py, token, context, allow_compromised, |k, t, c, o| {
+        k.rewrap_to_context_with(t, c, c, o)
+    })
+}
+
+/// [`rewrap`] to the binary form.
+pub(crate) fn rewrap_binary<'py>(
+    ring: &impl Ring,
+    py: Python<'py>,
+    token: &Bound<'_, PyAny>,
+    context: Option<&Bound<'_, PyAny>>,
+    allow_compromised: bool,
+) -> Result<Bound<'py, PyBytes>> {
+    let out = rewrap_one(ring, py, token, context, allow_compromised, |k, t, c, o| {
+        k.rewrap_binary_to_context_with(t, c, c, o)
+    })?;
+    Ok(PyBytes::new(py, &out))
+}
+
+/// The body of both rewraps: `op` rewraps the token under its own context.
+fn rewrap_one<T: Send>(
+    ring: &impl Ring,
+    py: Python<'_>,
+    token: &Bound<'_, PyAny>,
+    context: Option<&Bound<'_, PyAny>>,
+    allow_compromised: bool,
+    op: impl Fn(&keyroll::Keyring, &[u8], &[u8], RewrapOptions) -> keyroll::Result<Rewrapped<T>> + Sync,
+) -> Result<T> {
     let (token, context) = (bytes_arg(token, "token")?, context_arg(context)?);
     let options = RewrapOptions { allow_compromised };
     Ok(ring
-        .read_op(py, token.len(), |k| {
-            k.rewrap_to_context_with(&token, &context, &context, options)
-        })?
+        .read_op(py, token.len(), |k| op(k, &token, &context, options))?
         .token)
 }
 
@@ -200,17 +226,65 @@ pub(crate) fn encrypt_many<'py>(
     now: Option<u64>,
     timestamp: bool,
 ) -> Result<Bound<'py, PyList>> {
+    let seal = |k: &keyroll::Keyring, chunk: &[Item], c: &[u8], at| k.encrypt_many(chunk, c, at);
+    seal_many(
+        ring,
+        py,
+        items,
+        context,
+        timestamp.then(|| now_or_clock(now)),
+        seal,
+        |t: &String| PyString::new(py, t).into_any(),
+    )
+}
+
+/// [`encrypt_many`] to the binary form.
+pub(crate) fn encrypt_many_binary<'py>(
+    ring: &impl Ring,
+    py: Python<'py>,
+    items: &Bound<'py, PyAny>,
+    context: Option<&Bound<'_, PyAny>>,
+    now: Option<u64>,
+    timestamp: bool,
+) -> Result<Bound<'py, PyList>> {
+    let seal = |k: &keyroll::Keyring, chunk: &[Item], c: &[u8], at| {
+        chunk
+            .iter()
+            .map(|item| k.encrypt_binary(item.as_ref(), c, at))
+            .collect::<keyroll::Result<Vec<_>>>()
+    };
+    seal_many(
+        ring,
+        py,
+        items,
+        context,
+        timestamp.then(|| now_or_clock(now)),
+        seal,
+        |t: &Vec<u8>| PyBytes::new(py, t).into_any(),
+    )
+}
+
+/// The body of both `encrypt_many`s: `seal` encrypts one chunk with one keyring, `to_py`
+/// hands each token to Python.
+fn seal_many<'py, T: Send>(
+    ring: &impl Ring,
+    py: Python<'py>,
+    items: &Bound<'py, PyAny>,
+    context: Option<&Bound<'_, PyAny>>,
+    issued_at: Option<u64>,
+    seal: impl Fn(&keyroll::Keyring, &[Item], &[u8], Option<u64>) -> keyroll::Result<Vec<T>> + Sync,
+    to_py: impl Fn(&T) -> Bound<'py, PyAny>,
+) -> Result<Bound<'py, PyList>> {
     let context = context_arg(context)?;
-    let issued_at = timestamp.then(|| now_or_clock(now));
     let out = PyList::empty(py);
     in_chunks(
         py,
         items,
         "items",
-        |chunk| ring.with_current(|k| k.encrypt_many(chunk, &context, issued_at)),
+        |chunk| ring.with_current(|k| seal(k, chunk, &context, issued_at)),
         |tokens| {
             for token in &tokens? {
-                out.append(PyString::new(py, token))?;
+                out.append(to_py(token))?;
             }
             Ok(())
         },
