@@ -5,11 +5,10 @@
 use crate::error::Result;
 use crate::keyring::Secret;
 use crate::ops;
-use crate::types::Verified;
 use keyroll_store::fleet::reload::{Opener, Polled, ReloadOptions, Reloader};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList};
+use pyo3::types::PyDict;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use zeroize::Zeroizing;
@@ -165,58 +164,6 @@ impl KeyringHandle {
         )
     }
 
-    /// `Keyring.encrypt` with the current keyring.
-    #[pyo3(signature = (data, *, context=None, now=None, timestamp=true))]
-    fn encrypt(
-        &self,
-        py: Python<'_>,
-        data: &Bound<'_, PyAny>,
-        context: Option<&Bound<'_, PyAny>>,
-        now: Option<u64>,
-        timestamp: bool,
-    ) -> Result<String> {
-        ops::encrypt(&*self.handle, py, data, context, now, timestamp)
-    }
-
-    /// `Keyring.encrypt_binary` with the current keyring.
-    #[pyo3(signature = (data, *, context=None, now=None, timestamp=true))]
-    fn encrypt_binary<'py>(
-        &self,
-        py: Python<'py>,
-        data: &Bound<'_, PyAny>,
-        context: Option<&Bound<'_, PyAny>>,
-        now: Option<u64>,
-        timestamp: bool,
-    ) -> Result<Bound<'py, PyBytes>> {
-        ops::encrypt_binary(&*self.handle, py, data, context, now, timestamp)
-    }
-
-    /// `Keyring.decrypt`; a token under a version not held yet reloads once first.
-    #[pyo3(signature = (token, *, context=None, ttl=None, now=None))]
-    fn decrypt<'py>(
-        &self,
-        py: Python<'py>,
-        token: &Bound<'_, PyAny>,
-        context: Option<&Bound<'_, PyAny>>,
-        ttl: Option<u64>,
-        now: Option<u64>,
-    ) -> Result<Bound<'py, PyBytes>> {
-        ops::decrypt(&*self.handle, py, token, context, ttl, now)
-    }
-
-    /// `Keyring.verify`; a token under a version not held yet reloads once first.
-    #[pyo3(signature = (token, *, context=None, ttl=None, now=None))]
-    fn verify(
-        &self,
-        py: Python<'_>,
-        token: &Bound<'_, PyAny>,
-        context: Option<&Bound<'_, PyAny>>,
-        ttl: Option<u64>,
-        now: Option<u64>,
-    ) -> Result<Verified> {
-        ops::verify(&*self.handle, py, token, context, ttl, now)
-    }
-
     /// `Keyring.rewrap` (compromised versions refused); unknown versions reload once first.
     #[pyo3(signature = (token, *, context=None))]
     fn rewrap(
@@ -227,39 +174,20 @@ impl KeyringHandle {
     ) -> Result<String> {
         ops::rewrap(&*self.handle, py, token, context, false)
     }
+}
 
+crate::ops::shared_reads! {
+    KeyringHandle, |s| &*s.handle;
+    /// `Keyring.encrypt` with the current keyring.
+    encrypt;
+    /// `Keyring.encrypt_binary` with the current keyring.
+    encrypt_binary;
+    /// `Keyring.decrypt`; a token under a version not held yet reloads once first.
+    decrypt;
+    /// `Keyring.verify`; a token under a version not held yet reloads once first.
+    verify;
     /// `Keyring.encrypt_many` with the current keyring.
-    #[pyo3(signature = (items, *, context=None, now=None, timestamp=true))]
-    fn encrypt_many<'py>(
-        &self,
-        py: Python<'py>,
-        items: &Bound<'py, PyAny>,
-        context: Option<&Bound<'_, PyAny>>,
-        now: Option<u64>,
-        timestamp: bool,
-    ) -> Result<Bound<'py, PyList>> {
-        ops::encrypt_many(&*self.handle, py, items, context, now, timestamp)
-    }
-
+    encrypt_many;
     /// `Keyring.decrypt_many`; unknown versions reload once per chunk.
-    #[pyo3(signature = (tokens, *, context=None, ttl=None, now=None, return_exceptions=false))]
-    fn decrypt_many<'py>(
-        &self,
-        py: Python<'py>,
-        tokens: &Bound<'py, PyAny>,
-        context: Option<&Bound<'_, PyAny>>,
-        ttl: Option<u64>,
-        now: Option<u64>,
-        return_exceptions: bool,
-    ) -> Result<Bound<'py, PyList>> {
-        ops::decrypt_many(
-            &*self.handle,
-            py,
-            tokens,
-            context,
-            ttl,
-            now,
-            return_exceptions,
-        )
-    }
+    decrypt_many;
 }

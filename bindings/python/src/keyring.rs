@@ -3,7 +3,7 @@
 use crate::convert::{bytes_arg, context_arg, next_chunk, now_or_clock, Item, CHUNK};
 use crate::error::{Error, Result};
 use crate::ops;
-use crate::types::{FernetKey, Policy, PolicyStatus, RewrapBatch, Verified, VersionInfo};
+use crate::types::{FernetKey, Policy, PolicyStatus, RewrapBatch, VersionInfo};
 use keyroll::{Protection, RewrapOptions, Ttl, Unlock};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -298,61 +298,6 @@ impl Keyring {
         })
     }
 
-    /// Encrypts to the text form `kr1:v<N>:…`. The token carries the issue time (`now`, or
-    /// the clock) unless `timestamp=False`, so that `decrypt(..., ttl=…)` can check its age.
-    #[pyo3(signature = (data, *, context=None, now=None, timestamp=true))]
-    fn encrypt(
-        &self,
-        py: Python<'_>,
-        data: &Bound<'_, PyAny>,
-        context: Option<&Bound<'_, PyAny>>,
-        now: Option<u64>,
-        timestamp: bool,
-    ) -> Result<String> {
-        ops::encrypt(self, py, data, context, now, timestamp)
-    }
-
-    /// Encrypts to the binary form (for large payloads and binary columns).
-    #[pyo3(signature = (data, *, context=None, now=None, timestamp=true))]
-    fn encrypt_binary<'py>(
-        &self,
-        py: Python<'py>,
-        data: &Bound<'_, PyAny>,
-        context: Option<&Bound<'_, PyAny>>,
-        now: Option<u64>,
-        timestamp: bool,
-    ) -> Result<Bound<'py, PyBytes>> {
-        ops::encrypt_binary(self, py, data, context, now, timestamp)
-    }
-
-    /// Decrypts a token of either form, or a legacy token under an imported key. With `ttl`
-    /// (seconds), tokens older than that at `now` (default: the clock) raise `ExpiredError`.
-    #[pyo3(signature = (token, *, context=None, ttl=None, now=None))]
-    fn decrypt<'py>(
-        &self,
-        py: Python<'py>,
-        token: &Bound<'_, PyAny>,
-        context: Option<&Bound<'_, PyAny>>,
-        ttl: Option<u64>,
-        now: Option<u64>,
-    ) -> Result<Bound<'py, PyBytes>> {
-        ops::decrypt(self, py, token, context, ttl, now)
-    }
-
-    /// Authenticates a token without returning its plaintext: which version opened it and
-    /// when it was issued.
-    #[pyo3(signature = (token, *, context=None, ttl=None, now=None))]
-    fn verify(
-        &self,
-        py: Python<'_>,
-        token: &Bound<'_, PyAny>,
-        context: Option<&Bound<'_, PyAny>>,
-        ttl: Option<u64>,
-        now: Option<u64>,
-    ) -> Result<Verified> {
-        ops::verify(self, py, token, context, ttl, now)
-    }
-
     /// Re-encrypts any token `decrypt` reads under the active version (text form), keeping its
     /// issue time. A token under a compromised version raises `KeyUnavailableError`
     /// (`key_compromised`) unless `allow_compromised=True`: whoever stole that key can forge
@@ -386,19 +331,6 @@ impl Keyring {
         Ok(self.read().needs_rewrap(&token)?)
     }
 
-    /// Encrypts every item (text form), with the GIL released; one issue time for the batch.
-    #[pyo3(signature = (items, *, context=None, now=None, timestamp=true))]
-    fn encrypt_many<'py>(
-        &self,
-        py: Python<'py>,
-        items: &Bound<'py, PyAny>,
-        context: Option<&Bound<'_, PyAny>>,
-        now: Option<u64>,
-        timestamp: bool,
-    ) -> Result<Bound<'py, PyList>> {
-        ops::encrypt_many(self, py, items, context, now, timestamp)
-    }
-
     /// `encrypt_many` to the binary form.
     #[pyo3(signature = (items, *, context=None, now=None, timestamp=true))]
     fn encrypt_many_binary<'py>(
@@ -410,21 +342,6 @@ impl Keyring {
         timestamp: bool,
     ) -> Result<Bound<'py, PyList>> {
         ops::encrypt_many_binary(self, py, items, context, now, timestamp)
-    }
-
-    /// Decrypts every token, with the GIL released. The first failure raises, unless
-    /// `return_exceptions=True`: then failed items hold their exception, in place.
-    #[pyo3(signature = (tokens, *, context=None, ttl=None, now=None, return_exceptions=false))]
-    fn decrypt_many<'py>(
-        &self,
-        py: Python<'py>,
-        tokens: &Bound<'py, PyAny>,
-        context: Option<&Bound<'_, PyAny>>,
-        ttl: Option<u64>,
-        now: Option<u64>,
-        return_exceptions: bool,
-    ) -> Result<Bound<'py, PyList>> {
-        ops::decrypt_many(self, py, tokens, context, ttl, now, return_exceptions)
     }
 
     /// Rewraps every token (text form), with the GIL released; failures as in `decrypt_many`.
@@ -673,4 +590,24 @@ impl Keyring {
             "a Keyring cannot be pickled; store ring.dump(passphrase=…) and Keyring.load it",
         ))
     }
+}
+
+crate::ops::shared_reads! {
+    Keyring, |s| s;
+    /// Encrypts to the text form `kr1:v<N>:…`. The token carries the issue time (`now`, or
+    /// the clock) unless `timestamp=False`, so that `decrypt(..., ttl=…)` can check its age.
+    encrypt;
+    /// Encrypts to the binary form (for large payloads and binary columns).
+    encrypt_binary;
+    /// Decrypts a token of either form, or a legacy token under an imported key. With `ttl`
+    /// (seconds), tokens older than that at `now` (default: the clock) raise `ExpiredError`.
+    decrypt;
+    /// Authenticates a token without returning its plaintext: which version opened it and
+    /// when it was issued.
+    verify;
+    /// Encrypts every item (text form), with the GIL released; one issue time for the batch.
+    encrypt_many;
+    /// Decrypts every token, with the GIL released. The first failure raises, unless
+    /// `return_exceptions=True`: then failed items hold their exception, in place.
+    decrypt_many;
 }

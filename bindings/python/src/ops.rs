@@ -3,12 +3,11 @@
 //! reach a keyring, so each of their methods is one line calling in here.
 
 use crate::convert::{bytes_arg, context_arg, maybe_detach, now_or_clock, Item};
-use crate::error::{Error, Result};
-use crate::keyring::{in_chunks, push_outcome, ttl_arg};
-use crate::types::Verified;
+use crate::error::Result;
+use crate::keyring::in_chunks;
 use keyroll::{RewrapOptions, Rewrapped};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString};
+use pyo3::types::{PyBytes, PyList};
 
 /// How a binding class reaches its keyring: the one thing `Keyring` (a lock around one
 /// keyring) and `KeyringHandle` (core's handle, which reloads on a version it lacks) do
@@ -28,7 +27,7 @@ pub(crate) trait Ring: Sync {
 
     /// `Keyring::decrypt_many` on one chunk (a handle retries the unknown versions after one
     /// reload for the whole chunk).
-    fn decrypt_many(
+    fn decrypt_chunk(
         &self,
         chunk: &[Item],
         context: &[u8],
@@ -50,7 +49,7 @@ impl Ring for crate::keyring::Keyring {
         Ok(maybe_detach(py, len, || op(&self.read()))?)
     }
 
-    fn decrypt_many(
+    fn decrypt_chunk(
         &self,
         chunk: &[Item],
         context: &[u8],
@@ -81,7 +80,7 @@ impl Ring for keyroll::KeyringHandle {
         }
     }
 
-    fn decrypt_many(
+    fn decrypt_chunk(
         &self,
         chunk: &[Item],
         context: &[u8],
@@ -91,87 +90,181 @@ impl Ring for keyroll::KeyringHandle {
     }
 }
 
-/// Encrypts to the text form; `now`/`timestamp` as `Keyring.encrypt` documents.
-pub(crate) fn encrypt(
-    ring: &impl Ring,
-    py: Python<'_>,
-    data: &Bound<'_, PyAny>,
-    context: Option<&Bound<'_, PyAny>>,
-    now: Option<u64>,
-    timestamp: bool,
-) -> Result<String> {
-    let (data, context) = (bytes_arg(data, "data")?, context_arg(context)?);
-    let issued_at = timestamp.then(|| now_or_clock(now));
-    Ok(maybe_detach(py, data.len(), || {
-        ring.with_current(|k| k.encrypt(&data, &context, issued_at))
-    })?)
-}
+/// The read methods `Keyring` and `KeyringHandle` both expose, declared once: a
+/// `#[pymethods]` block for `$class` (pyo3's `multiple-pymethods`), reaching the keyring
+/// through [`Ring`] on `$ring` (`self` bound to `$s`). Each class gives its own doc comments.
+macro_rules! shared_reads {
+    (
+        $class:ty, |$s:ident| $ring:expr;
+        $(#[$encrypt:meta])* encrypt;
+        $(#[$encrypt_binary:meta])* encrypt_binary;
+        $(#[$decrypt:meta])* decrypt;
+        $(#[$verify:meta])* verify;
+        $(#[$encrypt_many:meta])* encrypt_many;
+        $(#[$decrypt_many:meta])* decrypt_many;
+    ) => {
+        #[pymethods]
+        impl $class {
+            $(#[$encrypt])*
+            #[pyo3(signature = (data, *, context=None, now=None, timestamp=true))]
+            fn encrypt(
+                &self,
+                py: Python<'_>,
+                data: &Bound<'_, PyAny>,
+                context: Option<&Bound<'_, PyAny>>,
+                now: Option<u64>,
+                timestamp: bool,
+            ) -> $crate::error::Result<String> {
+                use $crate::ops::Ring as _;
+                let $s = self;
+                let ring = $ring;
+                let data = $crate::convert::bytes_arg(data, "data")?;
+                let context = $crate::convert::context_arg(context)?;
+                let issued_at = timestamp.then(|| $crate::convert::now_or_clock(now));
+                Ok($crate::convert::maybe_detach(py, data.len(), || {
+                    ring.with_current(|k| k.encrypt(&data, &context, issued_at))
+                })?)
+            }
 
-/// Encrypts to the binary form, sealed straight into the new `bytes` object (the plaintext is
-/// copied once).
-pub(crate) fn encrypt_binary<'py>(
-    ring: &impl Ring,
-    py: Python<'py>,
-    data: &Bound<'_, PyAny>,
-    context: Option<&Bound<'_, PyAny>>,
-    now: Option<u64>,
-    timestamp: bool,
-) -> Result<Bound<'py, PyBytes>> {
-    let (data, context) = (bytes_arg(data, "data")?, context_arg(context)?);
-    let issued_at = timestamp.then(|| now_or_clock(now));
-    let len = keyroll::Keyring::sealed_len(data.len(), issued_at.is_some());
-    Ok(PyBytes::new_with(py, len, |out| {
-        maybe_detach(py, len, || {
-            ring.with_current(|k| k.encrypt_binary_into(&data, &context, issued_at, out))
-        })
-        .map_err(Error::from)?;
-        Ok(())
-    })?)
-}
+            $(#[$encrypt_binary])*
+            #[pyo3(signature = (data, *, context=None, now=None, timestamp=true))]
+            fn encrypt_binary<'py>(
+                &self,
+                py: Python<'py>,
+                data: &Bound<'_, PyAny>,
+                context: Option<&Bound<'_, PyAny>>,
+                now: Option<u64>,
+                timestamp: bool,
+            ) -> $crate::error::Result<Bound<'py, pyo3::types::PyBytes>> {
+                use $crate::ops::Ring as _;
+                let $s = self;
+                let ring = $ring;
+                let data = $crate::convert::bytes_arg(data, "data")?;
+                let context = $crate::convert::context_arg(context)?;
+                let issued_at = timestamp.then(|| $crate::convert::now_or_clock(now));
+                // Sealed straight into the new `bytes` object: the plaintext is copied once.
+                let len = keyroll::Keyring::sealed_len(data.len(), issued_at.is_some());
+                Ok(pyo3::types::PyBytes::new_with(py, len, |out| {
+                    $crate::convert::maybe_detach(py, len, || {
+                        ring.with_current(|k| k.encrypt_binary_into(&data, &context, issued_at, out))
+                    })
+                    .map_err($crate::error::Error::from)?;
+                    Ok(())
+                })?)
+            }
 
-/// Decrypts a token of either form (or a legacy one); `ttl` checks its age at `now`.
-pub(crate) fn decrypt<'py>(
-    ring: &impl Ring,
-    py: Python<'py>,
-    token: &Bound<'_, PyAny>,
-    context: Option<&Bound<'_, PyAny>>,
-    ttl: Option<u64>,
-    now: Option<u64>,
-) -> Result<Bound<'py, PyBytes>> {
-    let (token, context) = (bytes_arg(token, "token")?, context_arg(context)?);
-    let ttl = ttl_arg(ttl, now);
-    // The plaintext is handed to Python as `bytes` (which nobody can wipe), so wiping this
-    // transient copy would add a byte-by-byte pass (a third of the time at 64 KiB) and
-    // protect nothing.
-    let Some(len) = keyroll::Keyring::plaintext_len(&token) else {
-        // Legacy tokens: their length is known only once decrypted.
-        let plaintext = ring.read_op(py, token.len(), |k| k.decrypt(&token, &context, ttl))?;
-        return Ok(PyBytes::new(py, &plaintext));
+            $(#[$decrypt])*
+            #[pyo3(signature = (token, *, context=None, ttl=None, now=None))]
+            fn decrypt<'py>(
+                &self,
+                py: Python<'py>,
+                token: &Bound<'_, PyAny>,
+                context: Option<&Bound<'_, PyAny>>,
+                ttl: Option<u64>,
+                now: Option<u64>,
+            ) -> $crate::error::Result<Bound<'py, pyo3::types::PyBytes>> {
+                use $crate::ops::Ring as _;
+                let $s = self;
+                let ring = $ring;
+                let token = $crate::convert::bytes_arg(token, "token")?;
+                let context = $crate::convert::context_arg(context)?;
+                let ttl = $crate::keyring::ttl_arg(ttl, now);
+                // The plaintext is handed to Python as `bytes` (which nobody can wipe), so
+                // wiping this transient copy would add a byte-by-byte pass (a third of the time
+                // at 64 KiB) and protect nothing.
+                let Some(len) = keyroll::Keyring::plaintext_len(&token) else {
+                    // Legacy tokens: their length is known only once decrypted.
+                    let plaintext =
+                        ring.read_op(py, token.len(), |k| k.decrypt(&token, &context, ttl))?;
+                    return Ok(pyo3::types::PyBytes::new(py, &plaintext));
+                };
+                // v1 envelopes open straight into the new `bytes` object (wiped if they fail).
+                Ok(pyo3::types::PyBytes::new_with(py, len, |out| {
+                    ring.read_op(py, token.len(), |k| k.decrypt_into(&token, &context, ttl, out))?;
+                    Ok(())
+                })?)
+            }
+
+            $(#[$verify])*
+            #[pyo3(signature = (token, *, context=None, ttl=None, now=None))]
+            fn verify(
+                &self,
+                py: Python<'_>,
+                token: &Bound<'_, PyAny>,
+                context: Option<&Bound<'_, PyAny>>,
+                ttl: Option<u64>,
+                now: Option<u64>,
+            ) -> $crate::error::Result<$crate::types::Verified> {
+                use $crate::ops::Ring as _;
+                let $s = self;
+                let ring = $ring;
+                let token = $crate::convert::bytes_arg(token, "token")?;
+                let context = $crate::convert::context_arg(context)?;
+                let ttl = $crate::keyring::ttl_arg(ttl, now);
+                Ok(ring
+                    .read_op(py, token.len(), |k| k.verify(&token, &context, ttl))?
+                    .into())
+            }
+
+            $(#[$encrypt_many])*
+            #[pyo3(signature = (items, *, context=None, now=None, timestamp=true))]
+            fn encrypt_many<'py>(
+                &self,
+                py: Python<'py>,
+                items: &Bound<'py, PyAny>,
+                context: Option<&Bound<'_, PyAny>>,
+                now: Option<u64>,
+                timestamp: bool,
+            ) -> $crate::error::Result<Bound<'py, pyo3::types::PyList>> {
+                let $s = self;
+                $crate::ops::seal_many(
+                    $ring,
+                    py,
+                    items,
+                    context,
+                    timestamp.then(|| $crate::convert::now_or_clock(now)),
+                    |k, chunk, c, at| k.encrypt_many(chunk, c, at),
+                    |t: &String| pyo3::types::PyString::new(py, t).into_any(),
+                )
+            }
+
+            $(#[$decrypt_many])*
+            #[pyo3(signature = (tokens, *, context=None, ttl=None, now=None, return_exceptions=false))]
+            fn decrypt_many<'py>(
+                &self,
+                py: Python<'py>,
+                tokens: &Bound<'py, PyAny>,
+                context: Option<&Bound<'_, PyAny>>,
+                ttl: Option<u64>,
+                now: Option<u64>,
+                return_exceptions: bool,
+            ) -> $crate::error::Result<Bound<'py, pyo3::types::PyList>> {
+                use $crate::ops::Ring as _;
+                let $s = self;
+                let ring = $ring;
+                let context = $crate::convert::context_arg(context)?;
+                let ttl = $crate::keyring::ttl_arg(ttl, now);
+                let out = pyo3::types::PyList::empty(py);
+                $crate::keyring::in_chunks(
+                    py,
+                    tokens,
+                    "tokens",
+                    |chunk| ring.decrypt_chunk(chunk, &context, ttl),
+                    |results| {
+                        for result in results {
+                            $crate::keyring::push_outcome(&out, result, return_exceptions, |p| {
+                                pyo3::types::PyBytes::new(py, &p).into_any()
+                            })?;
+                        }
+                        Ok(())
+                    },
+                )?;
+                Ok(out)
+            }
+        }
     };
-    // v1 envelopes open straight into the new `bytes` object (wiped if they fail).
-    Ok(PyBytes::new_with(py, len, |out| {
-        ring.read_op(py, token.len(), |k| {
-            k.decrypt_into(&token, &context, ttl, out)
-        })?;
-        Ok(())
-    })?)
 }
-
-/// Authenticates a token without returning its plaintext.
-pub(crate) fn verify(
-    ring: &impl Ring,
-    py: Python<'_>,
-    token: &Bound<'_, PyAny>,
-    context: Option<&Bound<'_, PyAny>>,
-    ttl: Option<u64>,
-    now: Option<u64>,
-) -> Result<Verified> {
-    let (token, context) = (bytes_arg(token, "token")?, context_arg(context)?);
-    let ttl = ttl_arg(ttl, now);
-    Ok(ring
-        .read_op(py, token.len(), |k| k.verify(&token, &context, ttl))?
-        .into())
-}
+pub(crate) use shared_reads;
 
 /// Re-encrypts a token under the active version (text form); compromised versions refused
 /// unless `allow_compromised`.
@@ -217,28 +310,7 @@ fn rewrap_one<T: Send>(
         .token)
 }
 
-/// Encrypts every item (text form), with the GIL released; one issue time for the batch.
-pub(crate) fn encrypt_many<'py>(
-    ring: &impl Ring,
-    py: Python<'py>,
-    items: &Bound<'py, PyAny>,
-    context: Option<&Bound<'_, PyAny>>,
-    now: Option<u64>,
-    timestamp: bool,
-) -> Result<Bound<'py, PyList>> {
-    let seal = |k: &keyroll::Keyring, chunk: &[Item], c: &[u8], at| k.encrypt_many(chunk, c, at);
-    seal_many(
-        ring,
-        py,
-        items,
-        context,
-        timestamp.then(|| now_or_clock(now)),
-        seal,
-        |t: &String| PyString::new(py, t).into_any(),
-    )
-}
-
-/// [`encrypt_many`] to the binary form.
+/// `encrypt_many` to the binary form.
 pub(crate) fn encrypt_many_binary<'py>(
     ring: &impl Ring,
     py: Python<'py>,
@@ -266,7 +338,7 @@ pub(crate) fn encrypt_many_binary<'py>(
 
 /// The body of both `encrypt_many`s: `seal` encrypts one chunk with one keyring, `to_py`
 /// hands each token to Python.
-fn seal_many<'py, T: Send>(
+pub(crate) fn seal_many<'py, T: Send>(
     ring: &impl Ring,
     py: Python<'py>,
     items: &Bound<'py, PyAny>,
@@ -285,37 +357,6 @@ fn seal_many<'py, T: Send>(
         |tokens| {
             for token in &tokens? {
                 out.append(to_py(token))?;
-            }
-            Ok(())
-        },
-    )?;
-    Ok(out)
-}
-
-/// Decrypts every token, with the GIL released; the first failure raises unless
-/// `return_exceptions`.
-pub(crate) fn decrypt_many<'py>(
-    ring: &impl Ring,
-    py: Python<'py>,
-    tokens: &Bound<'py, PyAny>,
-    context: Option<&Bound<'_, PyAny>>,
-    ttl: Option<u64>,
-    now: Option<u64>,
-    return_exceptions: bool,
-) -> Result<Bound<'py, PyList>> {
-    let context = context_arg(context)?;
-    let ttl = ttl_arg(ttl, now);
-    let out = PyList::empty(py);
-    in_chunks(
-        py,
-        tokens,
-        "tokens",
-        |chunk| ring.decrypt_many(chunk, &context, ttl),
-        |results| {
-            for result in results {
-                push_outcome(&out, result, return_exceptions, |p| {
-                    PyBytes::new(py, &p).into_any()
-                })?;
             }
             Ok(())
         },
