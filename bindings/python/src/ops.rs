@@ -1,6 +1,7 @@
 //! The read operations `Keyring` and `KeyringHandle` share (encrypt, decrypt, verify, rewrap
 //! and their batches), written once over [`Ring`]: the two classes differ only in how they
-//! reach a keyring, so each of their methods is one line calling in here.
+//! reach a keyring. The six both expose with one signature are declared once
+//! ([`shared_reads!`]); the rest are one-line calls into the functions here.
 
 use crate::convert::{bytes_arg, context_arg, maybe_detach, now_or_clock, Item};
 use crate::error::Result;
@@ -13,7 +14,7 @@ use pyo3::types::{PyBytes, PyList};
 /// keyring) and `KeyringHandle` (core's handle, which reloads on a version it lacks) do
 /// differently.
 pub(crate) trait Ring: Sync {
-    /// Runs `op` on the keyring held now (writes: nothing to retry).
+    /// Runs `op` on the keyring held now (encryption: nothing to retry).
     fn with_current<T>(&self, op: impl FnOnce(&keyroll::Keyring) -> T) -> T;
 
     /// Runs a read of an input of `len` bytes (GIL released for large inputs); a handle
