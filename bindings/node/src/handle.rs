@@ -3,10 +3,8 @@
 //! store URLs (`open`): the store crate's reload thread then polls the store and reloads at
 //! once on an unknown version, in Rust, never touching JavaScript (`reload`, `close` too).
 
-use crate::bytes::{Bytes, Text};
 use crate::convert::secs;
 use crate::error::{coded_value, run};
-use crate::ops;
 use keyroll::{KeyringHandle as Core, Offered, SecretKey, Unlock};
 use keyroll_store::fleet::reload::{Opener, Polled, ReloadOptions, Reloader};
 use napi::Env;
@@ -185,47 +183,20 @@ impl KeyringHandle {
         run(&env, || Ok(crate::convert::json(&self.core()?.status())))
     }
 
-    /// Encrypts to the text form with the current keyring.
-    #[napi(catch_unwind)]
-    pub fn encrypt(
-        &self,
-        env: Env,
-        plaintext: &[u8],
-        context: &[u8],
-        issued_at: Option<f64>,
-    ) -> napi::Result<Text> {
-        ops::encrypt(&env, || self.core(), plaintext, context, issued_at)
-    }
-
-    /// Encrypts to the binary form with the current keyring.
-    #[napi(catch_unwind, js_name = "encryptBinary")]
-    pub fn encrypt_binary(
-        &self,
-        env: Env,
-        plaintext: &[u8],
-        context: &[u8],
-        issued_at: Option<f64>,
-    ) -> napi::Result<Bytes> {
-        ops::encrypt_binary(&env, || self.core(), plaintext, context, issued_at)
-    }
-
-    /// Decrypts; a token under a version not held yet reloads once (opened handles).
-    #[napi(catch_unwind)]
-    pub fn decrypt(
-        &self,
-        env: Env,
-        token: &[u8],
-        context: &[u8],
-        ttl_seconds: Option<f64>,
-        now: f64,
-    ) -> napi::Result<Bytes> {
-        ops::decrypt(&env, || self.core(), token, context, ttl_seconds, now)
-    }
-
     /// Stops reloading and wipes the keys this object holds; safe to call twice.
     #[napi(catch_unwind)]
     pub fn free(&mut self) {
         self.reloader = None;
         self.handle = None;
     }
+}
+
+crate::ops::shared_reads! {
+    KeyringHandle, core;
+    /// Encrypts to the text form with the current keyring.
+    encrypt;
+    /// Encrypts to the binary form with the current keyring.
+    encrypt_binary;
+    /// Decrypts; a token under a version not held yet reloads once (opened handles).
+    decrypt;
 }

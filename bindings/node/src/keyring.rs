@@ -353,43 +353,6 @@ impl Keyring {
         Ok((version, copied(&env, &key)?))
     }
 
-    /// Encrypts to the text form `kr1:v<N>:…`.
-    #[napi(catch_unwind, catch_unwind)]
-    pub fn encrypt(
-        &self,
-        env: Env,
-        plaintext: &[u8],
-        context: &[u8],
-        issued_at: Option<f64>,
-    ) -> napi::Result<Text> {
-        ops::encrypt(&env, || self.ring(), plaintext, context, issued_at)
-    }
-
-    /// Encrypts to the binary form, sealed in place in the returned `Uint8Array`.
-    #[napi(catch_unwind, js_name = "encryptBinary")]
-    pub fn encrypt_binary(
-        &self,
-        env: Env,
-        plaintext: &[u8],
-        context: &[u8],
-        issued_at: Option<f64>,
-    ) -> napi::Result<Bytes> {
-        ops::encrypt_binary(&env, || self.ring(), plaintext, context, issued_at)
-    }
-
-    /// Decrypts any token this keyring reads (text or binary v1, legacy Fernet or raw GCM).
-    #[napi(catch_unwind, catch_unwind)]
-    pub fn decrypt(
-        &self,
-        env: Env,
-        token: &[u8],
-        context: &[u8],
-        ttl_seconds: Option<f64>,
-        now: f64,
-    ) -> napi::Result<Bytes> {
-        ops::decrypt(&env, || self.ring(), token, context, ttl_seconds, now)
-    }
-
     /// [`Keyring::decrypt`] for a token given as a string.
     #[napi(catch_unwind, js_name = "decryptText")]
     pub fn decrypt_text(
@@ -566,4 +529,14 @@ impl Keyring {
     pub fn free(&mut self) {
         self.inner = None;
     }
+}
+
+crate::ops::shared_reads! {
+    Keyring, ring;
+    /// Encrypts to the text form `kr1:v<N>:…`.
+    encrypt;
+    /// Encrypts to the binary form, sealed in place in the returned `Uint8Array`.
+    encrypt_binary;
+    /// Decrypts any token this keyring reads (text or binary v1, legacy Fernet or raw GCM).
+    decrypt;
 }

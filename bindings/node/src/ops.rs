@@ -1,6 +1,6 @@
 //! The reads `WasmKeyring` and `WasmKeyringHandle` share (encrypt, encrypt to binary,
 //! decrypt), written once over [`Ring`]: the two classes differ only in how they reach a
-//! keyring, so each of their methods is one line calling in here.
+//! keyring, so their methods are declared once ([`shared_reads!`]) and call in here.
 
 use crate::bytes::{ascii, copied, filled, Bytes, Text};
 use crate::convert::{opt_secs, ttl};
@@ -47,6 +47,59 @@ impl Ring for keyroll::KeyringHandle {
         self.read(op)
     }
 }
+
+/// The reads both classes expose, declared once: a `#[napi]` block for `$class` (napi-rs
+/// takes several per class) whose methods reach the keyring through `self.$get()` (its
+/// "unless freed" accessor). Each class gives its own doc comments.
+macro_rules! shared_reads {
+    (
+        $class:ident, $get:ident;
+        $(#[$encrypt:meta])* encrypt;
+        $(#[$encrypt_binary:meta])* encrypt_binary;
+        $(#[$decrypt:meta])* decrypt;
+    ) => {
+        #[napi_derive::napi]
+        impl $class {
+            $(#[$encrypt])*
+            #[napi(catch_unwind)]
+            pub fn encrypt(
+                &self,
+                env: napi::Env,
+                plaintext: &[u8],
+                context: &[u8],
+                issued_at: Option<f64>,
+            ) -> napi::Result<$crate::bytes::Text> {
+                $crate::ops::encrypt(&env, || self.$get(), plaintext, context, issued_at)
+            }
+
+            $(#[$encrypt_binary])*
+            #[napi(catch_unwind, js_name = "encryptBinary")]
+            pub fn encrypt_binary(
+                &self,
+                env: napi::Env,
+                plaintext: &[u8],
+                context: &[u8],
+                issued_at: Option<f64>,
+            ) -> napi::Result<$crate::bytes::Bytes> {
+                $crate::ops::encrypt_binary(&env, || self.$get(), plaintext, context, issued_at)
+            }
+
+            $(#[$decrypt])*
+            #[napi(catch_unwind)]
+            pub fn decrypt(
+                &self,
+                env: napi::Env,
+                token: &[u8],
+                context: &[u8],
+                ttl_seconds: Option<f64>,
+                now: f64,
+            ) -> napi::Result<$crate::bytes::Bytes> {
+                $crate::ops::decrypt(&env, || self.$get(), token, context, ttl_seconds, now)
+            }
+        }
+    };
+}
+pub(crate) use shared_reads;
 
 /// Encrypts to the text form `kr1:v<N>:…` with the keyring `ring` gives (unless freed).
 pub(crate) fn encrypt<'a, R: Ring + 'a>(
