@@ -3,7 +3,7 @@
 //! only if its generation is higher (`keyring_rollback` for a lower one), keeping the
 //! credential that opens it in wasm memory (wiped on `free()`).
 
-use crate::convert::{json, opt_secs, secs, ttl};
+use crate::convert::{json, secs};
 use crate::error::{js, JsResult};
 use keyroll::{KeyringHandle, Offered, SecretKey, Unlock};
 use wasm_bindgen::prelude::*;
@@ -85,40 +85,14 @@ impl Handle {
     pub fn status_json(&self) -> String {
         json(&self.handle.status())
     }
+}
 
-    /// Encrypts to the text form with the current keyring.
-    pub fn encrypt(
-        &self,
-        plaintext: &[u8],
-        context: &[u8],
-        issued_at: Option<f64>,
-    ) -> JsResult<String> {
-        js(self
-            .handle
-            .encrypt(plaintext, context, opt_secs(issued_at)?))
-    }
-
-    /// Encrypts to the binary form with the current keyring.
-    #[wasm_bindgen(js_name = encryptBinary)]
-    pub fn encrypt_binary(
-        &self,
-        plaintext: &[u8],
-        context: &[u8],
-        issued_at: Option<f64>,
-    ) -> JsResult<Vec<u8>> {
-        js(self
-            .handle
-            .encrypt_binary(plaintext, context, opt_secs(issued_at)?))
-    }
-
-    /// Decrypts with the current keyring.
-    pub fn decrypt(
-        &self,
-        token: &[u8],
-        context: &[u8],
-        ttl_seconds: Option<f64>,
-        now: f64,
-    ) -> JsResult<Vec<u8>> {
-        js(self.handle.decrypt(token, context, ttl(ttl_seconds, now)?))
-    }
+crate::reads::shared_reads! {
+    Handle as WasmKeyringHandle, self.handle;
+    #[doc = " Encrypts to the text form with the current keyring."]
+    encrypt;
+    #[doc = " Encrypts to the binary form with the current keyring."]
+    encrypt_binary;
+    #[doc = " Decrypts with the current keyring."]
+    decrypt;
 }

@@ -249,40 +249,6 @@ impl Keyring {
         Ok(Array::of2(&version.into(), &Uint8Array::from(&key[..])))
     }
 
-    /// Encrypts to the text form `kr1:v<N>:…`.
-    pub fn encrypt(
-        &self,
-        plaintext: &[u8],
-        context: &[u8],
-        issued_at: Option<f64>,
-    ) -> JsResult<String> {
-        js(self.0.encrypt(plaintext, context, opt_secs(issued_at)?))
-    }
-
-    /// Encrypts to the binary form.
-    #[wasm_bindgen(js_name = encryptBinary)]
-    pub fn encrypt_binary(
-        &self,
-        plaintext: &[u8],
-        context: &[u8],
-        issued_at: Option<f64>,
-    ) -> JsResult<Vec<u8>> {
-        js(self
-            .0
-            .encrypt_binary(plaintext, context, opt_secs(issued_at)?))
-    }
-
-    /// Decrypts any token this keyring reads (text or binary v1, legacy Fernet or raw GCM).
-    pub fn decrypt(
-        &self,
-        token: &[u8],
-        context: &[u8],
-        ttl_seconds: Option<f64>,
-        now: f64,
-    ) -> JsResult<Vec<u8>> {
-        js(self.0.decrypt(token, context, ttl(ttl_seconds, now)?))
-    }
-
     /// [`Keyring::decrypt`] for a token given as a string.
     #[wasm_bindgen(js_name = decryptText)]
     pub fn decrypt_text(
@@ -406,4 +372,14 @@ impl Keyring {
                 .collect(),
         )
     }
+}
+
+crate::reads::shared_reads! {
+    Keyring as WasmKeyring, self.0;
+    #[doc = " Encrypts to the text form `kr1:v<N>:…`."]
+    encrypt;
+    #[doc = " Encrypts to the binary form."]
+    encrypt_binary;
+    #[doc = " Decrypts any token this keyring reads (text or binary v1, legacy Fernet or raw GCM)."]
+    decrypt;
 }

@@ -13,6 +13,7 @@ mod handle;
 mod keyring;
 mod kms;
 mod legacy;
+mod reads;
 mod signing;
 
 pub use blind_index::BlindIndex;
