@@ -84,21 +84,22 @@ def main() -> int:
     env = dict(os.environ, KEYROLL_MASTER_KEY=master, KEYROLL_KEYRING=store,
                CHAOS_POLL_INTERVAL=str(POLL))
 
-    changes_ok = 0
+    changes_ok = [0]  # keyring changes that reported success, from every thread
     changes_lock = threading.Lock()
 
     def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-        nonlocal changes_ok
-        r = subprocess.run([KEYROLL, *args], env=env, capture_output=True, text=True, timeout=60)
+        r = subprocess.run([KEYROLL, *args], check=False, env=env, capture_output=True, text=True,
+                           timeout=60)
         if check and r.returncode != 0:
             raise Failed(f"keyroll {' '.join(args)} failed ({r.returncode}): {r.stderr.strip()}")
         return r
 
-    def change(*args: str) -> subprocess.CompletedProcess:
-        nonlocal changes_ok
-        r = cli(*args)
-        with changes_lock:
-            changes_ok += 1
+    def change(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """`cli` for a command that changes the keyring: a success is counted."""
+        r = cli(*args, check=check)
+        if r.returncode == 0:
+            with changes_lock:
+                changes_ok[0] += 1
         return r
 
     def generation() -> int:
@@ -174,11 +175,9 @@ def main() -> int:
         def racer(days: int) -> None:
             for i in range(8):
                 for _ in range(20):
-                    r = cli("policy", "--rotate-after-days", str(days + i), "--warn-after-days",
-                            "30", check=False)
+                    r = change("policy", "--rotate-after-days", str(days + i),
+                               "--warn-after-days", "30", check=False)
                     if r.returncode == 0:
-                        with changes_lock:
-                            nonlocal_changes[0] += 1
                         break
                     if "keyring_conflict" not in r.stderr:
                         race_errors.append(r.stderr.strip())
@@ -186,7 +185,6 @@ def main() -> int:
                 else:
                     race_errors.append("20 conflicts in a row")
 
-        nonlocal_changes = [0]
         racers = [threading.Thread(target=racer, args=(d,)) for d in (60, 70)]
         for t in racers:
             t.start()
@@ -196,10 +194,8 @@ def main() -> int:
         pending = json.loads(change("stage", "--json").stdout)["staged_version"]
         refused = 0
         while True:
-            r = cli("promote", str(pending), check=False)
+            r = change("promote", str(pending), check=False)
             if r.returncode == 0:
-                with changes_lock:
-                    changes_ok += 1
                 break
             if "readers_behind" not in r.stderr:
                 raise Failed(f"promote failed: {r.stderr.strip()}")
@@ -217,15 +213,12 @@ def main() -> int:
             t.join(timeout=120)
         if race_errors:
             raise Failed(f"racing operators: {race_errors[:3]}")
-        with changes_lock:
-            changes_ok += nonlocal_changes[0]
 
         # A reader dies and comes back; the database restarts.
         victim = "py-reader-1"
         procs[victim].send_signal(signal.SIGKILL)
         procs[victim].wait()
         names.remove(victim)
-        killed = counters().get(victim, {})
         (work / f"{victim}.json").rename(work / f"{victim}-killed.json.done")
         spawn("reader", victim + "-restarted", "python")
         names.append(victim + "-restarted")
@@ -280,11 +273,11 @@ def main() -> int:
     final_generation = generation()
     # Every change that reported success (init included, as generation 1) raised the
     # generation by exactly one: a lost change would leave it lower.
-    lost = changes_ok - final_generation
+    lost = changes_ok[0] - final_generation
     results.update(total)
     results["rows_in_table"] = rows
     results["final_generation"] = final_generation
-    results["changes_reported_ok"] = changes_ok
+    results["changes_reported_ok"] = changes_ok[0]
     results["lost_changes"] = lost
     results["errors_sample"] = sorted({e for c in cs.values() for e in c.get("errors_sample", [])})
     print(json.dumps(results, indent=2))

@@ -22,9 +22,8 @@ import random
 import sys
 import time
 
-import psycopg
-
 import keyroll
+import psycopg
 
 CONTEXT = b"chaos:rows"
 
