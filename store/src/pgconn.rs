@@ -146,11 +146,12 @@ pub fn parse_with(url: &str, lookup: &impl Fn(&str) -> Option<std::ffi::OsString
         crate::env::var(lookup, name)
             .map_err(|_| PgConnError::input(format!("{name} is not valid UTF-8")))
     };
+    // The text is not echoed: a string the driver cannot parse may hold a password in a
+    // form `redact_password` does not recognise (key=value, an unencoded `/` in it).
     let bad = || {
-        PgConnError::input(format!(
-            "not a PostgreSQL connection string: {}",
-            redact_password(url)
-        ))
+        PgConnError::input(
+            "not a PostgreSQL connection string (postgres://user@host:port/database?…)",
+        )
     };
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let mut mode = match env_var("PGSSLMODE")? {
@@ -182,13 +183,44 @@ pub fn parse_with(url: &str, lookup: &impl Fn(&str) -> Option<std::ffi::OsString
         config.application_name("keyroll");
     }
     let password_in_url = config.get_password().is_some();
+    let shown = shown(url, &config);
     Ok(Spec {
         config,
-        shown: redact_password(url),
+        shown,
         mode,
         root_cert,
         password_in_url,
     })
+}
+
+/// `url` for messages: [`redact_password`]'s form, unless the driver's password is still in
+/// it (key=value strings, an unencoded `/` or `?` in the password), then one built from the
+/// parsed settings alone.
+fn shown(url: &str, config: &Config) -> String {
+    let redacted = redact_password(url);
+    let leaks = config
+        .get_password()
+        .is_some_and(|p| !p.is_empty() && redacted.contains(&*String::from_utf8_lossy(p)));
+    if !leaks {
+        return redacted;
+    }
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            postgres::config::Host::Tcp(name) => name.clone(),
+            #[cfg(unix)]
+            postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    let ports: Vec<String> = config.get_ports().iter().map(u16::to_string).collect();
+    format!(
+        "postgres://{}:***@{}:{}/{}",
+        config.get_user().unwrap_or(""),
+        hosts.join(","),
+        ports.join(","),
+        config.get_dbname().unwrap_or("")
+    )
 }
 
 /// Connects, with TLS per `sslmode` and the password from the URL, `PGPASSWORD` or the
@@ -501,6 +533,28 @@ impl ServerCertVerifier for PartialCheck {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn no_password_form_reaches_the_shown_location_or_a_parse_error() {
+        // Forms `redact_password` does not recognise: an unencoded `/` or `?` in the
+        // password (the driver reads up to the first `@`) and libpq's key=value form.
+        for url in [
+            "postgres://u:pa/ss@127.0.0.1:1/db",
+            "postgres://u:pa?ss@127.0.0.1:1/db",
+            "host=127.0.0.1 port=1 user=u password=hunter2 dbname=db",
+        ] {
+            let s = parse_with(url, &|_| None).unwrap();
+            let password = String::from_utf8_lossy(s.config.get_password().unwrap()).into_owned();
+            assert!(!s.shown.contains(&password), "{url} shown as {}", s.shown);
+        }
+        for url in [
+            "host=h password='hunter2",
+            "postgres://u:hunter2/x@h:notaport/db",
+        ] {
+            let e = parse_with(url, &|_| None).err().unwrap();
+            assert!(!e.message.contains("hunter2"), "{}", e.message);
+        }
+    }
 
     #[test]
     fn parses_ssl_parameters_out_of_the_url() {
