@@ -283,11 +283,10 @@ impl PgStore {
     fn once<T>(&self, f: &mut impl FnMut(&mut Client) -> Result<T, Fail>) -> Result<T, Fail> {
         let mut slot = self.client.lock().unwrap_or_else(|p| p.into_inner());
         // A connection the server has already closed (its notice seen) is replaced first.
-        if slot.as_ref().map_or(true, Client::is_closed) {
-            *slot = None;
-            *slot = Some(self.open_client()?);
-        }
-        let client = slot.as_mut().expect("just set");
+        let client = match slot.take().filter(|c| !c.is_closed()) {
+            Some(open) => slot.insert(open),
+            None => slot.insert(self.open_client()?),
+        };
         let outcome = f(client);
         if matches!(outcome, Err(Fail::Connection(_))) || client.is_closed() {
             *slot = None;
