@@ -177,6 +177,49 @@ fn two_stores_racing_on_threads_never_lose_a_change() {
     );
 }
 
+/// The same save sent twice (the SDK retrying a request whose response was lost, or a caller
+/// retrying after `store_unavailable`): the copy that finds the document already current has
+/// succeeded, not met someone else's change — answering `keyring_conflict` would make the CLI
+/// re-apply the change on top of itself (a second rotation).
+#[test]
+fn a_save_repeated_after_it_landed_is_success_not_a_conflict() {
+    let name = unique("repeat");
+    let key = SecretKey::generate().unwrap();
+    let first = sealed(&Keyring::generate(NOW).unwrap(), &key);
+    store(&name).compare_and_swap(None, &first).unwrap();
+    let base = || Keyring::from_document(&first, Unlock::MasterKey(&key)).unwrap();
+    let mut next = base();
+    next.rotate(NOW + 1).unwrap();
+    let doc = Arc::new(sealed(&next, &key));
+    // Two identical requests at once (one store per thread, as the SDK's retry and the
+    // first attempt are two requests): both must succeed, whichever step sees the other.
+    let start = Arc::new(Barrier::new(2));
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let (name, doc, start) = (name.clone(), doc.clone(), start.clone());
+            std::thread::spawn(move || {
+                let sm = store(&name);
+                start.wait();
+                sm.compare_and_swap(Some(1), &doc)
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap().unwrap();
+    }
+    // And once more after it landed.
+    store(&name).compare_and_swap(Some(1), &doc).unwrap();
+    let stored = store(&name).load().unwrap().unwrap();
+    assert_eq!((stored.generation, &stored.document), (2, &*doc));
+    // A different document on the same base is still a conflict.
+    let mut other = base();
+    other.rotate(NOW + 2).unwrap();
+    let e = store(&name)
+        .compare_and_swap(Some(1), &sealed(&other, &key))
+        .unwrap_err();
+    assert_eq!(e.code(), "keyring_conflict");
+}
+
 #[test]
 fn an_older_version_made_current_again_is_refused_and_never_built_on() {
     let name = unique("rollback");

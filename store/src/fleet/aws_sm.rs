@@ -252,6 +252,26 @@ impl SmStore {
         .into()
     }
 
+    /// Whether version `id` (this very document: ids are derived from it) holds
+    /// `AWSCURRENT`. A save that finds so has already landed — its own earlier attempt (a
+    /// response lost and the request retried, by the SDK or the caller) — and is a success:
+    /// reporting it as `keyring_conflict` would have the caller apply its change again on
+    /// top of itself.
+    fn is_current(&self, id: &str) -> bool {
+        self.describe()
+            .ok()
+            .flatten()
+            .and_then(|h| h.current)
+            .is_some_and(|(current, _)| current == id)
+    }
+
+    /// A save that landed: remembered, and the high-water tag set.
+    fn saved(&self, generation: u64) -> Result<()> {
+        self.note(generation);
+        self.tag_high(generation);
+        Ok(())
+    }
+
     fn tag_high(&self, generation: u64) {
         let tag = Tag::builder()
             .key(HIGH_TAG)
@@ -354,6 +374,12 @@ impl KeyringStore for SmStore {
             return Ok(());
         };
         let current = self.current_generation(&head)?;
+        let built_on_expected = expected.map_or(true, |e| e.checked_add(1) == Some(next));
+        // Already current (and not an old copy put back since: nothing higher was stored).
+        if built_on_expected && next >= head.high && current.as_ref().is_some_and(|(c, _)| *c == id)
+        {
+            return self.saved(next);
+        }
         if current.as_ref().map(|(_, g)| *g) != expected {
             return Err(keyroll::Error::KeyringConflict {
                 base: expected.unwrap_or(0),
@@ -385,7 +411,10 @@ impl KeyringStore for SmStore {
         let put = match aws::block_on(&self.location(), request)? {
             Ok(out) => out,
             Err(e) if aws::code(&e) == Some("ResourceExistsException") => {
-                return Err(self.conflict(expected))
+                if self.is_current(&id) {
+                    return self.saved(next);
+                }
+                return Err(self.conflict(expected));
             }
             Err(e) => return Err(self.unavailable("PutSecretValue", &e)),
         };
@@ -409,15 +438,17 @@ impl KeyringStore for SmStore {
                         Some("InvalidParameterException" | "InvalidRequestException")
                     ) =>
                 {
-                    // AWSCURRENT is no longer on the version we read: someone saved first.
+                    // AWSCURRENT is no longer on the version we read: someone saved first,
+                    // unless it is on ours (this request's first attempt moved it).
+                    if self.is_current(&id) {
+                        return self.saved(next);
+                    }
                     return Err(self.conflict(expected));
                 }
                 Err(e) => return Err(self.unavailable("UpdateSecretVersionStage", &e)),
             }
         }
-        self.note(next);
-        self.tag_high(next);
-        Ok(())
+        self.saved(next)
     }
 
     fn audit(&self, record: &AuditRecord) -> Result<()> {
