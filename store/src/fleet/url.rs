@@ -105,16 +105,22 @@ impl StoreUrl {
 /// query parameter.
 pub fn redact_password(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let (authority, tail) = match rest.find(['/', '?']) {
+    // The driver reads the user info up to the LAST '@' (a password may hold '/', '?' or '@'
+    // unencoded), so that is where it ends here too: a '@' later in the URL only hides more.
+    let (userinfo, rest) = match rest.rsplit_once('@') {
+        Some((userinfo, after)) => (Some(userinfo), after),
+        None => (None, rest),
+    };
+    let (host, tail) = match rest.find(['/', '?']) {
         Some(i) => rest.split_at(i),
         None => (rest, ""),
     };
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
+    let authority = match userinfo {
+        Some(userinfo) => match userinfo.split_once(':') {
             Some((user, _)) => format!("{user}:***@{host}"),
             None => format!("{userinfo}@{host}"),
         },
-        None => authority.to_string(),
+        None => host.to_string(),
     };
     let tail = match tail.split_once('?') {
         Some((path, query)) => {
@@ -201,5 +207,26 @@ mod tests {
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("app:***@db:5432"), "{shown}");
         assert!(!format!("{u:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn a_password_with_slash_question_mark_or_at_is_hidden_too() {
+        // The driver takes the user info up to the last '@', so each of these is a password.
+        for url in [
+            "postgres://app:hunt/er2@db/k",
+            "postgres://app:hunt?er2@db/k",
+            "postgres://app:hu@nter2@db/k",
+            "postgres://app:hunt/er?2@db:5432/k?sslmode=require",
+        ] {
+            let shown = StoreUrl::parse(&format!("{url}#r")).unwrap().location();
+            assert!(
+                !shown.contains("er2") && !shown.contains("er?2"),
+                "{url} shown as {shown}"
+            );
+            assert!(
+                shown.starts_with("postgres://app:***@db"),
+                "{url} shown as {shown}"
+            );
+        }
     }
 }
