@@ -74,3 +74,15 @@ def test_no_secrets_in_repr_str_errors_pickles() -> None:
     for secret in (raw_fernet, master):
         for needle in _needles(secret):
             assert needle not in doc.decode()
+
+
+def test_boto3_kms_refuses_pickle_and_copy_which_would_write_its_kek_out() -> None:
+    import copy
+    import pickle
+
+    from keyroll.kms import Boto3Kms
+
+    kms = Boto3Kms(object(), "alias/keyroll")
+    for leak in (pickle.dumps, copy.copy, copy.deepcopy):
+        with pytest.raises(TypeError, match="cannot be pickled"):
+            leak(kms)

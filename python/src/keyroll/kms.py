@@ -22,7 +22,7 @@ returns the KEK to seal under with its wrap.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from keyroll._native import KeyWrap
 from keyroll.errors import InvalidArgumentError, KeyringError
@@ -68,6 +68,10 @@ class Boto3Kms:
 
     def __repr__(self) -> str:
         return f"Boto3Kms(key_id={self._key_id!r}, context={self._context!r})"
+
+    def __reduce__(self) -> NoReturn:
+        # Pickling (and copy.copy) would write the remembered KEK out in the clear.
+        raise TypeError("Boto3Kms holds a key-encryption key and cannot be pickled or copied")
 
     def wrap(self) -> tuple[bytes, KeyWrap]:
         """The KEK last unwrapped or made, else a new one: ``GenerateDataKey`` (AES-256) under
